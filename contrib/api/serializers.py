@@ -1,0 +1,119 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from contrib.models import (
+    Contribution,
+    ContributionKind,
+    Contributor,
+    Issue,
+    PullRequest,
+    Repository,
+)
+from contrib.selectors import count_field
+
+
+class ContributorSummarySerializer(serializers.ModelSerializer[Contributor]):
+    class Meta:
+        model = Contributor
+        fields = ["id", "github_id", "login", "name", "avatar_url", "is_bot"]
+
+
+class ContributorSerializer(serializers.ModelSerializer[Contributor]):
+    score = serializers.DecimalField(max_digits=14, decimal_places=3, read_only=True)
+    contribution_count = serializers.IntegerField(read_only=True)
+    counts = serializers.SerializerMethodField(help_text="Contributions per kind.")
+
+    class Meta:
+        model = Contributor
+        fields = [
+            "id",
+            "github_id",
+            "login",
+            "name",
+            "avatar_url",
+            "bio",
+            "company",
+            "location",
+            "blog",
+            "is_bot",
+            "score",
+            "contribution_count",
+            "counts",
+            "created_at",
+        ]
+
+    def get_counts(self, contributor: Contributor) -> dict[str, int]:
+        return {
+            kind: getattr(contributor, count_field(kind), 0) for kind in ContributionKind.values
+        }
+
+
+class RepositorySerializer(serializers.ModelSerializer[Repository]):
+    class Meta:
+        model = Repository
+        fields = ["id", "full_name", "github_id", "tracked", "role", "default_branch", "html_url"]
+
+
+class ContributionSerializer(serializers.ModelSerializer[Contribution]):
+    contributor = ContributorSummarySerializer(read_only=True)
+    repository: serializers.SlugRelatedField[Repository] = serializers.SlugRelatedField(
+        slug_field="full_name", read_only=True
+    )
+
+    class Meta:
+        model = Contribution
+        fields = [
+            "id",
+            "contributor",
+            "repository",
+            "kind",
+            "occurred_at",
+            "title",
+            "url",
+            "source",
+            "external_id",
+            "metadata",
+            "recorded_at",
+        ]
+
+
+class _ItemSerializer(serializers.ModelSerializer[Any]):
+    repository: serializers.SlugRelatedField[Repository] = serializers.SlugRelatedField(
+        slug_field="full_name", read_only=True
+    )
+    author = ContributorSummarySerializer(read_only=True)
+    first_response_seconds = serializers.SerializerMethodField()
+
+    def get_first_response_seconds(self, item: Issue | PullRequest) -> float | None:
+        delta = item.first_response_time
+        return delta.total_seconds() if delta is not None else None
+
+
+ITEM_FIELDS = [
+    "id",
+    "repository",
+    "number",
+    "title",
+    "state",
+    "author",
+    "labels",
+    "html_url",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "first_response_at",
+    "first_response_seconds",
+]
+
+
+class IssueSerializer(_ItemSerializer):
+    class Meta:
+        model = Issue
+        fields = ITEM_FIELDS
+
+
+class PullRequestSerializer(_ItemSerializer):
+    class Meta:
+        model = PullRequest
+        fields = [*ITEM_FIELDS, "merged_at", "head_sha", "head_ref", "base_ref", "draft"]

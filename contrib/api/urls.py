@@ -1,0 +1,12 @@
+from rest_framework.routers import DefaultRouter
+
+from contrib.api import views
+
+router = DefaultRouter()
+router.register("contributors", views.ContributorViewSet, basename="contributor")
+router.register("contributions", views.ContributionViewSet, basename="contribution")
+router.register("repositories", views.RepositoryViewSet, basename="repository")
+router.register("issues", views.IssueViewSet, basename="issue")
+router.register("pull-requests", views.PullRequestViewSet, basename="pull-request")
+
+urlpatterns = router.urls

@@ -1,0 +1,99 @@
+"""Read API over the ledger. Public reads are the documented exception to IsAuthenticated."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import viewsets
+
+from contrib.api.filters import ContributionFilter, IssueFilter, PullRequestFilter
+from contrib.api.permissions import PublicReadOnly
+from contrib.api.serializers import (
+    ContributionSerializer,
+    ContributorSerializer,
+    IssueSerializer,
+    PullRequestSerializer,
+    RepositorySerializer,
+)
+from contrib.models import Contribution, Contributor, Issue, PullRequest, Repository
+from contrib.selectors import contributors_with_scores
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, description="ISO time: score only from here on"),
+            OpenApiParameter("until", str, description="ISO time: score only before this"),
+            OpenApiParameter("bots", bool, description="include bots (default true)"),
+        ]
+    )
+)
+class ContributorViewSet(viewsets.ReadOnlyModelViewSet[Contributor]):
+    """Contributors with their score and contributions per kind; `?ordering=-score`."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = ContributorSerializer
+    lookup_field = "login"
+    search_fields = ["login", "name"]
+    ordering_fields = ["score", "contribution_count", "login", "created_at"]
+    ordering = ["-score", "login"]
+
+    def get_queryset(self) -> QuerySet[Contributor]:
+        params = self.request.query_params
+        return contributors_with_scores(
+            since=parse_datetime(params["since"]) if params.get("since") else None,
+            until=parse_datetime(params["until"]) if params.get("until") else None,
+            include_bots=params.get("bots", "true").lower() not in ("false", "0", "no"),
+        )
+
+    def get_object(self) -> Any:
+        # Logins are case-insensitive on GitHub.
+        queryset = self.filter_queryset(self.get_queryset())
+        obj = get_object_or_404(queryset, login__iexact=self.kwargs["login"])
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+
+class ContributionViewSet(viewsets.ReadOnlyModelViewSet[Contribution]):
+    """The ledger, newest first; filter by kind, repository, contributor and time."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = ContributionSerializer
+    queryset = Contribution.objects.select_related("contributor", "repository")
+    filterset_class = ContributionFilter
+    search_fields = ["title"]
+    ordering_fields = ["occurred_at", "recorded_at"]
+
+
+class RepositoryViewSet(viewsets.ReadOnlyModelViewSet[Repository]):
+    """Repositories the platform knows, tracked or not."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = RepositorySerializer
+    queryset = Repository.objects.all()
+    filterset_fields = ["tracked", "role"]
+    search_fields = ["full_name"]
+
+
+class IssueViewSet(viewsets.ReadOnlyModelViewSet[Issue]):
+    """Mirrored issues with their first response time."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = IssueSerializer
+    queryset = Issue.objects.select_related("repository", "author")
+    filterset_class = IssueFilter
+    search_fields = ["title"]
+    ordering_fields = ["created_at", "updated_at", "number"]
+
+
+class PullRequestViewSet(viewsets.ReadOnlyModelViewSet[PullRequest]):
+    """Mirrored pull requests with their first response time."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = PullRequestSerializer
+    queryset = PullRequest.objects.select_related("repository", "author")
+    filterset_class = PullRequestFilter
+    search_fields = ["title"]
+    ordering_fields = ["created_at", "updated_at", "number", "merged_at"]

@@ -1,0 +1,1 @@
+"""The GitHub integration: webhook intake, signature check, event handlers."""

@@ -1,0 +1,385 @@
+"""One function per GitHub event: map a delivery to ledger rows and mirrors.
+
+Handlers are written for GitHub's real payloads, which omit optional fields freely: every field
+that is not guaranteed is read with `.get`. External ids are built from GitHub's own ids, so a
+redelivered or backfilled event lands on the same ledger key and adds nothing.
+"""
+
+from datetime import UTC, datetime
+from fnmatch import fnmatch
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from contrib.github.registry import DeliveryIgnored, Payload, register
+from contrib.models import ContributionKind as Kind
+from contrib.models import ContributionSource, Repository
+from contrib.services import (
+    contribution_record,
+    contributor_get_or_create_from_github,
+    contributor_resolve_commit_author,
+    issue_mirror_upsert,
+    item_record_response,
+    pull_request_mirror_upsert,
+    repositories_set_tracked,
+    repository_get_or_create_from_github,
+)
+
+DEFAULT_DOCS_PATHS = ["docs/*", "doc/*", "*.md", "*.rst", "mkdocs.yml", "*.ipynb"]
+SOURCE = ContributionSource.GITHUB
+
+
+def parse_time(value: Any) -> datetime | None:
+    """GitHub sends ISO 8601 strings, and Unix seconds in a few older fields."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
+
+
+def _tracked_repository(payload: Payload) -> Repository:
+    repository = repository_get_or_create_from_github(repo=payload["repository"])
+    if not repository.tracked:
+        raise DeliveryIgnored(f"repository {repository.full_name} is not tracked")
+    return repository
+
+
+def _labels(item: Payload) -> list[str]:
+    return [label["name"] for label in item.get("labels") or [] if isinstance(label, dict)]
+
+
+def _item_fields(item: Payload) -> dict[str, Any]:
+    """Fields common to issues and pull requests, as GitHub's issue/PR objects carry them."""
+    return {
+        "github_id": item.get("id"),
+        "title": str(item.get("title") or "")[:500],
+        "state": str(item.get("state") or "open"),
+        "author": contributor_get_or_create_from_github(user=item.get("user")),
+        "labels": _labels(item),
+        "html_url": str(item.get("html_url") or ""),
+        "created_at": parse_time(item.get("created_at")),
+        "updated_at": parse_time(item.get("updated_at")),
+        "closed_at": parse_time(item.get("closed_at")),
+    }
+
+
+def _pull_request_fields(pr: Payload) -> dict[str, Any]:
+    fields = _item_fields(pr)
+    head = pr.get("head") or {}
+    base = pr.get("base") or {}
+    fields.update(
+        merged_at=parse_time(pr.get("merged_at")),
+        head_sha=str(head.get("sha") or ""),
+        head_ref=str(head.get("ref") or ""),
+        base_ref=str(base.get("ref") or ""),
+        draft=bool(pr.get("draft")),
+    )
+    return fields
+
+
+def _is_docs_only(paths: list[str], patterns: list[str]) -> bool:
+    return bool(paths) and all(any(fnmatch(path, p) for p in patterns) for path in paths)
+
+
+@register("push")
+def handle_push(payload: Payload) -> None:
+    """One `code` row per commit by its author; commits that only touch docs are `doc`."""
+    repository = _tracked_repository(payload)
+    patterns = repository.docs_paths or DEFAULT_DOCS_PATHS
+    for commit in payload.get("commits") or []:
+        author = commit.get("author") or {}
+        contributor = contributor_resolve_commit_author(
+            name=str(author.get("name") or ""),
+            email=str(author.get("email") or ""),
+            username=str(author.get("username") or ""),
+        )
+        paths = [
+            *(commit.get("added") or []),
+            *(commit.get("modified") or []),
+            *(commit.get("removed") or []),
+        ]
+        message = str(commit.get("message") or "")
+        contribution_record(
+            contributor=contributor,
+            repository=repository,
+            kind=Kind.DOC if _is_docs_only(paths, patterns) else Kind.CODE,
+            occurred_at=parse_time(commit.get("timestamp")) or timezone.now(),
+            source=SOURCE,
+            external_id=f"commit:{repository.github_id or repository.full_name}:{commit['id']}",
+            title=message.splitlines()[0] if message else "",
+            url=str(commit.get("url") or ""),
+            metadata={"sha": commit["id"], "ref": payload.get("ref"), "paths": paths[:100]},
+        )
+
+
+@register("pull_request")
+def handle_pull_request(payload: Payload) -> None:
+    """Mirror the PR; a merge is a `code` contribution by the PR's author."""
+    repository = _tracked_repository(payload)
+    pr = payload["pull_request"]
+    mirror = pull_request_mirror_upsert(
+        repository=repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
+    )
+    if payload.get("action") == "closed" and pr.get("merged"):
+        contribution_record(
+            contributor=contributor_get_or_create_from_github(user=pr.get("user")),
+            repository=repository,
+            kind=Kind.CODE,
+            occurred_at=parse_time(pr.get("merged_at")) or timezone.now(),
+            source=SOURCE,
+            external_id=f"pr-merged:{pr['id']}",
+            title=mirror.title,
+            url=mirror.html_url,
+            metadata={"number": mirror.number, "labels": mirror.labels},
+        )
+
+
+def _record_review(
+    payload: Payload, *, item: Payload, external_id: str, occurred: datetime | None
+) -> None:
+    repository = _tracked_repository(payload)
+    pr = payload["pull_request"]
+    reviewer = contributor_get_or_create_from_github(user=item.get("user"))
+    # A review can arrive before the PR it belongs to: the PR object inside it seeds the mirror.
+    mirror = pull_request_mirror_upsert(
+        repository=repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
+    )
+    occurred_at = occurred or timezone.now()
+    item_record_response(item=mirror, responder=reviewer, responded_at=occurred_at)
+    contribution_record(
+        contributor=reviewer,
+        repository=repository,
+        kind=Kind.REVIEW,
+        occurred_at=occurred_at,
+        source=SOURCE,
+        external_id=external_id,
+        title=f"Review of #{mirror.number}: {mirror.title}",
+        url=str(item.get("html_url") or mirror.html_url),
+        metadata={"number": mirror.number, "state": item.get("state")},
+    )
+
+
+@register("pull_request_review")
+def handle_pull_request_review(payload: Payload) -> None:
+    """A submitted review is a `review` contribution and may be the PR's first response."""
+    if payload.get("action") != "submitted":
+        raise DeliveryIgnored(f"review action {payload.get('action')!r} adds no contribution")
+    review = payload["review"]
+    _record_review(
+        payload,
+        item=review,
+        external_id=f"review:{review['id']}",
+        occurred=parse_time(review.get("submitted_at")),
+    )
+
+
+@register("pull_request_review_comment")
+def handle_pull_request_review_comment(payload: Payload) -> None:
+    """A review comment is a `review` contribution and may be the PR's first response."""
+    if payload.get("action") != "created":
+        raise DeliveryIgnored(f"review comment action {payload.get('action')!r} changes nothing")
+    comment = payload["comment"]
+    _record_review(
+        payload,
+        item=comment,
+        external_id=f"review-comment:{comment['id']}",
+        occurred=parse_time(comment.get("created_at")),
+    )
+
+
+@register("issues")
+def handle_issues(payload: Payload) -> None:
+    """Mirror the issue; opening one is a `bug` contribution by its author."""
+    repository = _tracked_repository(payload)
+    issue = payload["issue"]
+    fields = _item_fields(issue)
+    if payload.get("action") == "deleted":
+        fields["state"] = "deleted"
+    mirror = issue_mirror_upsert(repository=repository, number=int(issue["number"]), fields=fields)
+    if payload.get("action") == "opened":
+        contribution_record(
+            contributor=fields["author"],
+            repository=repository,
+            kind=Kind.BUG,
+            occurred_at=fields["created_at"] or timezone.now(),
+            source=SOURCE,
+            external_id=f"issue-opened:{issue['id']}",
+            title=mirror.title,
+            url=mirror.html_url,
+            metadata={"number": mirror.number, "labels": mirror.labels},
+        )
+
+
+@register("issue_comment")
+def handle_issue_comment(payload: Payload) -> None:
+    """A comment is a `discussion` contribution and may be the issue's or PR's first response."""
+    if payload.get("action") != "created":
+        raise DeliveryIgnored(f"comment action {payload.get('action')!r} changes nothing")
+    repository = _tracked_repository(payload)
+    issue, comment = payload["issue"], payload["comment"]
+    fields = _item_fields(issue)
+    number = int(issue["number"])
+    # GitHub sends PR conversation comments as issue comments on the PR.
+    mirror = (
+        pull_request_mirror_upsert(repository=repository, number=number, fields=fields)
+        if issue.get("pull_request")
+        else issue_mirror_upsert(repository=repository, number=number, fields=fields)
+    )
+    commenter = contributor_get_or_create_from_github(user=comment.get("user"))
+    occurred_at = parse_time(comment.get("created_at")) or timezone.now()
+    item_record_response(item=mirror, responder=commenter, responded_at=occurred_at)
+    contribution_record(
+        contributor=commenter,
+        repository=repository,
+        kind=Kind.DISCUSSION,
+        occurred_at=occurred_at,
+        source=SOURCE,
+        external_id=f"issue-comment:{comment['id']}",
+        title=f"Comment on #{number}: {mirror.title}",
+        url=str(comment.get("html_url") or ""),
+        metadata={"number": number, "pull_request": bool(issue.get("pull_request"))},
+    )
+
+
+@register("discussion")
+def handle_discussion(payload: Payload) -> None:
+    """A new discussion is a `question` (Q&A categories) or `discussion`; an accepted answer
+    credits the answer's author."""
+    repository = _tracked_repository(payload)
+    discussion = payload["discussion"]
+    action = payload.get("action")
+    if action == "created":
+        answerable = bool((discussion.get("category") or {}).get("is_answerable"))
+        contribution_record(
+            contributor=contributor_get_or_create_from_github(user=discussion.get("user")),
+            repository=repository,
+            kind=Kind.QUESTION if answerable else Kind.DISCUSSION,
+            occurred_at=parse_time(discussion.get("created_at")) or timezone.now(),
+            source=SOURCE,
+            external_id=f"discussion:{discussion['id']}",
+            title=str(discussion.get("title") or ""),
+            url=str(discussion.get("html_url") or ""),
+            metadata={"number": discussion.get("number")},
+        )
+    elif action == "answered" and payload.get("answer"):
+        answer = payload["answer"]
+        contribution_record(
+            contributor=contributor_get_or_create_from_github(user=answer.get("user")),
+            repository=repository,
+            kind=Kind.DISCUSSION,
+            occurred_at=parse_time(discussion.get("answer_chosen_at"))
+            or parse_time(answer.get("created_at"))
+            or timezone.now(),
+            source=SOURCE,
+            external_id=f"discussion-answer:{answer['id']}",
+            title=f"Answered: {discussion.get('title') or ''}",
+            url=str(answer.get("html_url") or ""),
+            metadata={"number": discussion.get("number"), "answer": True},
+        )
+    else:
+        raise DeliveryIgnored(f"discussion action {action!r} adds no contribution")
+
+
+@register("discussion_comment")
+def handle_discussion_comment(payload: Payload) -> None:
+    """A reply in a discussion is a `discussion` contribution."""
+    if payload.get("action") != "created":
+        raise DeliveryIgnored(f"comment action {payload.get('action')!r} changes nothing")
+    repository = _tracked_repository(payload)
+    comment, discussion = payload["comment"], payload.get("discussion") or {}
+    contribution_record(
+        contributor=contributor_get_or_create_from_github(user=comment.get("user")),
+        repository=repository,
+        kind=Kind.DISCUSSION,
+        occurred_at=parse_time(comment.get("created_at")) or timezone.now(),
+        source=SOURCE,
+        external_id=f"discussion-comment:{comment['id']}",
+        title=f"Reply in: {discussion.get('title') or ''}",
+        url=str(comment.get("html_url") or ""),
+        metadata={"number": discussion.get("number")},
+    )
+
+
+@register("gollum")
+def handle_gollum(payload: Payload) -> None:
+    """Each wiki page created or edited is a `doc` contribution by the sender."""
+    repository = _tracked_repository(payload)
+    editor = contributor_get_or_create_from_github(user=payload.get("sender"))
+    for page in payload.get("pages") or []:
+        contribution_record(
+            contributor=editor,
+            repository=repository,
+            kind=Kind.DOC,
+            occurred_at=timezone.now(),  # GitHub sends no time for wiki edits
+            source=SOURCE,
+            external_id=f"wiki:{repository.github_id or repository.full_name}:"
+            f"{page.get('page_name')}:{page.get('sha')}",
+            title=f"Wiki {page.get('action', 'edited')}: {page.get('title') or ''}",
+            url=str(page.get("html_url") or ""),
+            metadata={"page": page.get("page_name"), "action": page.get("action")},
+        )
+
+
+@register("release")
+def handle_release(payload: Payload) -> None:
+    """Publishing a release is a `maintenance` contribution by its author."""
+    action = payload.get("action")
+    if action not in ("published", "released", "created", "prereleased"):
+        raise DeliveryIgnored(f"release action {action!r} adds no contribution")
+    repository = _tracked_repository(payload)
+    release = payload["release"]
+    if release.get("draft"):
+        raise DeliveryIgnored("draft releases are not contributions yet")
+    contribution_record(
+        contributor=contributor_get_or_create_from_github(user=release.get("author")),
+        repository=repository,
+        kind=Kind.MAINTENANCE,
+        occurred_at=parse_time(release.get("published_at"))
+        or parse_time(release.get("created_at"))
+        or timezone.now(),
+        source=SOURCE,
+        external_id=f"release:{release['id']}",
+        title=f"Release {release.get('name') or release.get('tag_name') or ''}",
+        url=str(release.get("html_url") or ""),
+        metadata={"tag": release.get("tag_name"), "prerelease": bool(release.get("prerelease"))},
+    )
+
+
+@register("sponsorship")
+def handle_sponsorship(payload: Payload) -> None:
+    """Sponsorship deliveries are kept as received; the incentives work reads them from here."""
+
+
+@register("installation")
+def handle_installation(payload: Payload) -> None:
+    """Installing the GitHub App tracks its repositories; removing or suspending it untracks."""
+    installation_id = (payload.get("installation") or {}).get("id")
+    action = payload.get("action")
+    repos = payload.get("repositories") or []
+    if action in ("created", "new_permissions_accepted", "unsuspend"):
+        repositories_set_tracked(repos=repos, tracked=True, installation_id=installation_id)
+    elif action in ("deleted", "suspend"):
+        repositories_set_tracked(repos=repos, tracked=False, installation_id=installation_id)
+    else:
+        raise DeliveryIgnored(f"installation action {action!r} changes nothing")
+
+
+@register("installation_repositories")
+def handle_installation_repositories(payload: Payload) -> None:
+    """Repositories added to or removed from the App's installation are tracked or untracked."""
+    installation_id = (payload.get("installation") or {}).get("id")
+    repositories_set_tracked(
+        repos=payload.get("repositories_added") or [],
+        tracked=True,
+        installation_id=installation_id,
+    )
+    repositories_set_tracked(
+        repos=payload.get("repositories_removed") or [],
+        tracked=False,
+        installation_id=installation_id,
+    )

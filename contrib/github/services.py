@@ -1,0 +1,103 @@
+"""Webhook deliveries: receive once, process once, reprocess on a maintainer's request."""
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contrib.github.registry import DeliveryIgnored, handlers_for
+from contrib.models import WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+Outcome = WebhookDelivery.Outcome
+
+
+def _enqueue(delivery_id: str) -> None:
+    from contrib.tasks import process_github_delivery
+
+    # After commit, so that the worker never looks for a row it cannot see yet.
+    transaction.on_commit(lambda: process_github_delivery.delay(delivery_id))
+
+
+def webhook_delivery_receive(
+    *, delivery_id: str, event: str, payload: Any, hook_id: int | None = None
+) -> tuple[WebhookDelivery, bool]:
+    """Store a verified delivery and queue its processing; a redelivery returns the stored one.
+
+    Returns `(delivery, created)`. `ping` needs no processing and is stored as processed.
+    """
+    action = payload.get("action") if isinstance(payload, dict) else None
+    is_ping = event == "ping"
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                delivery_id=delivery_id,
+                event=event,
+                action=action if isinstance(action, str) else "",
+                hook_id=hook_id,
+                payload=payload,
+                outcome=Outcome.PROCESSED if is_ping else Outcome.PENDING,
+                processed_at=timezone.now() if is_ping else None,
+            )
+            if not is_ping:
+                _enqueue(delivery_id)
+    except IntegrityError:
+        return WebhookDelivery.objects.get(delivery_id=delivery_id), False
+    return delivery, True
+
+
+def webhook_delivery_process(*, delivery_id: str) -> str:
+    """Run the handlers of one pending delivery, exactly once, and record the outcome.
+
+    The row lock makes a second worker with the same delivery wait, then find it done. Handler
+    effects roll back together when one raises; the delivery is then marked failed with the
+    error so that a maintainer can fix the cause and reprocess it.
+    """
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(delivery_id=delivery_id)
+        if delivery.outcome != Outcome.PENDING:
+            return delivery.outcome
+        delivery.attempts += 1
+        delivery.error = ""
+        handlers = handlers_for(delivery.event)
+        if not handlers:
+            delivery.outcome = Outcome.IGNORED
+            delivery.error = f"the {delivery.event!r} event is stored but not mapped"
+        else:
+            try:
+                with transaction.atomic():
+                    for handler in handlers:
+                        handler(delivery.payload)
+                delivery.outcome = Outcome.PROCESSED
+            except DeliveryIgnored as reason:
+                delivery.outcome = Outcome.IGNORED
+                delivery.error = str(reason)
+            except Exception as exc:
+                logger.exception("GitHub delivery %s (%s) failed", delivery_id, delivery.event)
+                delivery.outcome = Outcome.FAILED
+                delivery.error = f"{type(exc).__name__}: {exc}"
+        delivery.processed_at = timezone.now()
+        delivery.save(update_fields=["outcome", "error", "attempts", "processed_at"])
+        return delivery.outcome
+
+
+def webhook_deliveries_reprocess(*, delivery_ids: Iterable[str]) -> int:
+    """Put deliveries back to pending and queue them again (after a handler fix, say).
+
+    Safe for processed deliveries too: the ledger's keys make the second pass add nothing.
+    """
+    ids = list(delivery_ids)
+    with transaction.atomic():
+        count = (
+            WebhookDelivery.objects.filter(delivery_id__in=ids)
+            .exclude(event="ping")
+            .update(outcome=Outcome.PENDING, error="", processed_at=None)
+        )
+        for delivery_id in WebhookDelivery.objects.filter(
+            delivery_id__in=ids, outcome=Outcome.PENDING
+        ).values_list("delivery_id", flat=True):
+            _enqueue(delivery_id)
+    return count

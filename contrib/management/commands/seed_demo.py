@@ -1,0 +1,223 @@
+"""`manage.py seed_demo`: a demo community to look at; running it again adds nothing."""
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from contrib.models import ContributionKind, ContributionSource, Repository
+from contrib.services import (
+    contribution_record,
+    contributor_get_or_create_from_github,
+    issue_mirror_upsert,
+    item_record_response,
+    pull_request_mirror_upsert,
+    repository_get_or_create_from_github,
+)
+
+ORG = "crucible-demo"
+AVATARS = "https://avatars.githubusercontent.com/u"
+REPOSITORIES = [
+    ("tinygpt", Repository.Role.MODEL, 7_000_001),
+    ("docs", Repository.Role.DOCS, 7_000_002),
+    ("eval-tools", Repository.Role.OTHER, 7_000_003),
+]
+FIRST = [
+    "ada",
+    "grace",
+    "alan",
+    "barbara",
+    "edsger",
+    "margaret",
+    "donald",
+    "frances",
+    "ken",
+    "radia",
+    "linus",
+    "guido",
+    "yukihiro",
+    "anders",
+    "sophie",
+    "tim",
+    "katherine",
+    "john",
+    "hedy",
+    "dennis",
+    "bjarne",
+    "shafi",
+    "leslie",
+    "fei",
+    "yann",
+    "geoffrey",
+    "andrej",
+    "noam",
+    "ilya",
+    "jeff",
+    "sara",
+    "mina",
+    "omar",
+    "priya",
+]
+LAST = ["lovelace", "hopper", "turing", "liskov", "dijkstra", "hamilton", "knuth", "allen"]
+BOTS = ["dependabot[bot]", "crucible-ci[bot]"]
+KIND_WEIGHTS = {
+    ContributionKind.CODE: 30,
+    ContributionKind.REVIEW: 20,
+    ContributionKind.BUG: 10,
+    ContributionKind.DOC: 12,
+    ContributionKind.QUESTION: 6,
+    ContributionKind.DISCUSSION: 25,
+    ContributionKind.TEST: 8,
+    ContributionKind.INFRA: 4,
+    ContributionKind.MAINTENANCE: 3,
+    ContributionKind.TRANSLATION: 3,
+    ContributionKind.MENTORING: 3,
+    ContributionKind.IDEAS: 4,
+    ContributionKind.EVALUATION: 6,
+    ContributionKind.SPONSORSHIP: 2,
+}
+TOPICS = [
+    "rotary embeddings",
+    "RMSNorm",
+    "data loader",
+    "learning-rate warmup",
+    "bf16 autocast",
+    "tokenizer-free input",
+    "evaluation harness",
+    "loss spikes",
+    "gradient clipping",
+    "checkpointing",
+    "attention masks",
+    "weight tying",
+    "docs: quick start",
+    "CI cache",
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed a demo community: repositories, contributors, a year of contributions, issues, PRs."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--contributions", type=int, default=600)
+
+    def handle(self, *args: Any, contributions: int, **options: Any) -> None:
+        rng = random.Random(20261128)  # fixed: the same community every time
+        now = timezone.now()
+        with transaction.atomic():
+            repositories = [
+                repository_get_or_create_from_github(
+                    repo={"full_name": f"{ORG}/{name}", "id": github_id}
+                )
+                for name, _role, github_id in REPOSITORIES
+            ]
+            for repository, (_name, role, _id) in zip(repositories, REPOSITORIES, strict=True):
+                if repository.role != role:
+                    Repository.objects.filter(pk=repository.pk).update(role=role)
+            people = []
+            for index, first in enumerate(FIRST):
+                login = f"{first}-{LAST[index % len(LAST)]}"
+                people.append(
+                    contributor_get_or_create_from_github(
+                        user={
+                            "id": 8_000_000 + index,
+                            "login": login,
+                            "type": "User",
+                            "avatar_url": f"{AVATARS}/{8_000_000 + index}",
+                        }
+                    )
+                )
+            bots = [
+                contributor_get_or_create_from_github(
+                    user={"id": 8_100_000 + i, "login": login, "type": "Bot"}
+                )
+                for i, login in enumerate(BOTS)
+            ]
+            # A few people do most of the work, as in every real project.
+            weights = [1 / (rank + 1) ** 0.9 for rank in range(len(people))]
+            kinds, kind_weights = zip(*KIND_WEIGHTS.items(), strict=True)
+            created = 0
+            for n in range(contributions):
+                author = rng.choices(people, weights)[0]
+                kind = rng.choices(kinds, kind_weights)[0]
+                repository = (
+                    repositories[1] if kind == ContributionKind.DOC else rng.choice(repositories)
+                )
+                topic = rng.choice(TOPICS)
+                _row, was_created = contribution_record(
+                    contributor=author,
+                    repository=repository,
+                    kind=kind,
+                    occurred_at=now - timedelta(days=rng.uniform(0, 365)),
+                    source=ContributionSource.MANUAL,
+                    external_id=f"demo:contribution:{n}",
+                    title=f"{kind.label}: {topic}",
+                    url=f"https://github.com/{repository.full_name}",
+                    metadata={"demo": True},
+                )
+                created += was_created
+            for n in range(40):
+                bot = bots[n % len(bots)]
+                _row, was_created = contribution_record(
+                    contributor=bot,
+                    repository=repositories[0],
+                    kind=ContributionKind.MAINTENANCE,
+                    occurred_at=now - timedelta(days=rng.uniform(0, 365)),
+                    source=ContributionSource.MANUAL,
+                    external_id=f"demo:bot:{n}",
+                    title="Bump dependencies",
+                    metadata={"demo": True},
+                )
+                created += was_created
+            items = self._seed_items(rng, now, repositories, people)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo community ready: {len(repositories)} repositories, "
+                f"{len(people) + len(bots)} contributors, {created} new contributions, "
+                f"{items} issues and pull requests."
+            )
+        )
+
+    def _seed_items(
+        self, rng: random.Random, now: Any, repositories: list[Repository], people: list[Any]
+    ) -> int:
+        model_repo = repositories[0]
+        count = 0
+        for number in range(1, 81):
+            created_at = now - timedelta(days=rng.uniform(1, 365))
+            author = rng.choice(people)
+            is_pr = number % 3 != 0
+            closed = rng.random() < 0.7
+            fields: dict[str, Any] = {
+                "title": f"{'Improve' if is_pr else 'Problem with'} {rng.choice(TOPICS)}",
+                "state": "closed" if closed else "open",
+                "author": author,
+                "labels": rng.sample(
+                    ["good first issue", "bug", "docs", "model", "help wanted"], 1
+                ),
+                "html_url": f"https://github.com/{model_repo.full_name}/"
+                f"{'pull' if is_pr else 'issues'}/{number}",
+                "created_at": created_at,
+                "updated_at": created_at,
+                "closed_at": created_at + timedelta(days=rng.uniform(1, 20)) if closed else None,
+            }
+            if is_pr:
+                fields["merged_at"] = fields["closed_at"] if closed and rng.random() < 0.8 else None
+                item: Any = pull_request_mirror_upsert(
+                    repository=model_repo, number=number, fields=fields
+                )
+            else:
+                item = issue_mirror_upsert(repository=model_repo, number=number, fields=fields)
+            if rng.random() < 0.85:
+                responder = rng.choice(people)
+                item_record_response(
+                    item=item,
+                    responder=responder,
+                    responded_at=created_at + timedelta(hours=rng.expovariate(1 / 20)),
+                )
+            count += 1
+        return count

@@ -1,0 +1,313 @@
+"""Contributors, their identities, repositories, the contribution ledger and GitHub mirrors.
+
+Models hold fields, constraints and tiny derived properties; every write goes through
+`contrib.services`.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Contributor(models.Model):
+    """A person (or bot) who contributes. The GitHub id is the stable key: logins change."""
+
+    github_id = models.BigIntegerField(unique=True, null=True, blank=True)
+    login = models.CharField(max_length=100, db_index=True, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    bio = models.TextField(blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    blog = models.URLField(max_length=500, blank=True)
+    is_bot = models.BooleanField(
+        default=False, help_text="Bots stay in the ledger but are left out of honours."
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contributor",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+        help_text="Set when this record was merged into another; it then owns nothing.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["login"]
+
+    def __str__(self) -> str:
+        return self.login or self.name or f"contributor #{self.pk}"
+
+    @property
+    def github_url(self) -> str:
+        return f"https://github.com/{self.login}" if self.login else ""
+
+
+class Identity(models.Model):
+    """One way a contributor shows up in data: a login on a source, or a commit email."""
+
+    class Source(models.TextChoices):
+        GITHUB = "github", "GitHub account"
+        GIT = "git", "Git commit author"
+
+    contributor = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="identities"
+    )
+    source = models.CharField(max_length=20, choices=Source.choices)
+    username = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, blank=True, help_text="Stored lower-cased.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "email"],
+                condition=~Q(email=""),
+                name="identity_unique_email_per_source",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "username"],
+                condition=Q(email=""),
+                name="identity_unique_username_per_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.email or self.username}"
+
+
+class Repository(models.Model):
+    class Role(models.TextChoices):
+        MODEL = "model", "Model"
+        DOCS = "docs", "Documentation"
+        OTHER = "other", "Other"
+
+    full_name = models.CharField(max_length=200, unique=True, help_text="owner/name")
+    github_id = models.BigIntegerField(unique=True, null=True, blank=True)
+    tracked = models.BooleanField(default=True)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OTHER)
+    default_branch = models.CharField(max_length=200, default="main")
+    installation_id = models.BigIntegerField(
+        null=True, blank=True, help_text="GitHub App installation that covers this repository."
+    )
+    docs_paths = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Glob patterns of documentation files; empty means the platform's defaults.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def html_url(self) -> str:
+        return f"https://github.com/{self.full_name}"
+
+
+class ContributionKind(models.TextChoices):
+    """All Contributors' taxonomy where it fits, plus the platform's own `evaluation`."""
+
+    CODE = "code", "Code"
+    REVIEW = "review", "Review"
+    BUG = "bug", "Bug report"
+    DOC = "doc", "Documentation"
+    QUESTION = "question", "Question"
+    DISCUSSION = "discussion", "Discussion"
+    TEST = "test", "Tests"
+    INFRA = "infra", "Infrastructure"
+    MAINTENANCE = "maintenance", "Maintenance"
+    TRANSLATION = "translation", "Translation"
+    MENTORING = "mentoring", "Mentoring"
+    IDEAS = "ideas", "Ideas"
+    EVALUATION = "evaluation", "Evaluation"
+    SPONSORSHIP = "sponsorship", "Sponsorship"
+
+
+class ContributionSource(models.TextChoices):
+    GITHUB = "github", "GitHub webhook"
+    SYNC = "sync", "GitHub backfill"
+    MANUAL = "manual", "Recorded by a maintainer"
+    PLATFORM = "platform", "The platform itself"
+
+
+# Webhooks and backfills describe the same GitHub facts: they share one key space.
+GITHUB_SOURCES = (ContributionSource.GITHUB, ContributionSource.SYNC)
+
+
+class Contribution(models.Model):
+    """One row of the append-only ledger. Scores, honours and badges derive from it."""
+
+    contributor = models.ForeignKey(
+        Contributor, on_delete=models.PROTECT, related_name="contributions"
+    )
+    repository = models.ForeignKey(
+        Repository,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contributions",
+    )
+    kind = models.CharField(max_length=20, choices=ContributionKind.choices, db_index=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    title = models.CharField(max_length=500, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    source = models.CharField(max_length=20, choices=ContributionSource.choices)
+    external_id = models.CharField(max_length=255)
+    metadata = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="contribution_unique_source_external_id"
+            ),
+            # A PR seen by a webhook and again by a backfill is still one contribution.
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(source__in=["github", "sync"]),
+                name="contribution_unique_github_external_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["contributor", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.contributor} ({self.external_id})"
+
+
+class ScoringRule(models.Model):
+    """Points per contribution kind. Scores are computed at query time from ledger × rules."""
+
+    kind = models.CharField(max_length=20, choices=ContributionKind.choices, unique=True)
+    points = models.DecimalField(max_digits=8, decimal_places=3)
+    description = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-points", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.points}"
+
+
+class GitHubItem(models.Model):
+    """Fields shared by the issue and pull request mirrors."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE)
+    number = models.PositiveIntegerField()
+    github_id = models.BigIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    state = models.CharField(max_length=20, default="open", db_index=True)
+    author = models.ForeignKey(Contributor, null=True, blank=True, on_delete=models.SET_NULL)
+    labels = models.JSONField(default=list, blank=True)
+    html_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="First comment or review by someone other than the author, bots excluded.",
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.repository}#{self.number}"
+
+    @property
+    def first_response_time(self) -> timedelta | None:
+        if self.first_response_at is None or self.created_at is None:
+            return None
+        return self.first_response_at - self.created_at
+
+
+class Issue(GitHubItem):
+    class Meta(GitHubItem.Meta):
+        default_related_name = "issues"
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "number"], name="issue_unique_number")
+        ]
+
+
+class PullRequest(GitHubItem):
+    merged_at = models.DateTimeField(null=True, blank=True)
+    head_sha = models.CharField(max_length=40, blank=True)
+    head_ref = models.CharField(max_length=255, blank=True)
+    base_ref = models.CharField(max_length=255, blank=True)
+    draft = models.BooleanField(default=False)
+
+    class Meta(GitHubItem.Meta):
+        default_related_name = "pull_requests"
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "number"], name="pr_unique_number")
+        ]
+
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
+
+
+class ContributorMerge(models.Model):
+    """Audit record of `contributors_merge`: who was folded into whom, and what moved."""
+
+    source = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="+")
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    moved = models.JSONField(default=dict)
+    merged_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target}"
+
+
+class WebhookDelivery(models.Model):
+    """A GitHub delivery as received, keyed by `X-GitHub-Delivery`, and what became of it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (event not mapped)"
+        FAILED = "failed", "Failed"
+
+    delivery_id = models.CharField(max_length=100, unique=True)
+    event = models.CharField(max_length=100, db_index=True)
+    action = models.CharField(max_length=100, blank=True)
+    hook_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        suffix = f".{self.action}" if self.action else ""
+        return f"{self.event}{suffix} {self.delivery_id}"

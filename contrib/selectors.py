@@ -1,0 +1,78 @@
+"""Reads: contributors with their scores, derived from ledger × scoring rules in SQL."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Case, Count, DecimalField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+
+from contrib.models import ContributionKind, Contributor, ScoringRule
+
+# Defaults start from OpenDigger's activity weights: merged work above reviews above comments.
+DEFAULT_POINTS: dict[str, Decimal] = {
+    ContributionKind.CODE: Decimal("5"),
+    ContributionKind.REVIEW: Decimal("3"),
+    ContributionKind.BUG: Decimal("2"),
+    ContributionKind.DOC: Decimal("4"),
+    ContributionKind.QUESTION: Decimal("1"),
+    ContributionKind.DISCUSSION: Decimal("0.5"),
+    ContributionKind.TEST: Decimal("4"),
+    ContributionKind.INFRA: Decimal("4"),
+    ContributionKind.MAINTENANCE: Decimal("3"),
+    ContributionKind.TRANSLATION: Decimal("3"),
+    ContributionKind.MENTORING: Decimal("3"),
+    ContributionKind.IDEAS: Decimal("2"),
+    ContributionKind.EVALUATION: Decimal("3"),
+    ContributionKind.SPONSORSHIP: Decimal("5"),
+}
+
+
+def scoring_points() -> dict[str, Decimal]:
+    """Points per kind: the admin's rules over the defaults."""
+    points = dict(DEFAULT_POINTS)
+    points.update(ScoringRule.objects.values_list("kind", "points"))
+    return points
+
+
+def count_field(kind: str) -> str:
+    return f"count_{kind}"
+
+
+def contributors_with_scores(
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_bots: bool = True,
+) -> QuerySet[Contributor]:
+    """Contributors annotated with `score`, `contribution_count` and `count_<kind>` per kind.
+
+    One aggregate query whatever the ledger size; changing a rule re-scores all history.
+    """
+    window = Q()
+    if since is not None:
+        window &= Q(contributions__occurred_at__gte=since)
+    if until is not None:
+        window &= Q(contributions__occurred_at__lt=until)
+    score = Sum(
+        Case(
+            *[
+                When(contributions__kind=kind, then=Value(points))
+                for kind, points in scoring_points().items()
+            ],
+            default=Value(Decimal("0")),
+            output_field=DecimalField(max_digits=14, decimal_places=3),
+        ),
+        filter=window,
+    )
+    counts = {
+        count_field(kind): Count("contributions", filter=window & Q(contributions__kind=kind))
+        for kind in ContributionKind.values
+    }
+    queryset = Contributor.objects.filter(merged_into__isnull=True)
+    if not include_bots:
+        queryset = queryset.filter(is_bot=False)
+    return queryset.annotate(
+        score=Coalesce(score, Value(Decimal("0")), output_field=DecimalField()),
+        contribution_count=Count("contributions", filter=window),
+        **counts,
+    )

@@ -1,0 +1,129 @@
+"""`POST /webhooks/github/`: what GitHub (or anyone else) gets back, and what is stored."""
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client, override_settings
+
+from contrib.models import Contribution, WebhookDelivery
+from tests.conftest import load_payload, signed_headers
+
+pytestmark = pytest.mark.django_db
+URL = "/webhooks/github/"
+
+
+def post_raw(client: Client, body: bytes, headers: dict[str, str], **extra: str):  # type: ignore[no-untyped-def]
+    return client.post(URL, data=body, content_type="application/json", headers=headers, **extra)
+
+
+def test_missing_or_wrong_signature_is_401_and_stores_nothing(client: Client) -> None:
+    body = json.dumps(load_payload("issues.opened")).encode()
+    headers = signed_headers(body, event="issues")
+    unsigned = {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"}
+    assert post_raw(client, body, unsigned).status_code == 401
+    forged = {**headers, "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    response = post_raw(client, body, forged)
+    assert response.status_code == 401
+    assert "signature" in response.json()["error"]
+    tampered = body.replace(b"Spelling", b"Spellinx")
+    assert post_raw(client, tampered, headers).status_code == 401
+    assert WebhookDelivery.objects.count() == 0
+
+
+@override_settings(GITHUB_WEBHOOK_SECRET="")
+def test_a_server_without_a_secret_accepts_nothing(client: Client) -> None:
+    body = b"{}"
+    response = post_raw(client, body, {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "x"})
+    assert response.status_code == 401
+    assert "GITHUB_WEBHOOK_SECRET" in response.json()["error"]
+
+
+@override_settings(GITHUB_WEBHOOK_MAX_BYTES=1000)
+def test_body_over_the_limit_is_413(client: Client) -> None:
+    body = json.dumps({"action": "opened", "pad": "x" * 2000}).encode()
+    response = post_raw(client, body, signed_headers(body, event="issues"))
+    assert response.status_code == 413
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_body_over_25_mb_is_413_without_being_read(client: Client) -> None:
+    response = client.generic(
+        "POST",
+        URL,
+        data=b"{}",
+        content_type="application/json",
+        headers={"Content-Length": str(26 * 1024 * 1024)},
+    )
+    assert response.status_code == 413
+
+
+def test_malformed_json_is_400(client: Client) -> None:
+    body = b'{"action": "opened", '
+    response = post_raw(client, body, signed_headers(body, event="issues"))
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]
+    body = b"[1, 2]"
+    assert post_raw(client, body, signed_headers(body, event="issues")).status_code == 400
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_missing_event_or_delivery_header_is_400(client: Client) -> None:
+    body = b"{}"
+    headers = signed_headers(body, event="issues")
+    del headers["X-GitHub-Delivery"]
+    response = post_raw(client, body, headers)
+    assert response.status_code == 400
+    assert "X-GitHub-Delivery" in response.json()["error"]
+
+
+def test_get_is_not_allowed(client: Client) -> None:
+    assert client.get(URL).status_code == 405
+
+
+def test_ping_answers_200_and_is_stored(client: Client) -> None:
+    body = json.dumps(load_payload("ping.event")).encode()
+    response = post_raw(client, body, signed_headers(body, event="ping", delivery_id="ping-1"))
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get(delivery_id="ping-1").outcome == "processed"
+
+
+def test_a_delivery_is_accepted_with_202_and_processed_once(post_delivery) -> None:  # type: ignore[no-untyped-def]
+    payload = load_payload("issues.opened")
+    first = post_delivery("issues", payload, delivery_id="d-1")
+    assert first.status_code == 202
+    assert first.json() == {"status": "queued", "delivery": "d-1"}
+    delivery = WebhookDelivery.objects.get(delivery_id="d-1")
+    assert (delivery.outcome, delivery.attempts, delivery.action) == ("processed", 1, "opened")
+    assert Contribution.objects.filter(kind="bug").count() == 1
+
+    again = post_delivery("issues", payload, delivery_id="d-1")
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+    assert WebhookDelivery.objects.count() == 1
+    assert Contribution.objects.count() == 1
+
+
+def test_form_encoded_deliveries_are_accepted(
+    client: Client, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    body = urlencode({"payload": json.dumps(load_payload("issues.opened"))}).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            URL,
+            data=body,
+            content_type="application/x-www-form-urlencoded",
+            headers=signed_headers(body, event="issues"),
+        )
+    assert response.status_code == 202
+    assert Contribution.objects.filter(kind="bug").count() == 1
+
+
+def test_unknown_event_is_stored_and_ignored_with_2xx(post_delivery) -> None:  # type: ignore[no-untyped-def]
+    response = post_delivery("some_future_event", {"action": "happened", "x": 1}, delivery_id="u")
+    assert response.status_code == 202
+    delivery = WebhookDelivery.objects.get(delivery_id="u")
+    assert delivery.outcome == "ignored"
+    assert "not mapped" in delivery.error
