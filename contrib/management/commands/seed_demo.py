@@ -19,7 +19,6 @@ from contrib.services import (
 )
 
 ORG = "crucible-demo"
-AVATARS = "https://avatars.githubusercontent.com/u"
 REPOSITORIES = [
     ("tinygpt", Repository.Role.MODEL, 7_000_001),
     ("docs", Repository.Role.DOCS, 7_000_002),
@@ -127,7 +126,6 @@ class Command(BaseCommand):
                             "id": 8_000_000 + index,
                             "login": login,
                             "type": "User",
-                            "avatar_url": f"{AVATARS}/{8_000_000 + index}",
                         }
                     )
                 )
