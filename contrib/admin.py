@@ -9,14 +9,17 @@ from django.http import HttpRequest
 
 from contrib.github.services import webhook_deliveries_reprocess
 from contrib.models import (
+    BotCommand,
     Contribution,
     ContributionSource,
     Contributor,
     ContributorMerge,
+    GitHubAnswer,
     Identity,
     Issue,
     PullRequest,
     Repository,
+    RepositorySync,
     ScoringRule,
     WebhookDelivery,
 )
@@ -90,6 +93,24 @@ class RepositoryAdmin(admin.ModelAdmin[Repository]):
     list_display = ["full_name", "role", "tracked", "github_id", "installation_id", "created_at"]
     list_filter = ["tracked", "role"]
     search_fields = ["full_name"]
+    actions = ["create_webhook", "sync_now"]
+
+    @admin.action(description="Create the webhook on GitHub (or show what to paste there)")
+    def create_webhook(self, request: HttpRequest, queryset: QuerySet[Repository]) -> None:
+        from contrib.github.answers import repository_webhook_create
+
+        for repository in queryset:
+            done, message = repository_webhook_create(repository=repository)
+            self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Sync history from GitHub now (incremental)")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[Repository]) -> None:
+        from contrib.tasks import sync_repository
+
+        ids = list(queryset.values_list("pk", flat=True))
+        for repository_id in ids:
+            sync_repository.delay(repository_id)
+        self.message_user(request, f"{len(ids)} repository syncs queued.", messages.SUCCESS)
 
 
 @admin.register(Contribution)
@@ -191,3 +212,48 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
             delivery_ids=queryset.values_list("delivery_id", flat=True)
         )
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
+
+
+@admin.register(RepositorySync)
+class RepositorySyncAdmin(admin.ModelAdmin[RepositorySync]):
+    list_display = ["repository", "state", "synced_until", "items_done", "requests_made", "error"]
+    list_filter = ["state"]
+    readonly_fields = [f.name for f in RepositorySync._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(GitHubAnswer)
+class GitHubAnswerAdmin(admin.ModelAdmin[GitHubAnswer]):
+    """What the platform wrote back to GitHub; failed answers keep their error."""
+
+    list_display = ["key", "kind", "repository", "target", "state", "attempts", "updated_at"]
+    list_filter = ["state", "kind", "repository"]
+    search_fields = ["key", "target", "error"]
+    readonly_fields = [f.name for f in GitHubAnswer._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Send selected answers again")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[GitHubAnswer]) -> None:
+        from contrib.tasks import send_github_answer
+
+        ids = list(queryset.values_list("pk", flat=True))
+        GitHubAnswer.objects.filter(pk__in=ids).update(state=GitHubAnswer.State.PENDING, error="")
+        for answer_id in ids:
+            send_github_answer.delay(answer_id)
+        self.message_user(request, f"{len(ids)} answers queued again.", messages.SUCCESS)
+
+
+@admin.register(BotCommand)
+class BotCommandAdmin(admin.ModelAdmin[BotCommand]):
+    list_display = ["command", "author_login", "repository", "number", "state", "created_at"]
+    list_filter = ["state", "repository"]
+    search_fields = ["command", "author_login", "result"]
+    readonly_fields = [f.name for f in BotCommand._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

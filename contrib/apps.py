@@ -6,5 +6,5 @@ class ContribConfig(AppConfig):
     verbose_name = "Contributors and contributions"
 
     def ready(self) -> None:
-        # Registers the GitHub event handlers.
-        from contrib.github import handlers  # noqa: F401
+        # Registers the GitHub event handlers, and the bot's (which runs after them).
+        from contrib.github import bot, handlers  # noqa: F401

@@ -311,3 +311,118 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         suffix = f".{self.action}" if self.action else ""
         return f"{self.event}{suffix} {self.delivery_id}"
+
+
+class RepositorySync(models.Model):
+    """Where the backfill of one repository stands: the cursor of a run, and the last good one.
+
+    `cursor` names the phase and the next page of the run in progress, so an interrupted run
+    resumes there; `synced_until` is when the last complete run started, the `since` of the next.
+    """
+
+    class State(models.TextChoices):
+        IDLE = "idle", "Never run"
+        RUNNING = "running", "Running (or interrupted)"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    repository = models.OneToOneField(Repository, on_delete=models.CASCADE, related_name="sync")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IDLE)
+    synced_until = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the last complete run: the next run's since."
+    )
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    run_since = models.DateTimeField(null=True, blank=True)
+    cursor = models.JSONField(default=dict, blank=True)
+    requests_made = models.PositiveIntegerField(default=0)
+    items_done = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last progress of the running run; stale ones may resume."
+    )
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "repository sync"
+
+    def __str__(self) -> str:
+        return f"sync of {self.repository} ({self.state})"
+
+
+class GitHubAnswer(models.Model):
+    """Something the platform writes back to GitHub, and what became of it.
+
+    One row per target (a commit status context on a SHA, the platform comment of a PR, a check
+    run, a bot reply): sending again edits the same GitHub object, and a permanent failure stays
+    here with its error rather than being lost.
+    """
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Commit status"
+        COMMENT = "comment", "Pull request comment"
+        CHECK_RUN = "check_run", "Check run"
+        REPLY = "reply", "Bot reply"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="answers")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=255, unique=True)
+    target = models.CharField(max_length=100, help_text="A commit SHA or an issue/PR number.")
+    payload = models.JSONField(default=dict)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Bumped by every new payload; a send only completes its own."
+    )
+    github_id = models.BigIntegerField(null=True, blank=True)
+    html_url = models.URLField(max_length=1000, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.repository}@{self.target} ({self.state})"
+
+
+class BotCommand(models.Model):
+    """A `@crucible …` command found in an issue or PR comment, and its outcome."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="commands")
+    comment_id = models.BigIntegerField()
+    number = models.PositiveIntegerField(help_text="The issue or pull request it was posted on.")
+    line = models.PositiveSmallIntegerField(default=0)
+    author_login = models.CharField(max_length=100)
+    author_github_id = models.BigIntegerField(null=True, blank=True)
+    command = models.CharField(max_length=500)
+    comment_url = models.URLField(max_length=1000, blank=True)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    result = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["comment_id", "line"], name="bot_command_unique_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.command!r} by {self.author_login} ({self.state})"

@@ -1,5 +1,7 @@
 """Celery tasks of the contrib app: a few lines each, calling one service."""
 
+from typing import Any
+
 from celery import shared_task
 
 from contrib.github.services import webhook_delivery_process
@@ -9,3 +11,64 @@ from contrib.github.services import webhook_delivery_process
 def process_github_delivery(delivery_id: str) -> str:
     """Map one stored GitHub delivery to ledger rows and mirrors (idempotent)."""
     return webhook_delivery_process(delivery_id=delivery_id)
+
+
+@shared_task(
+    name="contrib.sync_repository", queue="default", bind=True, acks_late=True, max_retries=3
+)
+def sync_repository(self: Any, repository_id: int) -> str:
+    """Incremental backfill of one repository (resumes a stopped run; idempotent). A rate limit
+    too long to wait for in-process is waited for by retrying after its reset."""
+    from contrib.github.backfill import SyncAlreadyRunning, repository_sync
+    from contrib.github.client import GitHubRateLimitWaitTooLong
+    from contrib.models import Repository
+
+    try:
+        return repository_sync(repository=Repository.objects.get(pk=repository_id)).state
+    except SyncAlreadyRunning:
+        return "running"
+    except GitHubRateLimitWaitTooLong as exc:
+        raise self.retry(exc=exc, countdown=exc.wait + 5) from exc
+
+
+@shared_task(name="contrib.sync_tracked_repositories", queue="default")
+def sync_tracked_repositories() -> int:
+    """Periodic (beat): queue the incremental backfill of every tracked repository."""
+    from contrib.github.backfill import repositories_sync_tracked
+
+    ids = repositories_sync_tracked()
+    for repository_id in ids:
+        sync_repository.delay(repository_id)
+    return len(ids)
+
+
+@shared_task(
+    name="contrib.send_github_answer", queue="default", bind=True, acks_late=True, max_retries=6
+)
+def send_github_answer(self: Any, answer_id: int) -> str:
+    """Send a stored status, comment, check run or bot reply to GitHub; retried with backoff on
+    transient failures, marked failed on the object after the last try."""
+    from contrib.github.answers import AnswerFailed, github_answer_send
+
+    try:
+        return github_answer_send(
+            answer_id=answer_id, final_attempt=self.request.retries >= self.max_retries
+        )
+    except AnswerFailed as exc:
+        raise self.retry(exc=exc, countdown=min(600, 15 * 2**self.request.retries)) from exc
+
+
+@shared_task(
+    name="contrib.run_bot_commands", queue="default", bind=True, acks_late=True, max_retries=5
+)
+def run_bot_commands(self: Any, comment_id: int) -> list[str]:
+    """Run the `@crucible` commands of one GitHub comment and reply (idempotent)."""
+    from contrib.github.bot import bot_commands_run
+    from contrib.github.client import is_transient
+
+    try:
+        return bot_commands_run(comment_id=comment_id)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise self.retry(exc=exc, countdown=min(600, 15 * 2**self.request.retries)) from exc

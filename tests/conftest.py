@@ -87,3 +87,6 @@ def database_url_for_subprocesses() -> str:
     host = params.get("HOST") or "127.0.0.1"
     port = f":{params['PORT']}" if params.get("PORT") else ""
     return f"postgres://{user}{password}@{host}{port}/{params['NAME']}"
+
+
+from tests.github_server.fixtures import github_server  # noqa: E402, F401

@@ -165,3 +165,36 @@ GITHUB_TOKEN = env("GITHUB_TOKEN", default="")
 GITHUB_API_URL = env("GITHUB_API_URL", default="https://api.github.com")
 # GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub.
 GITHUB_WEBHOOK_MAX_BYTES = 25 * 1024 * 1024
+# Outbound calls (backfill, statuses, comments, bot replies). App auth wins over the token for a
+# repository with an installation id; the private key is the PEM text (newlines may be "\n").
+GITHUB_APP_ID = env("GITHUB_APP_ID", default="")
+GITHUB_APP_PRIVATE_KEY = env("GITHUB_APP_PRIVATE_KEY", default="").replace("\\n", "\n")
+GITHUB_TIMEOUT = env.int("GITHUB_TIMEOUT", default=15)
+GITHUB_RETRIES = env.int("GITHUB_RETRIES", default=5)
+GITHUB_SECONDARY_RATE_WAIT = env.float("GITHUB_SECONDARY_RATE_WAIT", default=60.0)
+# The longest the platform sleeps for a rate limit before giving up with a clear error.
+GITHUB_MAX_RATE_LIMIT_WAIT = env.float("GITHUB_MAX_RATE_LIMIT_WAIT", default=900.0)
+# PyGithub's own pacing between calls; GitHub asks integrations to space out writes.
+GITHUB_SECONDS_BETWEEN_REQUESTS = env.float("GITHUB_SECONDS_BETWEEN_REQUESTS", default=0.0)
+GITHUB_SECONDS_BETWEEN_WRITES = env.float("GITHUB_SECONDS_BETWEEN_WRITES", default=1.0)
+GITHUB_BOT_NAME = env("GITHUB_BOT_NAME", default="crucible")  # answers to "@crucible …"
+GITHUB_PERMISSION_CACHE_SECONDS = env.int("GITHUB_PERMISSION_CACHE_SECONDS", default=300)
+GITHUB_SYNC_INTERVAL_MINUTES = env.int("GITHUB_SYNC_INTERVAL_MINUTES", default=60)
+# Public address of this site: links in statuses and comments, the URL of created webhooks.
+PLATFORM_URL = env("PLATFORM_URL", default="http://127.0.0.1:8000").rstrip("/")
+CELERY_BEAT_SCHEDULE = {
+    "contrib.sync_tracked_repositories": {
+        "task": "contrib.sync_tracked_repositories",
+        "schedule": GITHUB_SYNC_INTERVAL_MINUTES * 60.0,
+    },
+}
+
+# --- Evaluation ---------------------------------------------------------------------------
+# Hard stop for one engine run on top of the engine's own wall-clock cap.
+EVALUATION_RUN_TIMEOUT = env.float("EVALUATION_RUN_TIMEOUT", default=4 * 3600.0)
+# A run whose worker sent no heartbeat for this long is requeued once, then failed.
+EVALUATION_HEARTBEAT_TIMEOUT = env.float("EVALUATION_HEARTBEAT_TIMEOUT", default=120.0)
+CELERY_BEAT_SCHEDULE["evaluation.reap_stale_runs"] = {
+    "task": "evaluation.reap_stale_runs",
+    "schedule": 60.0,
+}

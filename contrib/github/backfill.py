@@ -1,0 +1,497 @@
+"""Backfill: a repository's history from GitHub's REST API into the mirrors and the ledger.
+
+The ledger rows carry the same external ids as the webhook handlers' rows for the same facts
+(`issue-opened:<id>`, `pr-merged:<id>`, `review:<id>`, `review-comment:<id>`,
+`issue-comment:<id>`, `commit:<repo>:<sha>`), with source `sync`: webhook and backfill share one
+key space, so neither order nor repetition counts anything twice.
+
+A run walks five phases, each a list endpoint at 100 items a page, newest change first:
+issues, pull requests (with each one's reviews), issue comments, review comments, commits. Newest
+first matters for resuming: an item updated during the run moves to page one, which pushes the
+others down (seen twice, harmless) and never up (skipped). After each page the cursor (phase,
+next page) is saved in the same transaction as the page's rows, so an interrupted run resumes at
+the page it stopped on. An incremental run asks only for what changed since the last complete
+run started (`since`; pull requests have no `since` on GitHub, so that walk stops at the first
+one older than it). Requests happen outside database transactions: each page is fetched (with
+the reviews and commit details it needs), then written at once.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from github import Github, GithubException
+
+from contrib.github.client import Page, get_json, github_client, iter_pages, rate_limit_remaining
+from contrib.github.handlers import (
+    DEFAULT_DOCS_PATHS,
+    _is_docs_only,
+    _item_fields,
+    _pull_request_fields,
+    parse_time,
+)
+from contrib.models import (
+    Contribution,
+    ContributionSource,
+    Issue,
+    PullRequest,
+    Repository,
+    RepositorySync,
+)
+from contrib.models import ContributionKind as Kind
+from contrib.services import (
+    NOREPLY_EMAIL,
+    contribution_record,
+    contributor_get_or_create_from_github,
+    contributor_resolve_commit_author,
+    identity_record,
+    issue_mirror_upsert,
+    item_record_response,
+    pull_request_mirror_upsert,
+    repository_get_or_create_from_github,
+)
+
+SOURCE = ContributionSource.SYNC
+PHASES = ("issues", "pulls", "issue_comments", "review_comments", "commits")
+# GitHub's clock and ours differ a little: the next `since` starts this much earlier.
+CLOCK_OVERLAP = timedelta(minutes=5)
+# A run that saved no page for this long is taken for dead (killed worker) and may be resumed.
+# Longer than a page can take: a hundred PRs' reviews plus a rate-limit wait (15 min default).
+STALE_AFTER = timedelta(minutes=30)
+
+
+class SyncAlreadyRunning(Exception):  # noqa: N818 - a state, reported as is
+    """Another process is syncing this repository right now."""
+
+
+Json = dict[str, Any]
+
+
+@dataclass
+class SyncProgress:
+    """What a progress bar shows after each page."""
+
+    phase: str
+    page: int
+    last_page: int | None
+    items_done: int
+    requests_made: int
+    rate_limit_remaining: int | None
+    elapsed_seconds: float
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Time left in the current phase, from its pages so far (GitHub names the last page)."""
+        if not self.last_page or self.page <= 0 or self.page >= self.last_page:
+            return None if not self.last_page else 0.0
+        return self.elapsed_seconds / self.page * (self.last_page - self.page)
+
+
+ProgressCallback = Callable[[SyncProgress], None]
+
+
+class _Run:
+    def __init__(self, *, gh: Github, repository: Repository, since: datetime | None) -> None:
+        self.gh = gh
+        self.repository = repository
+        self.since = since
+        self.path = f"/repos/{repository.full_name}"
+        self.requests = 0
+
+    @property
+    def since_param(self) -> dict[str, str]:
+        if self.since is None:
+            return {}
+        return {"since": self.since.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+    def pages(self, path: str, params: dict[str, Any], start: int) -> Iterator[Page]:
+        try:
+            for page in iter_pages(self.gh, path, params=params, start_page=start):
+                self.requests += 1
+                yield page
+        except GithubException as exc:
+            if exc.status != 410:
+                raise
+            # 410 Gone: the feature is switched off (issues disabled): nothing to sync there.
+            self.requests += 1
+            yield Page(number=start, items=[], has_next=False, last_page=start)
+
+    def get(self, path: str) -> Any:
+        self.requests += 1
+        return get_json(self.gh, path)
+
+    def older_than_since(self, value: Any) -> bool:
+        moment = parse_time(value)
+        return self.since is not None and moment is not None and moment < self.since
+
+
+def _number_from_url(url: str) -> int:
+    return int(str(url).rstrip("/").rsplit("/", 1)[1])
+
+
+# --- the rows, the same as the webhook handlers write ---------------------------------------
+
+
+def _record_issue(run: _Run, issue: Json) -> None:
+    fields = _item_fields(issue)
+    mirror = issue_mirror_upsert(
+        repository=run.repository, number=int(issue["number"]), fields=fields
+    )
+    contribution_record(
+        contributor=fields["author"],
+        repository=run.repository,
+        kind=Kind.BUG,
+        occurred_at=fields["created_at"] or timezone.now(),
+        source=SOURCE,
+        external_id=f"issue-opened:{issue['id']}",
+        title=mirror.title,
+        url=mirror.html_url,
+        metadata={"number": mirror.number, "labels": mirror.labels},
+    )
+
+
+def _record_pull(run: _Run, pr: Json, reviews: list[Json]) -> None:
+    mirror = pull_request_mirror_upsert(
+        repository=run.repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
+    )
+    if pr.get("merged_at"):
+        contribution_record(
+            contributor=contributor_get_or_create_from_github(user=pr.get("user")),
+            repository=run.repository,
+            kind=Kind.CODE,
+            occurred_at=parse_time(pr.get("merged_at")) or timezone.now(),
+            source=SOURCE,
+            external_id=f"pr-merged:{pr['id']}",
+            title=mirror.title,
+            url=mirror.html_url,
+            metadata={"number": mirror.number, "labels": mirror.labels},
+        )
+    for review in reviews:
+        if not review.get("submitted_at") or review.get("state") == "PENDING":
+            continue  # a draft review nobody else can see yet
+        _record_review(
+            run,
+            mirror,
+            item=review,
+            external_id=f"review:{review['id']}",
+            occurred=parse_time(review.get("submitted_at")),
+        )
+
+
+def _record_review(
+    run: _Run, mirror: PullRequest, *, item: Json, external_id: str, occurred: datetime | None
+) -> None:
+    reviewer = contributor_get_or_create_from_github(user=item.get("user"))
+    occurred_at = occurred or timezone.now()
+    item_record_response(item=mirror, responder=reviewer, responded_at=occurred_at)
+    contribution_record(
+        contributor=reviewer,
+        repository=run.repository,
+        kind=Kind.REVIEW,
+        occurred_at=occurred_at,
+        source=SOURCE,
+        external_id=external_id,
+        title=f"Review of #{mirror.number}: {mirror.title}",
+        url=str(item.get("html_url") or mirror.html_url),
+        metadata={"number": mirror.number, "state": item.get("state")},
+    )
+
+
+def _record_issue_comment(run: _Run, comment: Json, mirror: Issue | PullRequest) -> None:
+    commenter = contributor_get_or_create_from_github(user=comment.get("user"))
+    occurred_at = parse_time(comment.get("created_at")) or timezone.now()
+    item_record_response(item=mirror, responder=commenter, responded_at=occurred_at)
+    contribution_record(
+        contributor=commenter,
+        repository=run.repository,
+        kind=Kind.DISCUSSION,
+        occurred_at=occurred_at,
+        source=SOURCE,
+        external_id=f"issue-comment:{comment['id']}",
+        title=f"Comment on #{mirror.number}: {mirror.title}",
+        url=str(comment.get("html_url") or ""),
+        metadata={"number": mirror.number, "pull_request": isinstance(mirror, PullRequest)},
+    )
+
+
+def _commit_external_id(repository: Repository, sha: str) -> str:
+    return f"commit:{repository.github_id or repository.full_name}:{sha}"
+
+
+def _record_commit(run: _Run, commit: Json, files: list[Json]) -> None:
+    """As `handle_push` records a pushed commit: `doc` when it only touches docs paths."""
+    git = commit.get("commit") or {}
+    author = git.get("author") or {}
+    name, email = str(author.get("name") or ""), str(author.get("email") or "").strip().lower()
+    account = commit.get("author")
+    if isinstance(account, dict) and account.get("id"):
+        # GitHub matched the email to an account: key the person by id, remember the email.
+        contributor = contributor_get_or_create_from_github(user=account)
+        if email and not NOREPLY_EMAIL.match(email):
+            identity_record(contributor=contributor, source="git", email=email)
+    else:
+        contributor = contributor_resolve_commit_author(name=name, email=email)
+    paths = [str(f.get("filename")) for f in files if f.get("filename")]
+    patterns = run.repository.docs_paths or DEFAULT_DOCS_PATHS
+    message = str(git.get("message") or "")
+    contribution_record(
+        contributor=contributor,
+        repository=run.repository,
+        kind=Kind.DOC if _is_docs_only(paths, patterns) else Kind.CODE,
+        occurred_at=parse_time(author.get("date")) or timezone.now(),
+        source=SOURCE,
+        external_id=_commit_external_id(run.repository, str(commit["sha"])),
+        title=message.splitlines()[0] if message else "",
+        url=str(commit.get("html_url") or ""),
+        metadata={
+            "sha": commit["sha"],
+            "ref": f"refs/heads/{run.repository.default_branch}",
+            "paths": paths[:100],
+        },
+    )
+
+
+def _mirror_for(run: _Run, number: int, *, pull: bool) -> Issue | PullRequest:
+    """The mirror a comment belongs to; phases one and two made it, unless it changed since."""
+    found: Issue | PullRequest | None = (
+        PullRequest.objects.filter(repository=run.repository, number=number).first()
+        if pull
+        else Issue.objects.filter(repository=run.repository, number=number).first()
+    )
+    if found is not None:
+        return found
+    if pull:
+        pr = run.get(f"{run.path}/pulls/{number}")
+        return pull_request_mirror_upsert(
+            repository=run.repository, number=number, fields=_pull_request_fields(pr)
+        )
+    issue = run.get(f"{run.path}/issues/{number}")
+    if issue.get("pull_request"):
+        return _mirror_for(run, number, pull=True)
+    return issue_mirror_upsert(repository=run.repository, number=number, fields=_item_fields(issue))
+
+
+# --- the phases: fetch a page and all it needs, then write it ---------------------------------
+
+
+def _phase_issues(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+    params = {"state": "all", "sort": "updated", "direction": "desc", **run.since_param}
+    for page in run.pages(f"{run.path}/issues", params, start):
+        # Pull requests come in this list too; their own phase has their full objects.
+        issues = [item for item in page.items if not item.get("pull_request")]
+
+        def write(issues: list[Json] = issues) -> int:
+            for issue in issues:
+                _record_issue(run, issue)
+            return len(issues)
+
+        yield page, write
+
+
+def _phase_pulls(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+    params = {"state": "all", "sort": "updated", "direction": "desc"}
+    for page in run.pages(f"{run.path}/pulls", params, start):
+        pulls = [pr for pr in page.items if not run.older_than_since(pr.get("updated_at"))]
+        reviews = {
+            pr["number"]: [
+                review
+                for review_page in run.pages(f"{run.path}/pulls/{pr['number']}/reviews", {}, 1)
+                for review in review_page.items
+            ]
+            for pr in pulls
+        }
+        if len(pulls) < len(page.items):
+            page.has_next = False  # the rest changed before `since`: nothing new there
+
+        def write(pulls: list[Json] = pulls, reviews: dict[int, list[Json]] = reviews) -> int:
+            for pr in pulls:
+                _record_pull(run, pr, reviews[pr["number"]])
+            return len(pulls) + sum(len(r) for r in reviews.values())
+
+        yield page, write
+
+
+def _phase_issue_comments(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+    params = {"sort": "updated", "direction": "desc", **run.since_param}
+    for page in run.pages(f"{run.path}/issues/comments", params, start):
+
+        def write(comments: list[Json] = page.items) -> int:
+            for comment in comments:
+                number = _number_from_url(comment["issue_url"])
+                is_pull = PullRequest.objects.filter(
+                    repository=run.repository, number=number
+                ).exists()
+                _record_issue_comment(run, comment, _mirror_for(run, number, pull=is_pull))
+            return len(comments)
+
+        yield page, write
+
+
+def _phase_review_comments(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+    params = {"sort": "updated", "direction": "desc", **run.since_param}
+    for page in run.pages(f"{run.path}/pulls/comments", params, start):
+
+        def write(comments: list[Json] = page.items) -> int:
+            for comment in comments:
+                number = _number_from_url(comment["pull_request_url"])
+                mirror = _mirror_for(run, number, pull=True)
+                assert isinstance(mirror, PullRequest)
+                _record_review(
+                    run,
+                    mirror,
+                    item=comment,
+                    external_id=f"review-comment:{comment['id']}",
+                    occurred=parse_time(comment.get("created_at")),
+                )
+            return len(comments)
+
+        yield page, write
+
+
+def _phase_commits(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+    params = {"sha": run.repository.default_branch, **run.since_param}
+    for page in run.pages(f"{run.path}/commits", params, start):
+        known = set(
+            Contribution.objects.filter(
+                external_id__in=[_commit_external_id(run.repository, c["sha"]) for c in page.items]
+            ).values_list("external_id", flat=True)
+        )
+        # The list has no file names; a commit's detail does, and only new commits need it.
+        new = [c for c in page.items if _commit_external_id(run.repository, c["sha"]) not in known]
+        files = {c["sha"]: run.get(f"{run.path}/commits/{c['sha']}").get("files") for c in new}
+        listed = len(page.items)
+
+        def write(new: list[Json] = new, files: Json = files, listed: int = listed) -> int:
+            for commit in new:
+                _record_commit(run, commit, files[commit["sha"]] or [])
+            return listed
+
+        yield page, write
+
+
+_PHASE_WALKERS = {
+    "issues": _phase_issues,
+    "pulls": _phase_pulls,
+    "issue_comments": _phase_issue_comments,
+    "review_comments": _phase_review_comments,
+    "commits": _phase_commits,
+}
+
+
+def _cursor_after(phase: str, page: Page) -> dict[str, Any]:
+    if page.has_next:
+        return {"phase": phase, "page": page.number + 1}
+    following = PHASES.index(phase) + 1
+    return {"phase": PHASES[following] if following < len(PHASES) else "finished", "page": 1}
+
+
+def repository_sync(
+    *,
+    repository: Repository,
+    since: datetime | None = None,
+    full: bool = False,
+    restart: bool = False,
+    progress: ProgressCallback | None = None,
+) -> RepositorySync:
+    """Backfill `repository` from GitHub; returns its sync record (state `done` on success).
+
+    Without `since`, a run is incremental from the last complete run (`full` ignores that).
+    An interrupted run with the same `since` resumes at its saved page (`restart` starts over).
+    Errors (a rate limit too long to wait for, GitHub down) leave the cursor in place, mark the
+    record failed with the error, and are raised.
+    """
+    RepositorySync.objects.get_or_create(repository=repository)
+    with transaction.atomic():
+        sync = RepositorySync.objects.select_for_update().get(repository=repository)
+        if (
+            sync.state == RepositorySync.State.RUNNING
+            and sync.heartbeat_at is not None
+            and timezone.now() - sync.heartbeat_at < STALE_AFTER
+        ):
+            raise SyncAlreadyRunning(
+                f"a sync of {repository.full_name} is running (last progress "
+                f"{sync.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); if its process is gone, the next "
+                f"run after {STALE_AFTER.total_seconds() / 60:.0f} minutes without progress "
+                "resumes it"
+            )
+        resuming = (
+            not restart
+            and bool(sync.cursor)
+            and sync.state in (RepositorySync.State.RUNNING, RepositorySync.State.FAILED)
+            and (since is None or since == sync.run_since)
+        )
+        if not resuming:
+            sync.run_started_at = timezone.now() - CLOCK_OVERLAP
+            sync.run_since = since if since is not None else (None if full else sync.synced_until)
+            sync.cursor = {"phase": PHASES[0], "page": 1}
+            sync.requests_made = 0
+            sync.items_done = 0
+        sync.state = RepositorySync.State.RUNNING
+        sync.heartbeat_at = timezone.now()
+        sync.error = ""
+        sync.save()
+
+    gh = github_client(repository=repository)
+    run = _Run(gh=gh, repository=repository, since=sync.run_since)
+    try:
+        # The repository itself first: its GitHub id is part of commit keys, as in webhooks.
+        repo_json = run.get(run.path)
+        repository = repository_get_or_create_from_github(repo=repo_json)
+        if repo_json.get("default_branch") and repository.default_branch != repo_json.get(
+            "default_branch"
+        ):
+            repository.default_branch = str(repo_json["default_branch"])
+            repository.save(update_fields=["default_branch"])
+        run.repository = repository
+        resume_phase = sync.cursor.get("phase", PHASES[0])
+        phase_index = PHASES.index(resume_phase) if resume_phase in PHASES else len(PHASES)
+        for phase in PHASES[phase_index:]:
+            start = int(sync.cursor.get("page", 1)) if phase == sync.cursor.get("phase") else 1
+            phase_started = time.monotonic()
+            for page, write in _PHASE_WALKERS[phase](run, start):
+                with transaction.atomic():
+                    done = write()
+                    sync.items_done += done
+                    sync.requests_made += run.requests
+                    run.requests = 0
+                    sync.cursor = _cursor_after(phase, page)
+                    sync.heartbeat_at = timezone.now()
+                    sync.save(
+                        update_fields=["items_done", "requests_made", "cursor", "heartbeat_at"]
+                    )
+                if progress is not None:
+                    progress(
+                        SyncProgress(
+                            phase=phase,
+                            page=page.number - start + 1,
+                            last_page=page.last_page - start + 1 if page.last_page else None,
+                            items_done=sync.items_done,
+                            requests_made=sync.requests_made,
+                            rate_limit_remaining=rate_limit_remaining(gh),
+                            elapsed_seconds=time.monotonic() - phase_started,
+                        )
+                    )
+                if not page.has_next:
+                    break
+    except BaseException as exc:
+        sync.requests_made += run.requests
+        sync.state = RepositorySync.State.FAILED
+        sync.error = f"{type(exc).__name__}: {exc}"
+        sync.save(update_fields=["state", "error", "requests_made"])
+        raise
+    sync.requests_made += run.requests
+    sync.state = RepositorySync.State.DONE
+    sync.synced_until = sync.run_started_at
+    sync.cursor = {}
+    sync.finished_at = timezone.now()
+    sync.save()
+    return sync
+
+
+def repositories_sync_tracked() -> list[int]:
+    """Ids of the tracked repositories, for the periodic incremental sync to queue one by one."""
+    return list(Repository.objects.filter(tracked=True).values_list("pk", flat=True))

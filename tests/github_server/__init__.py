@@ -1,0 +1,1 @@
+"""A local GitHub-compatible HTTP server for tests: PyGithub runs its real code against it."""
