@@ -21,6 +21,7 @@ migrate: install
 # Web (http://127.0.0.1:8000) + Celery worker + beat in the foreground; Ctrl-C stops them all.
 run: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_benchmarks
 	$(PY) manage.py ensure_admin
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile platform/Procfile.dev --app-root . start
 

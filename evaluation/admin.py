@@ -1,0 +1,137 @@
+"""Admin for evaluation; actions call the same services as the API and the tasks."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
+from evaluation.services import (
+    TransitionError,
+    leaderboard_recompute,
+    submission_approve,
+    submission_cancel,
+    submission_rerun,
+)
+
+
+@admin.register(Benchmark)
+class BenchmarkAdmin(admin.ModelAdmin[Benchmark]):
+    list_display = ["slug", "name", "engine_spec", "queue", "seeds", "active", "baseline"]
+    list_filter = ["active", "queue", "engine_spec"]
+    search_fields = ["slug", "name"]
+    raw_id_fields = ["baseline", "model_repository"]
+    actions = ["recompute_leaderboard"]
+
+    @admin.action(description="Recompute the leaderboard")
+    def recompute_leaderboard(self, request: HttpRequest, queryset: QuerySet[Benchmark]) -> None:
+        for benchmark in queryset:
+            leaderboard_recompute(benchmark=benchmark)
+        self.message_user(request, "Leaderboards recomputed.", messages.SUCCESS)
+
+
+RUN_FIELDS = (
+    "seed",
+    "status",
+    "attempts",
+    "worker_host",
+    "device",
+    "heartbeat_at",
+    "progress_bytes",
+    "val_bits_per_byte",
+    "error",
+)
+
+
+class RunInline(admin.TabularInline[EvaluationRun, Submission]):
+    model = EvaluationRun
+    extra = 0
+    can_delete = False
+    fields = RUN_FIELDS
+    readonly_fields = RUN_FIELDS
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin[Submission]):
+    list_display = [
+        "id",
+        "benchmark",
+        "contributor",
+        "source",
+        "status",
+        "mean_val_bpb",
+        "created_at",
+    ]
+    list_filter = ["status", "source", "benchmark"]
+    search_fields = ["title", "contributor__login", "head_sha"]
+    raw_id_fields = ["contributor", "repository", "approved_by"]
+    readonly_fields = [
+        "status",
+        "reason",
+        "mean_val_bpb",
+        "std_val_bpb",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "approved_by",
+    ]
+    list_select_related = ["benchmark", "contributor"]
+    inlines = [RunInline]
+    actions = ["approve", "cancel", "rerun"]
+
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Submission],
+        service: Any,
+        verb: str,
+        **kwargs: Any,
+    ) -> None:
+        done, refused = 0, []
+        for submission in queryset:
+            try:
+                service(submission=submission, **kwargs)
+                done += 1
+            except (TransitionError, ValidationError) as exc:
+                refused.append(str(exc))
+        self.message_user(request, f"{done} submissions {verb}.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+    @admin.action(description="Approve (let the code run)")
+    def approve(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._apply(request, queryset, submission_approve, "approved", user=request.user)
+
+    @admin.action(description="Cancel")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._apply(
+            request,
+            queryset,
+            submission_cancel,
+            "cancelled",
+            reason=f"cancelled by {request.user.get_username()}",
+        )
+
+    @admin.action(description="Run again")
+    def rerun(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._apply(request, queryset, submission_rerun, "queued again")
+
+
+@admin.register(LeaderboardEntry)
+class LeaderboardEntryAdmin(admin.ModelAdmin[LeaderboardEntry]):
+    list_display = ["benchmark", "rank", "contributor", "mean_val_bpb", "delta_to_baseline"]
+    list_filter = ["benchmark"]
+    readonly_fields = [
+        "benchmark",
+        "contributor",
+        "submission",
+        "rank",
+        "mean_val_bpb",
+        "std_val_bpb",
+        "delta_to_baseline",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,108 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from contrib.api.serializers import ContributorSummarySerializer
+from evaluation.engine.specs import SPECS
+from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
+
+
+class BenchmarkSerializer(serializers.ModelSerializer[Benchmark]):
+    spec = serializers.SerializerMethodField(help_text="Budget, limits, allowed config keys.")
+    baseline_val_bpb = serializers.FloatField(
+        source="baseline.mean_val_bpb", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Benchmark
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "engine_spec",
+            "metric_direction",
+            "queue",
+            "seeds",
+            "daily_quota",
+            "active",
+            "baseline",
+            "baseline_val_bpb",
+            "spec",
+        ]
+
+    def get_spec(self, benchmark: Benchmark) -> dict[str, Any]:
+        spec = SPECS.get(benchmark.engine_spec)
+        return spec.describe() if spec else {}
+
+
+class RunSerializer(serializers.ModelSerializer[EvaluationRun]):
+    class Meta:
+        model = EvaluationRun
+        fields = [
+            "seed",
+            "status",
+            "attempts",
+            "worker_host",
+            "device",
+            "heartbeat_at",
+            "progress_bytes",
+            "budget_bytes",
+            "current_loss",
+            "val_bits_per_byte",
+            "loss_curve",
+            "log_tail",
+            "exit_status",
+            "error",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class SubmissionSerializer(serializers.ModelSerializer[Submission]):
+    benchmark = serializers.SlugRelatedField(slug_field="slug", queryset=Benchmark.objects.all())
+    contributor = ContributorSummarySerializer(read_only=True)
+    runs = RunSerializer(many=True, read_only=True)
+    config = serializers.JSONField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "benchmark",
+            "contributor",
+            "source",
+            "title",
+            "pr_number",
+            "head_sha",
+            "config",
+            "status",
+            "reason",
+            "mean_val_bpb",
+            "std_val_bpb",
+            "official",
+            "created_at",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "runs",
+        ]
+        read_only_fields = [f for f in fields if f not in ("benchmark", "title", "config")]
+
+
+class LeaderboardEntrySerializer(serializers.ModelSerializer[LeaderboardEntry]):
+    contributor = ContributorSummarySerializer(read_only=True)
+    submission: serializers.PrimaryKeyRelatedField[Submission] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+
+    class Meta:
+        model = LeaderboardEntry
+        fields = [
+            "rank",
+            "contributor",
+            "submission",
+            "mean_val_bpb",
+            "std_val_bpb",
+            "delta_to_baseline",
+            "updated_at",
+        ]

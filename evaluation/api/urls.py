@@ -1,0 +1,9 @@
+from rest_framework.routers import DefaultRouter
+
+from evaluation.api import views
+
+router = DefaultRouter()
+router.register("benchmarks", views.BenchmarkViewSet, basename="benchmark")
+router.register("submissions", views.SubmissionViewSet, basename="submission")
+
+urlpatterns = router.urls

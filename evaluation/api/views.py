@@ -1,0 +1,112 @@
+"""Benchmarks, leaderboards and submissions. Reads are public (documented exception to the
+global IsAuthenticated); creating needs a signed-in user; approving needs a maintainer."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contrib.api.permissions import PublicReadOnly
+from evaluation.api.permissions import IsMaintainer, IsSubmissionOwnerOrMaintainer
+from evaluation.api.serializers import (
+    BenchmarkSerializer,
+    LeaderboardEntrySerializer,
+    SubmissionSerializer,
+)
+from evaluation.models import Benchmark, LeaderboardEntry, Submission
+from evaluation.services import (
+    TransitionError,
+    contributor_for_user,
+    submission_approve,
+    submission_cancel,
+    submission_create_config,
+    submission_rerun,
+)
+
+
+def _as_drf(exc: DjangoValidationError | TransitionError) -> ValidationError:
+    if isinstance(exc, DjangoValidationError) and hasattr(exc, "message_dict"):
+        return ValidationError(exc.message_dict)
+    return ValidationError({"detail": getattr(exc, "messages", [str(exc)])})
+
+
+class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
+    """Benchmarks and their precomputed leaderboards (`/api/benchmarks/<slug>/leaderboard/`)."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = BenchmarkSerializer
+    queryset = Benchmark.objects.select_related("baseline")
+    lookup_field = "slug"
+
+    @action(detail=True, serializer_class=LeaderboardEntrySerializer)
+    def leaderboard(self, request: Request, slug: str) -> Response:
+        entries = LeaderboardEntry.objects.filter(benchmark__slug=slug).select_related(
+            "contributor"
+        )
+        page = self.paginate_queryset(entries)  # type: ignore[arg-type]  # another model's rows
+        return self.get_paginated_response(
+            LeaderboardEntrySerializer(page, many=True).data  # type: ignore[arg-type]
+        )
+
+
+class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Submission]):
+    """Submissions with their runs. POST a config: `{"benchmark": slug, "config": {...}}`."""
+
+    serializer_class = SubmissionSerializer
+    filterset_fields = ["benchmark__slug", "status", "source"]
+    ordering_fields = ["created_at", "mean_val_bpb"]
+
+    def get_queryset(self) -> QuerySet[Submission]:
+        return Submission.objects.select_related("benchmark", "contributor").prefetch_related(
+            "runs"
+        )
+
+    def get_permissions(self) -> list[Any]:
+        if self.action in ("list", "retrieve"):
+            return [PublicReadOnly()]
+        if self.action in ("approve", "rerun"):
+            return [IsAuthenticated(), IsMaintainer()]
+        if self.action == "cancel":
+            return [IsAuthenticated(), IsSubmissionOwnerOrMaintainer()]
+        return [IsAuthenticated()]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            submission = submission_create_config(
+                benchmark=serializer.validated_data["benchmark"],
+                contributor=contributor_for_user(user=request.user),  # type: ignore[arg-type]
+                config=serializer.validated_data["config"],
+                title=serializer.validated_data.get("title", ""),
+                check_quota=not request.user.is_staff,
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf(exc) from exc
+        return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
+
+    def _act(self, service: Any, **kwargs: Any) -> Response:
+        submission = self.get_object()
+        try:
+            submission = service(submission=submission, **kwargs)
+        except (TransitionError, DjangoValidationError) as exc:
+            raise _as_drf(exc) from exc
+        return Response(self.get_serializer(submission).data)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._act(submission_cancel, reason=f"cancelled by {request.user.get_username()}")
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        return self._act(submission_approve, user=request.user)
+
+    @action(detail=True, methods=["post"])
+    def rerun(self, request: Request, pk: str) -> Response:
+        return self._act(submission_rerun)

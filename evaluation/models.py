@@ -1,0 +1,190 @@
+"""Benchmarks, submissions, evaluation runs and the precomputed leaderboard.
+
+Writes go through `evaluation.services`; status changes only through `submission_transition`,
+which enforces `Submission.ALLOWED_TRANSITIONS`.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from contrib.models import Contributor, Repository
+
+
+class Benchmark(models.Model):
+    class Direction(models.TextChoices):
+        LOWER = "lower", "Lower is better"
+        HIGHER = "higher", "Higher is better"
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    engine_spec = models.CharField(
+        max_length=50,
+        help_text="Name of the engine's benchmark spec (python -m evaluation.engine list).",
+    )
+    metric_direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.LOWER
+    )
+    queue = models.CharField(
+        max_length=50, default="gpu", help_text="Celery queue whose workers run it: gpu or cpu."
+    )
+    seeds = models.PositiveSmallIntegerField(default=3, help_text="Seeds per official result.")
+    byte_budget = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Fewer bytes than the spec's budget (demos, tests): results are unofficial.",
+    )
+    model_repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.SET_NULL, related_name="benchmarks"
+    )
+    submission_path = models.CharField(
+        max_length=200, blank=True, help_text="Folder of submissions in the model repository."
+    )
+    daily_quota = models.PositiveSmallIntegerField(
+        default=5, help_text="Submissions per contributor per day."
+    )
+    active = models.BooleanField(default=True)
+    baseline = models.ForeignKey(
+        "Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Submission(models.Model):
+    class Source(models.TextChoices):
+        CONFIG = "config", "Config"
+        PULL_REQUEST = "pull_request", "Pull request"
+        COMMIT = "commit", "Commit"
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Waiting for a maintainer's approval"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SCORED = "scored", "Scored"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        SUPERSEDED = "superseded", "Superseded by a newer commit"
+
+    ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+        Status.PENDING_APPROVAL: {Status.QUEUED, Status.CANCELLED, Status.SUPERSEDED},
+        Status.QUEUED: {Status.RUNNING, Status.CANCELLED, Status.SUPERSEDED, Status.FAILED},
+        # running → queued: the reaper requeues a run whose worker died.
+        Status.RUNNING: {Status.SCORED, Status.FAILED, Status.CANCELLED, Status.QUEUED},
+        # A maintainer may re-run a finished submission.
+        Status.SCORED: {Status.QUEUED},
+        Status.FAILED: {Status.QUEUED},
+        Status.CANCELLED: {Status.QUEUED},
+        Status.SUPERSEDED: set(),
+    }
+    ACTIVE = (Status.PENDING_APPROVAL, Status.QUEUED, Status.RUNNING)
+
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.PROTECT, related_name="submissions")
+    contributor = models.ForeignKey(
+        Contributor,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="submissions",
+        help_text="Empty for the platform's own baseline.",
+    )
+    source = models.CharField(max_length=20, choices=Source.choices)
+    title = models.CharField(max_length=300, blank=True)
+    repository = models.ForeignKey(Repository, null=True, blank=True, on_delete=models.SET_NULL)
+    pr_number = models.PositiveIntegerField(null=True, blank=True)
+    head_sha = models.CharField(max_length=40, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    reason = models.TextField(blank=True, help_text="Why it failed, was cancelled or superseded.")
+    counts_for_quota = models.BooleanField(default=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mean_val_bpb = models.FloatField(null=True, blank=True)
+    std_val_bpb = models.FloatField(null=True, blank=True)
+    official = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["benchmark", "status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.benchmark} {self.title or self.source}"
+
+
+class EvaluationRun(models.Model):
+    """One seed of a submission, as the worker trains and scores it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        OK = "ok", "Scored"
+        REJECTED = "rejected", "Rejected by the harness"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.OK, Status.REJECTED, Status.FAILED, Status.CANCELLED)
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="runs")
+    seed = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker_host = models.CharField(max_length=200, blank=True)
+    device = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    progress_bytes = models.BigIntegerField(default=0)
+    budget_bytes = models.BigIntegerField(default=0)
+    current_loss = models.FloatField(null=True, blank=True)
+    val_bits_per_byte = models.FloatField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    loss_curve = models.JSONField(default=list, blank=True)
+    log_tail = models.TextField(blank=True)
+    exit_status = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["submission", "seed"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "seed"], name="run_unique_seed")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission} seed {self.seed}"
+
+
+class LeaderboardEntry(models.Model):
+    """Precomputed when a result lands: each contributor's best scored submission, ranked."""
+
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="entries")
+    contributor = models.ForeignKey(Contributor, on_delete=models.CASCADE, related_name="+")
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveIntegerField()
+    mean_val_bpb = models.FloatField()
+    std_val_bpb = models.FloatField(null=True, blank=True)
+    delta_to_baseline = models.FloatField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["benchmark", "rank"]
+        verbose_name_plural = "leaderboard entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["benchmark", "contributor"], name="leaderboard_one_row_per_contributor"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benchmark} #{self.rank} {self.contributor}"

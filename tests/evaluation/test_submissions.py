@@ -1,0 +1,136 @@
+"""Submissions: the state machine, config validation, quotas, approval, the reaper."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.services import (
+    TransitionError,
+    benchmark_get_or_create,
+    runs_reap_stale,
+    submission_evaluate,
+    submission_transition,
+)
+from tests.factories import ContributorFactory
+
+pytestmark = pytest.mark.django_db
+Status = Submission.Status
+
+
+@pytest.fixture
+def benchmark() -> Benchmark:
+    return benchmark_get_or_create(
+        slug="demo", engine_spec="demo-cpu", queue="cpu", seeds=1, byte_budget=4096
+    )
+
+
+def test_every_disallowed_transition_is_refused(benchmark: Benchmark) -> None:
+    submission = Submission.objects.create(benchmark=benchmark, source="config")
+    for start, allowed in Submission.ALLOWED_TRANSITIONS.items():
+        for target in Status.values:
+            submission.status = start
+            if target in allowed:
+                submission_transition(submission=submission, to=target, save=False)
+            else:
+                with pytest.raises(TransitionError, match=f"from {start} to {target}"):
+                    submission_transition(submission=submission, to=target, save=False)
+
+
+def test_config_errors_name_the_field_and_anonymous_cannot_submit(benchmark: Benchmark) -> None:
+    api = APIClient()
+    body = {"benchmark": "demo", "config": {"lr": 0.003}}
+    assert api.post("/api/submissions/", body, format="json").status_code in (401, 403)
+
+    api.force_authenticate(User.objects.create_user("mona", password="pw-123456789"))
+    bad = api.post(
+        "/api/submissions/",
+        {"benchmark": "demo", "config": {"lr": 5, "n_layers": 3}},
+        format="json",
+    )
+    assert bad.status_code == 400
+    errors = bad.json()
+    assert "config.lr" in errors and "config.n_layers" in errors
+    assert "n_layer" in " ".join(errors["config.n_layers"])  # tells the allowed keys
+
+    ok = api.post("/api/submissions/", body, format="json")
+    assert ok.status_code == 201, ok.content
+    assert ok.json()["status"] == "queued"
+    assert api.get(f"/api/submissions/{ok.json()['id']}/").json()["config"] == {"lr": 0.003}
+
+
+def test_daily_quota_and_cancellations_not_counting(benchmark: Benchmark) -> None:
+    benchmark.daily_quota = 2
+    benchmark.save()
+    api = APIClient()
+    api.force_authenticate(User.objects.create_user("mona", password="pw-123456789"))
+    body = {"benchmark": "demo", "config": {}}
+    first = api.post("/api/submissions/", body, format="json").json()["id"]
+    assert api.post("/api/submissions/", body, format="json").status_code == 201
+    over = api.post("/api/submissions/", body, format="json")
+    assert over.status_code == 400 and "quota" in over.json()["benchmark"][0]
+    assert api.post(f"/api/submissions/{first}/cancel/").status_code == 200
+    assert api.post("/api/submissions/", body, format="json").status_code == 201
+
+
+def test_only_maintainers_approve_and_only_owners_cancel(benchmark: Benchmark) -> None:
+    owner = User.objects.create_user("owner", password="pw-123456789")
+    ContributorFactory(login="owner", user=owner)
+    waiting = Submission.objects.create(
+        benchmark=benchmark,
+        source="pull_request",
+        status=Status.PENDING_APPROVAL,
+        contributor=owner.contributor,
+    )
+    api = APIClient()
+    api.force_authenticate(User.objects.create_user("stranger", password="pw-123456789"))
+    assert api.post(f"/api/submissions/{waiting.pk}/approve/").status_code == 403
+    assert api.post(f"/api/submissions/{waiting.pk}/cancel/").status_code == 403
+    api.force_authenticate(User.objects.create_superuser("boss", password="pw-123456789"))
+    approved = api.post(f"/api/submissions/{waiting.pk}/approve/")
+    assert approved.status_code == 200 and approved.json()["status"] == "queued"
+    again = api.post(f"/api/submissions/{waiting.pk}/approve/")
+    assert again.status_code == 400 and "not waiting for approval" in str(again.json())
+
+
+def test_a_submission_that_cannot_be_fetched_fails_with_its_reason(benchmark: Benchmark) -> None:
+    submission = Submission.objects.create(
+        benchmark=benchmark, source="pull_request", status=Status.QUEUED
+    )
+    assert submission_evaluate(submission_id=submission.pk) == "failed"
+    submission.refresh_from_db()
+    assert "could not fetch the submission" in submission.reason
+    assert submission.runs.get().status == "failed"
+
+
+def test_reaper_requeues_once_then_fails_with_worker_lost(benchmark: Benchmark) -> None:
+    submission = Submission.objects.create(
+        benchmark=benchmark, source="config", status=Status.RUNNING
+    )
+    old = timezone.now() - timedelta(minutes=10)
+    run = EvaluationRun.objects.create(
+        submission=submission,
+        seed=0,
+        status="running",
+        attempts=1,
+        heartbeat_at=old,
+        worker_host="gpu-7",
+    )
+    assert runs_reap_stale() == {"requeued": 1, "failed": 0}
+    submission.refresh_from_db()
+    run.refresh_from_db()
+    assert submission.status == "queued" and run.status == "queued"
+    assert "worker lost on gpu-7" in run.error
+
+    Submission.objects.filter(pk=submission.pk).update(status=Status.RUNNING)
+    EvaluationRun.objects.filter(pk=run.pk).update(status="running", attempts=2, heartbeat_at=old)
+    assert runs_reap_stale() == {"requeued": 0, "failed": 1}
+    submission.refresh_from_db()
+    assert submission.status == "failed" and "worker lost" in submission.reason
+    assert not submission.counts_for_quota  # the platform's fault, not the contributor's
+    fresh = timezone.now()
+    EvaluationRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=fresh)
+    assert runs_reap_stale() == {"requeued": 0, "failed": 0}
