@@ -4,13 +4,19 @@ from typing import Any
 
 from celery import shared_task
 
-from contrib.github.services import webhook_delivery_process
+from contrib.github.services import webhook_deliveries_requeue_stale, webhook_delivery_process
 
 
 @shared_task(name="contrib.process_github_delivery", queue="default", acks_late=True)
 def process_github_delivery(delivery_id: str) -> str:
     """Map one stored GitHub delivery to ledger rows and mirrors (idempotent)."""
     return webhook_delivery_process(delivery_id=delivery_id)
+
+
+@shared_task(name="contrib.requeue_stale_deliveries", queue="default")
+def requeue_stale_deliveries() -> int:
+    """Periodic (beat): deliveries pending for too long are queued again; none is lost."""
+    return webhook_deliveries_requeue_stale()
 
 
 @shared_task(

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -101,3 +102,19 @@ def webhook_deliveries_reprocess(*, delivery_ids: Iterable[str]) -> int:
         ).values_list("delivery_id", flat=True):
             _enqueue(delivery_id)
     return count
+
+
+def webhook_deliveries_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Queue again deliveries still pending long after they arrived: their message was lost
+    (a broker restart, a web process killed between commit and publish). Processing is
+    idempotent, so a delivery that was merely slow is not harmed."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        WebhookDelivery.objects.filter(outcome=Outcome.PENDING, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("delivery_id", flat=True)[:1000]
+    )
+    with transaction.atomic():
+        for delivery_id in ids:
+            _enqueue(delivery_id)
+    return len(ids)

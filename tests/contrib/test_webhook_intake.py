@@ -127,3 +127,27 @@ def test_unknown_event_is_stored_and_ignored_with_2xx(post_delivery) -> None:  #
     delivery = WebhookDelivery.objects.get(delivery_id="u")
     assert delivery.outcome == "ignored"
     assert "not mapped" in delivery.error
+
+
+def test_deliveries_whose_message_was_lost_are_queued_again(
+    django_capture_on_commit_callbacks,
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contrib.github.services import webhook_deliveries_requeue_stale
+
+    # Stored, but the broker lost its message: nothing processed it.
+    WebhookDelivery.objects.create(
+        delivery_id="lost", event="issues", action="opened", payload=load_payload("issues.opened")
+    )
+    WebhookDelivery.objects.filter(delivery_id="lost").update(
+        received_at=timezone.now() - timedelta(hours=1)
+    )
+    WebhookDelivery.objects.create(delivery_id="fresh", event="issues", payload={})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_deliveries_requeue_stale() == 1
+    assert WebhookDelivery.objects.get(delivery_id="lost").outcome == "processed"
+    assert WebhookDelivery.objects.get(delivery_id="fresh").outcome == "pending"
+    assert Contribution.objects.filter(kind="bug").count() == 1
