@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from contrib.github.services import webhook_deliveries_reprocess
+from contrib.honor_rolls import Window, honor_roll_freeze
 from contrib.models import (
     BotCommand,
     Contribution,
@@ -15,6 +16,8 @@ from contrib.models import (
     Contributor,
     ContributorMerge,
     GitHubAnswer,
+    HonorRoll,
+    HonorRollEntry,
     Identity,
     Issue,
     PullRequest,
@@ -257,3 +260,52 @@ class BotCommandAdmin(admin.ModelAdmin[BotCommand]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class HonorRollEntryInline(admin.TabularInline[HonorRollEntry, HonorRoll]):
+    model = HonorRollEntry
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("rank", "contributor", "score", "breakdown")
+
+    def has_add_permission(self, request: HttpRequest, obj: HonorRoll | None = None) -> bool:
+        return False
+
+
+@admin.register(HonorRoll)
+class HonorRollAdmin(admin.ModelAdmin[HonorRoll]):
+    """Frozen rolls are immutable; a maintainer can recompute one explicitly (recorded)."""
+
+    list_display = ["__str__", "period", "category", "frozen_at", "recompute_count"]
+    list_filter = ["period", "category"]
+    date_hierarchy = "starts_at"
+    readonly_fields = [
+        "period",
+        "starts_at",
+        "ends_at",
+        "category",
+        "rules",
+        "frozen_at",
+        "recomputed_at",
+        "recomputed_by",
+        "recompute_count",
+    ]
+    inlines = [HonorRollEntryInline]
+    actions = ["recompute"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: HonorRoll | None = None) -> bool:
+        return False
+
+    @admin.action(description="Recompute with today's scoring rules (recorded)")
+    def recompute(self, request: HttpRequest, queryset: QuerySet[HonorRoll]) -> None:
+        for roll in queryset:
+            honor_roll_freeze(
+                window=Window(roll.period, roll.starts_at, roll.ends_at),
+                category=roll.category,
+                recompute=True,
+                user=request.user,  # type: ignore[arg-type]
+            )
+        self.message_user(request, f"{queryset.count()} rolls recomputed.", messages.SUCCESS)

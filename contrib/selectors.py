@@ -1,5 +1,6 @@
 """Reads: contributors with their scores, derived from ledger × scoring rules in SQL."""
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -43,12 +44,18 @@ def contributors_with_scores(
     since: datetime | None = None,
     until: datetime | None = None,
     include_bots: bool = True,
+    kinds: Iterable[str] | None = None,
+    points: Mapping[str, Decimal] | None = None,
 ) -> QuerySet[Contributor]:
     """Contributors annotated with `score`, `contribution_count` and `count_<kind>` per kind.
 
     One aggregate query whatever the ledger size; changing a rule re-scores all history.
+    `kinds` limits the score and counts to some kinds (an honour roll's category); `points`
+    overrides the current rules (a frozen roll's).
     """
     window = Q()
+    if kinds is not None:
+        window &= Q(contributions__kind__in=list(kinds))
     if since is not None:
         window &= Q(contributions__occurred_at__gte=since)
     if until is not None:
@@ -56,8 +63,8 @@ def contributors_with_scores(
     score = Sum(
         Case(
             *[
-                When(contributions__kind=kind, then=Value(points))
-                for kind, points in scoring_points().items()
+                When(contributions__kind=kind, then=Value(weight))
+                for kind, weight in (points or scoring_points()).items()
             ],
             default=Value(Decimal("0")),
             output_field=DecimalField(max_digits=14, decimal_places=3),

@@ -78,3 +78,11 @@ def run_bot_commands(self: Any, comment_id: int) -> list[str]:
         if not is_transient(exc):
             raise
         raise self.retry(exc=exc, countdown=min(600, 15 * 2**self.request.retries)) from exc
+
+
+@shared_task(name="contrib.freeze_honor_rolls", queue="default")
+def freeze_honor_rolls() -> int:
+    """Periodic (beat): freeze the honour rolls of periods that just ended."""
+    from contrib.honor_rolls import honor_rolls_freeze_ended
+
+    return len(honor_rolls_freeze_ended())

@@ -10,7 +10,14 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from contrib.models import Contribution, ContributionKind, Contributor, Issue, PullRequest
+from contrib.models import (
+    Contribution,
+    ContributionKind,
+    Contributor,
+    HonorRoll,
+    Issue,
+    PullRequest,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +88,8 @@ def test_seed_demo_builds_a_community_once(client: Client) -> None:
     )
     assert counts[0] >= 30 and counts[1] >= 300 and counts[2] > 0 and counts[3] > 0
     assert set(Contribution.objects.values_list("kind", flat=True)) == set(ContributionKind.values)
+    # A frozen honour roll for each past month of the demo's year, in every category.
+    assert HonorRoll.objects.filter(period="month").count() == 12 * len(HonorRoll.Category.values)
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert (
         Contributor.objects.count(),

@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
 EVALUATION_RUN_TIMEOUT = env.float("EVALUATION_RUN_TIMEOUT", default=4 * 3600.0)
 # A run whose worker sent no heartbeat for this long is requeued once, then failed.
 EVALUATION_HEARTBEAT_TIMEOUT = env.float("EVALUATION_HEARTBEAT_TIMEOUT", default=120.0)
+CELERY_BEAT_SCHEDULE["contrib.freeze_honor_rolls"] = {
+    "task": "contrib.freeze_honor_rolls",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["contrib.requeue_stale_deliveries"] = {
     "task": "contrib.requeue_stale_deliveries",
     "schedule": 300.0,

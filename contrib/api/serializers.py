@@ -117,3 +117,22 @@ class PullRequestSerializer(_ItemSerializer):
     class Meta:
         model = PullRequest
         fields = [*ITEM_FIELDS, "merged_at", "head_sha", "head_ref", "base_ref", "draft"]
+
+
+class HonorRollEntrySerializer(serializers.Serializer[Any]):
+    rank = serializers.IntegerField()
+    contributor = ContributorSummarySerializer()
+    score = serializers.DecimalField(max_digits=14, decimal_places=3)
+    breakdown = serializers.DictField(child=serializers.IntegerField())
+
+
+class HonorRollSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField()
+    category = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+    frozen = serializers.BooleanField()
+    frozen_at = serializers.DateTimeField(allow_null=True)
+    recomputed_at = serializers.DateTimeField(allow_null=True)
+    entries = HonorRollEntrySerializer(many=True)

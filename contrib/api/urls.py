@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from contrib.api import views
@@ -9,4 +10,4 @@ router.register("repositories", views.RepositoryViewSet, basename="repository")
 router.register("issues", views.IssueViewSet, basename="issue")
 router.register("pull-requests", views.PullRequestViewSet, basename="pull-request")
 
-urlpatterns = router.urls
+urlpatterns = [path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"), *router.urls]

@@ -7,17 +7,23 @@ from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from contrib.api.filters import ContributionFilter, IssueFilter, PullRequestFilter
 from contrib.api.permissions import PublicReadOnly
 from contrib.api.serializers import (
     ContributionSerializer,
     ContributorSerializer,
+    HonorRollSerializer,
     IssueSerializer,
     PullRequestSerializer,
     RepositorySerializer,
 )
-from contrib.models import Contribution, Contributor, Issue, PullRequest, Repository
+from contrib.honor_rolls import honor_roll_get, parse_at
+from contrib.models import Contribution, Contributor, HonorRoll, Issue, PullRequest, Repository
 from contrib.selectors import contributors_with_scores
 
 
@@ -97,3 +103,41 @@ class PullRequestViewSet(viewsets.ReadOnlyModelViewSet[PullRequest]):
     filterset_class = PullRequestFilter
     search_fields = ["title"]
     ordering_fields = ["created_at", "updated_at", "number", "merged_at"]
+
+
+class HonorRollView(APIView):
+    """An honour roll: `?period=week|month|quarter|year|all&category=…&at=2026-10`. Past
+    periods come frozen; the current one is live. Public read."""
+
+    permission_classes = [PublicReadOnly]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, enum=HonorRoll.Period.values),
+            OpenApiParameter("category", str, enum=HonorRoll.Category.values),
+            OpenApiParameter("at", str, description="a time in the period: 2026-10, 2026-10-05"),
+            OpenApiParameter("limit", int, description="rows, at most 500 (default 100)"),
+        ],
+        responses=HonorRollSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        period = params.get("period", HonorRoll.Period.MONTH)
+        category = params.get("category", HonorRoll.Category.OVERALL)
+        errors = {}
+        if period not in HonorRoll.Period.values:
+            errors["period"] = f"use one of {', '.join(HonorRoll.Period.values)}"
+        if category not in HonorRoll.Category.values:
+            errors["category"] = f"use one of {', '.join(HonorRoll.Category.values)}"
+        try:
+            at = parse_at(params["at"]) if params.get("at") else None
+        except ValueError:
+            errors["at"] = "use 2026-10, 2026-10-05 or an ISO time"
+        try:
+            limit = min(500, max(1, int(params.get("limit", 100))))
+        except ValueError:
+            errors["limit"] = "a number from 1 to 500"
+        if errors:
+            raise ValidationError(errors)
+        roll = honor_roll_get(period=period, category=category, at=at, limit=limit)
+        return Response(HonorRollSerializer(roll).data)

@@ -18,6 +18,7 @@ MODELS = [
     "pullrequest",
     "contributormerge",
     "webhookdelivery",
+    "honorroll",
 ]
 
 

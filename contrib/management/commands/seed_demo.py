@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from contrib.models import ContributionKind, ContributionSource, Repository
+from contrib.honor_rolls import honor_roll_freeze, period_window
+from contrib.models import ContributionKind, ContributionSource, HonorRoll, Repository
 from contrib.services import (
     contribution_record,
     contributor_get_or_create_from_github,
@@ -172,6 +173,12 @@ class Command(BaseCommand):
                 )
                 created += was_created
             items = self._seed_items(rng, now, repositories, people)
+        # The demo shows a frozen honour roll for each past month of its year.
+        month = period_window(period=HonorRoll.Period.MONTH, at=now)
+        for _ in range(12):
+            month = period_window(period=HonorRoll.Period.MONTH, at=month.starts_at - timedelta(1))
+            for category in HonorRoll.Category.values:
+                honor_roll_freeze(window=month, category=category)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo community ready: {len(repositories)} repositories, "
