@@ -1,0 +1,513 @@
+"""Run untrusted submission code in a bubblewrap sandbox, with limits, killed as a whole.
+
+Layers, outermost first:
+
+1. ``bwrap`` (Debian's ``bubblewrap``) gives new PID, network, IPC, UTS and cgroup namespaces and
+   a new mount namespace built from scratch: the host's ``/usr`` (and the ``/lib*`` links), the
+   Python installation holding torch, read-only; the job folder read-only at ``/job``;
+   ``/dev``, ``/proc`` of the new PID namespace; a size-capped tmpfs at ``/tmp`` as the only
+   writable place (the work directory). Nothing else exists in there: not the platform's source,
+   not the corpus, not ``/root``, ``/home`` or ``/etc`` beyond the dynamic loader's cache and
+   a two-line passwd. The network namespace holds only a loopback device, so no connection can
+   leave. ``--die-with-parent`` and the PID namespace mean that killing ``bwrap`` kills every
+   process the submission started; ``--new-session`` stops terminal injection.
+2. Privileges. Started as root (as on the GPU workers), ``bwrap`` drops every capability but
+   the three needed to switch user, and a two-line launcher inside switches to ``nobody``
+   (uid 65534) before the submission's Python starts, so every limit below applies (the kernel
+   exempts root from the process limit) and no file of the host is writable by ownership.
+   ``bwrap`` sets ``no_new_privs``, so a setuid binary cannot bring root back. Started as an
+   ordinary user, ``bwrap`` runs unprivileged in a user namespace instead.
+3. Resource limits (``setrlimit``, inherited): CPU seconds, largest file, open files, processes
+   (which stops a fork bomb), address space on CPU runs (not on CUDA, which maps huge
+   virtual ranges), no core files.
+4. The harness side: a clean environment (nothing of the platform's: no tokens, no database
+   URL), a wall-clock watchdog that kills the process group, captured stdout/stderr with a cap
+   (printing more kills the run), and only the pipes the harness hands over.
+
+Without ``bwrap`` (or when its self-test fails) the engine refuses to run untrusted code unless
+``unsafe_no_sandbox=True`` (CLI ``--unsafe-no-sandbox``): then only layers 3 and 4 apply, in a
+private temporary work directory, and every result says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import site
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+ENGINE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = ENGINE_DIR.parent.parent
+NOBODY = 65534
+INSIDE_ROOT = "/job"
+
+# Two lines of trusted code run as pid 2 inside the sandbox: drop to nobody, then exec.
+_DROP_TO_NOBODY = (
+    f"import os,sys;os.setgroups([]);os.setgid({NOBODY});os.setuid({NOBODY});"
+    "os.execv(sys.argv[1],sys.argv[1:])"
+)
+_GPU_ENV = (
+    "CUDA_VISIBLE_DEVICES",
+    "LD_LIBRARY_PATH",
+    "CUDA_HOME",
+    "CUDA_PATH",
+    "TRITON_PTXAS_PATH",
+    "NVIDIA_VISIBLE_DEVICES",
+    "NVIDIA_DRIVER_CAPABILITIES",
+)
+SANDBOX_TMP = "/tmp"  # noqa: S108 - a private, size-capped tmpfs inside the sandbox
+
+
+class SandboxUnavailableError(RuntimeError):
+    """No usable isolation and the caller did not opt out of it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_s: float
+    cpu_s: int
+    file_size_bytes: int
+    scratch_bytes: int
+    max_output_bytes: int
+    memory_bytes: int | None = None  # RLIMIT_AS; None on CUDA
+    open_files: int = 1024
+    processes: int = 512  # counts threads too
+
+
+@dataclass
+class Outcome:
+    returncode: int | None
+    killed_reason: str | None
+    stdout_tail: str
+    stderr_tail: str
+    wall_s: float
+
+    def log_tail(self, limit: int = 4000) -> str:
+        text = (self.stdout_tail + ("\n" if self.stdout_tail else "") + self.stderr_tail).strip()
+        return text[-limit:]
+
+
+def bwrap_path() -> str | None:
+    return os.environ.get("CRUCIBLE_BWRAP") or shutil.which("bwrap")
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return [p for p in reversed(path.parents) if str(p) != "/"]
+
+
+def _python_roots() -> list[Path]:
+    """Folders the sandbox needs to run this Python with torch, outside /usr."""
+    import torch
+
+    candidates = {
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.exec_prefix),
+        Path(os.path.realpath(sys.executable)).parent.parent,
+        Path(torch.__file__).resolve().parent.parent,
+    }
+    for extra in site.getsitepackages():
+        candidates.add(Path(extra))
+    roots: list[Path] = []
+    for path in sorted(candidates, key=lambda p: len(p.parts)):
+        path = path.resolve() if path.exists() else path
+        if not path.exists() or path == Path("/usr") or Path("/usr") in path.parents:
+            continue
+        if any(root == path or root in path.parents for root in roots):
+            continue
+        if path == ENGINE_DIR or path in ENGINE_DIR.parents:
+            raise SandboxUnavailableError(
+                f"the Python environment at {path} contains the platform's source; "
+                "install the engine's Python outside the repository checkout"
+            )
+        roots.append(path)
+    # Also the unresolved venv path, so the interpreter symlinks inside it resolve.
+    for path in (Path(sys.prefix), Path(os.path.dirname(sys.executable)).parent):
+        covered = any(r == path or r in path.parents for r in roots)
+        under_usr = path == Path("/usr") or Path("/usr") in path.parents
+        if path.exists() and not covered and not under_usr:
+            roots.append(path)
+    return roots
+
+
+class Sandbox:
+    """Starts worker processes under bubblewrap (or, opted in, without it)."""
+
+    def __init__(self, *, unsafe_no_sandbox: bool = False, gpu: bool = False) -> None:
+        self.gpu = gpu
+        self.bwrap = bwrap_path()
+        self.privileged = os.geteuid() == 0
+        problem = self._self_test() if self.bwrap else "bubblewrap (bwrap) is not installed"
+        if problem is None:
+            self.mode = "bwrap"
+        elif unsafe_no_sandbox:
+            self.mode = "none"
+            print(
+                "!" * 78 + f"\n!! WARNING: running submission code WITHOUT a sandbox ({problem}).\n"
+                "!! It can read this machine's files and use its network. Only for trusted "
+                "code.\n" + "!" * 78,
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            raise SandboxUnavailableError(
+                f"cannot sandbox submission code: {problem}. Install bubblewrap, or pass "
+                "--unsafe-no-sandbox to run trusted code without isolation."
+            )
+        self.unavailable_reason = problem
+
+    # -- command construction -------------------------------------------------------------
+
+    def _bwrap_args(self, job_dir: Path, scratch_bytes: int) -> list[str]:
+        assert self.bwrap is not None
+        args = [
+            self.bwrap,
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "sandbox",
+            "--die-with-parent",
+            "--new-session",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+        ]
+        if self.privileged:
+            args += ["--cap-drop", "ALL"]
+            for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"):
+                args += ["--cap-add", cap]
+        else:
+            args += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = Path("/") / name
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), str(host)]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), str(host)]
+        args += ["--perms", "0755", "--dir", "/etc"]
+        for etc in (
+            "/etc/ld.so.cache",
+            "/etc/ld.so.conf",
+            "/etc/ld.so.conf.d",
+            "/etc/alternatives",
+        ):
+            if os.path.exists(etc):
+                args += ["--ro-bind", etc, etc]
+        for name in ("passwd", "group", "nsswitch.conf"):
+            args += ["--ro-bind", str(job_dir / "etc" / name), f"/etc/{name}"]
+        made: set[Path] = set()
+        for root in _python_roots():
+            for parent in _ancestors(root):
+                if parent not in made:
+                    args += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(parent)
+            args += ["--ro-bind", str(root), str(root)]
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        if self.gpu:
+            for node in sorted(Path("/dev").glob("nvidia*")):
+                args += ["--dev-bind", str(node), str(node)]
+            if Path("/dev/dri").exists():
+                args += ["--dev-bind", "/dev/dri", "/dev/dri"]
+            args += ["--ro-bind", "/sys", "/sys"]
+        args += ["--ro-bind", str(job_dir), INSIDE_ROOT]
+        args += ["--perms", "01777", "--size", str(scratch_bytes), "--tmpfs", SANDBOX_TMP]
+        args += ["--chdir", SANDBOX_TMP, "--"]
+        if self.privileged:
+            args += [sys.executable, "-I", "-c", _DROP_TO_NOBODY]
+        return args
+
+    def _self_test(self) -> str | None:
+        """None when bwrap can build our sandbox here, else what went wrong."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="crucible-probe-") as tmp:
+            job_dir = Path(tmp)
+            self._write_etc(job_dir)
+            try:
+                argv = [*self._bwrap_args(job_dir, 1 << 20), sys.executable, "-I", "-c", "0"]
+            except SandboxUnavailableError as exc:
+                return str(exc)
+            try:
+                done = subprocess.run(
+                    argv,
+                    capture_output=True,
+                    timeout=60,
+                    env=self._env(job_dir, 1),
+                    preexec_fn=lambda: os.umask(0o022),
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return f"bwrap failed to start: {exc}"
+            if done.returncode != 0:
+                return (
+                    "bwrap cannot create the sandbox here: "
+                    + done.stderr.decode("utf-8", "replace").strip()[-500:]
+                )
+        return None
+
+    @staticmethod
+    def _write_etc(job_dir: Path) -> None:
+        etc = job_dir / "etc"
+        etc.mkdir(exist_ok=True)
+        (etc / "passwd").write_text(
+            f"root:x:0:0:root:/root:/bin/sh\nnobody:x:{NOBODY}:{NOBODY}:nobody:/tmp:/bin/false\n"
+        )
+        (etc / "group").write_text(f"root:x:0:\nnogroup:x:{NOBODY}:\n")
+        (etc / "nsswitch.conf").write_text("passwd: files\ngroup: files\nhosts: files\n")
+        for path in (etc, *etc.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+    def _env(self, scratch: Path | str, threads: int) -> dict[str, str]:
+        """A clean environment: nothing of the platform's is passed through."""
+        tmp = str(scratch)
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": tmp,
+            "USER": "nobody",  # getpass.getuser(), used by torch.compile's cache
+            "LOGNAME": "nobody",
+            "TMPDIR": tmp,
+            "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "TORCHINDUCTOR_CACHE_DIR": f"{tmp}/inductor",
+            "TRITON_CACHE_DIR": f"{tmp}/triton",
+        }
+        if self.gpu:  # where the driver and toolkit live: needed, and no secrets
+            for name in _GPU_ENV:
+                if name in os.environ:
+                    env[name] = os.environ[name]
+        return env
+
+    # -- running --------------------------------------------------------------------------
+
+    def start(
+        self,
+        *,
+        job_dir: Path,
+        scratch_dir: Path,
+        worker_args: list[str],
+        limits: Limits,
+        pass_fds: tuple[int, ...],
+        threads: int,
+        on_stdout_line: Callable[[str], None] | None = None,
+    ) -> SandboxProcess:
+        """Start ``python job_dir/worker.py *worker_args`` sandboxed. ``job_dir`` must contain
+        ``worker.py``; in the sandbox it is ``/job`` (read-only)."""
+        self._write_etc(job_dir)
+        if self.mode == "bwrap":
+            root = INSIDE_ROOT
+            argv = self._bwrap_args(job_dir, limits.scratch_bytes)
+            env = self._env(SANDBOX_TMP, threads)
+            cwd = None
+        else:
+            root = str(job_dir)
+            argv = []
+            env = self._env(scratch_dir, threads)
+            cwd = str(scratch_dir)
+        argv += [sys.executable, "-I", f"{root}/worker.py", *worker_args]
+        argv = [a.replace("{ROOT}", root) for a in argv]
+
+        def preexec() -> None:
+            os.umask(0o022)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 5))
+            resource.setrlimit(
+                resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes)
+            )
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+            if limits.memory_bytes:
+                resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+
+        info_r = info_w = -1
+        if self.mode == "bwrap":  # bwrap reports its child's pid: we track its PID namespace
+            info_r, info_w = os.pipe()
+            argv[1:1] = ["--info-fd", str(info_w)]
+            pass_fds = (*pass_fds, info_w)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=cwd,
+                pass_fds=pass_fds,
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
+        finally:
+            if info_w >= 0:
+                os.close(info_w)
+        pid_ns = _read_pid_namespace(info_r) if info_r >= 0 else None
+        return SandboxProcess(proc, limits, on_stdout_line, pid_ns)
+
+
+def _read_pid_namespace(info_r: int, timeout: float = 30.0) -> str | None:
+    """The sandbox's PID namespace (``pid:[inode]``), from bwrap's ``--info-fd`` JSON."""
+    buffer = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([info_r], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return None
+            chunk = os.read(info_r, 4096)
+            if not chunk:
+                break
+            buffer += chunk
+            try:
+                child = int(json.loads(buffer)["child-pid"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            return os.readlink(f"/proc/{child}/ns/pid")
+    except OSError:
+        return None
+    finally:
+        os.close(info_r)
+    return None
+
+
+def _pids_in_namespace(pid_ns: str) -> list[int]:
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{name}/ns/pid") == pid_ns:
+                    pids.append(int(name))
+    return pids
+
+
+@dataclass
+class _Capture:
+    tail: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+
+class SandboxProcess:
+    """A started sandbox: watchdog, capped output capture, kill of the whole group."""
+
+    TAIL_BYTES = 16 * 1024
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        limits: Limits,
+        on_stdout_line: Callable[[str], None] | None,
+        pid_ns: str | None = None,
+    ) -> None:
+        self.proc = proc
+        self.pid_ns = pid_ns
+        self.limits = limits
+        self.started = time.monotonic()
+        self.killed_reason: str | None = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._captures = {"stdout": _Capture(), "stderr": _Capture()}
+        self._threads = [
+            threading.Thread(
+                target=self._drain, args=(proc.stdout, "stdout", on_stdout_line), daemon=True
+            ),
+            threading.Thread(target=self._drain, args=(proc.stderr, "stderr", None), daemon=True),
+            threading.Thread(target=self._watchdog, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def kill(self, reason: str) -> None:
+        with self._lock:
+            if self.killed_reason is None and self.proc.poll() is None:
+                self.killed_reason = reason
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def _watchdog(self) -> None:
+        if not self._done.wait(self.limits.wall_s):
+            self.kill(f"exceeded the wall-clock limit of {self.limits.wall_s:.0f} s")
+
+    def _drain(
+        self, stream: IO[bytes] | None, name: str, on_line: Callable[[str], None] | None
+    ) -> None:
+        assert stream is not None
+        capture = self._captures[name]
+        pending = b""
+        while True:
+            chunk = stream.read1(65536)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            capture.total += len(chunk)
+            capture.tail += chunk
+            if len(capture.tail) > self.TAIL_BYTES:
+                del capture.tail[: len(capture.tail) - self.TAIL_BYTES]
+            total = sum(c.total for c in self._captures.values())
+            if total > self.limits.max_output_bytes:
+                self.kill(
+                    f"printed more than {self.limits.max_output_bytes // (1 << 20)} MiB to "
+                    "stdout/stderr"
+                )
+            if on_line is not None:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines[-5:]:
+                    on_line(line.decode("utf-8", "replace")[:300])
+                pending = pending[-4096:]
+
+    def wait(self) -> Outcome:
+        self.proc.wait()
+        self._done.set()
+        # In unsafe mode children may linger in the group; in bwrap mode the PID namespace is
+        # gone with its init already. Either way nothing of this run may outlive it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.pid_ns:  # the kernel tears the namespace down asynchronously: wait for it
+            deadline = time.monotonic() + 30
+            while (left := _pids_in_namespace(self.pid_ns)) and time.monotonic() < deadline:
+                for pid in left:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.05)
+        for thread in self._threads[:2]:
+            thread.join(timeout=10)
+        returncode = self.proc.returncode
+        # A signal shows as a negative code, or as 128 + signal once bwrap relays it.
+        sig = 0
+        if returncode is not None and returncode < 0:
+            sig = -returncode
+        elif returncode is not None and 128 < returncode < 160:
+            sig = returncode - 128
+        if sig and self.killed_reason is None:
+            if sig == signal.SIGXCPU:
+                self.killed_reason = f"exceeded the CPU-time limit of {self.limits.cpu_s} s"
+            elif sig == signal.SIGKILL:
+                self.killed_reason = "was killed (SIGKILL), probably out of memory"
+            else:
+                self.killed_reason = f"was killed by signal {signal.Signals(sig).name}"
+
+        def tail(name: str) -> str:
+            return bytes(self._captures[name].tail).decode("utf-8", "replace")
+
+        return Outcome(
+            returncode=returncode,
+            killed_reason=self.killed_reason,
+            stdout_tail=tail("stdout"),
+            stderr_tail=tail("stderr"),
+            wall_s=time.monotonic() - self.started,
+        )

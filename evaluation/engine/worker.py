@@ -1,0 +1,356 @@
+"""The program that runs *inside* the sandbox, next to untrusted submission code.
+
+It is copied alone into the sandbox (it imports only torch and the standard library, never the
+rest of the engine) and started as ``python worker.py {train,logits} ROOT``. ``ROOT`` holds
+``job.json``, ``submission/`` and, for ``logits``, ``checkpoint.pt``; all read-only.
+
+Nothing this process reports is trusted for the score. It talks to the harness over two pipes:
+
+- data fd (harness -> worker, argv[3]): raw bytes. ``train``: training micro-batches of
+  ``micro_batch_size × (block_size + 1)`` bytes, served by the harness, which stops serving at the
+  budget. ``logits``: validation inputs of ``eval_batch_size × block_size`` bytes (no targets).
+- message fd (worker -> harness, argv[4]): frames
+  ``kind (1 byte) | length (8 bytes, little endian) | payload``.
+  ``J`` a JSON record (progress, summary), ``C`` a chunk of the checkpoint, ``L`` the float32
+  logits of one batch.
+
+Whatever this process says about its own training (loss curve, speed) is informational only:
+submission code shares this address space and could alter it. The score is computed by the
+harness, in another process, from the logits sent back, and the budget is enforced by the
+harness serving the training bytes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import io
+import json
+import math
+import os
+import struct
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+warnings.filterwarnings("ignore", message=".*NumPy.*")
+
+import torch  # noqa: E402
+
+DATA_FD = 3  # replaced from argv
+MSG_FD = 4
+VOCAB_SIZE = 256
+CHUNK = 1 << 20
+
+
+class SubmissionError(Exception):
+    """A problem the contributor must fix; the message says what."""
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def send(kind: bytes, payload: bytes) -> None:
+    _write_all(MSG_FD, kind + struct.pack("<Q", len(payload)))
+    if payload:
+        _write_all(MSG_FD, payload)
+
+
+def send_json(record: dict[str, Any]) -> None:
+    send(b"J", json.dumps(record).encode())
+
+
+def read_exact(size: int) -> bytes | None:
+    """``size`` bytes from the harness, or None once it has stopped serving."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = os.read(DATA_FD, min(remaining, CHUNK))
+        if not chunk:
+            if remaining == size:
+                return None
+            raise RuntimeError(
+                "the harness stopped serving training data before the budget (mid-batch)"
+            )
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+def tensor_bytes(tensor: torch.Tensor) -> bytes:
+    tensor = tensor.detach().to("cpu", torch.float32).contiguous()
+    return ctypes.string_at(tensor.data_ptr(), tensor.numel() * tensor.element_size())
+
+
+def load_submission(root: Path, job: dict[str, Any]) -> tuple[Any, Any]:
+    """Import the submission's model.py (and optimizer.py if present)."""
+    sub = root / "submission"
+    sys.path.insert(0, str(sub))
+
+    def load(name: str) -> Any:
+        path = sub / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"submission_{name}", path)
+        if spec is None or spec.loader is None:
+            raise SubmissionError(f"cannot load {name}.py")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise SubmissionError(
+                f"importing {name}.py failed: {type(exc).__name__}: {exc}\n"
+                + "".join(traceback.format_exc(limit=-3))
+            ) from exc
+        return module
+
+    model_module = load("model")
+    if not callable(getattr(model_module, "build_model", None)):
+        raise SubmissionError("model.py must define build_model(vocab_size, block_size, config)")
+    optimizer_module = None
+    if (sub / "optimizer.py").exists():
+        optimizer_module = load("optimizer")
+        if not callable(getattr(optimizer_module, "build_optimizer", None)):
+            raise SubmissionError("optimizer.py must define build_optimizer(model, config)")
+    return model_module, optimizer_module
+
+
+def build(root: Path, job: dict[str, Any], device: torch.device) -> tuple[torch.nn.Module, Any]:
+    model_module, optimizer_module = load_submission(root, job)
+    try:
+        model = model_module.build_model(VOCAB_SIZE, job["block_size"], dict(job["config"]))
+    except Exception as exc:
+        raise SubmissionError(f"build_model raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(model, torch.nn.Module):
+        raise SubmissionError(f"build_model must return a torch.nn.Module, got {type(model)}")
+    return model.to(device), optimizer_module
+
+
+def check_logits(logits: Any, batch: int, block: int) -> torch.Tensor:
+    expected = (batch, block, VOCAB_SIZE)
+    if not isinstance(logits, torch.Tensor):
+        raise SubmissionError(f"forward(idx) must return a tensor, got {type(logits).__name__}")
+    if tuple(logits.shape) != expected:
+        raise SubmissionError(
+            f"forward(idx) returned logits of shape {tuple(logits.shape)}; expected "
+            f"[batch, block_size, vocab_size] = {list(expected)}"
+        )
+    return logits
+
+
+def param_facts(model: torch.nn.Module) -> dict[str, Any]:
+    params = sum(p.numel() for p in model.parameters())
+    embedding = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Embedding))
+    dims = {k: getattr(model, k, None) for k in ("n_layer", "n_head", "head_dim")}
+    return {
+        "param_count": params,
+        "non_embedding_params": params - embedding,
+        **{k: v for k, v in dims.items() if isinstance(v, int)},
+    }
+
+
+def lr_factor(step: int, steps: int, warmup_frac: float, min_lr_frac: float) -> float:
+    warmup = int(warmup_frac * steps)
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return min_lr_frac + (1 - min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def device_facts(device: torch.device) -> dict[str, Any]:
+    facts: dict[str, Any] = {"device": str(device), "torch_version": torch.__version__}
+    if device.type == "cuda":
+        facts["device_name"] = torch.cuda.get_device_name(device)
+        facts["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device)
+    else:
+        facts["device_name"] = "cpu"
+        try:
+            import resource
+
+            facts["peak_memory_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        except (ImportError, OSError):
+            facts["peak_memory_bytes"] = None
+    return facts
+
+
+def train(root: Path, job: dict[str, Any]) -> None:
+    device = torch.device(job["device"])
+    torch.manual_seed(job["seed"])
+    if device.type == "cuda":
+        torch.cuda.manual_seed(job["seed"])
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    config = job["config"]
+    model, optimizer_module = build(root, job, device)
+    facts = param_facts(model)
+    if facts["param_count"] > job["max_params"]:
+        raise SubmissionError(
+            f"model has {facts['param_count']:,} parameters; this benchmark allows "
+            f"{job['max_params']:,}"
+        )
+    if optimizer_module is not None:
+        try:
+            optimizer = optimizer_module.build_optimizer(model, dict(config))
+        except Exception as exc:
+            raise SubmissionError(f"build_optimizer raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise SubmissionError("build_optimizer must return a torch.optim.Optimizer")
+    else:
+        decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+        no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": config["weight_decay"]},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=config["lr"],
+            betas=(config["beta1"], config["beta2"]),
+            fused=device.type == "cuda",
+        )
+    base_lrs = [group["lr"] for group in optimizer.param_groups]
+    raw_model = model
+    use_cuda = device.type == "cuda"
+    if use_cuda and job.get("compile", True):
+        model = torch.compile(model)  # type: ignore[assignment]
+    model.train()
+
+    block, steps, micro = job["block_size"], job["steps"], job["micro_batch_size"]
+    accum = job["batch_size"] // micro
+    window = block + 1
+    log_every = job["log_every"]
+    deadline = job["train_wall_s"]
+    seen = 0
+    stopped_early = False
+    loss_sum = torch.zeros((), device=device)
+    start = time.perf_counter()
+    for step in range(steps):
+        factor = lr_factor(step, steps, config["warmup_frac"], config["min_lr_frac"])
+        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+            group["lr"] = base * factor
+        step_loss = torch.zeros((), device=device)
+        for _ in range(accum):
+            data = read_exact(micro * window)
+            if data is None:
+                raise RuntimeError("the harness stopped serving training data before the budget")
+            batch = torch.frombuffer(bytearray(data), dtype=torch.uint8).view(micro, window)
+            batch = batch.to(device, non_blocking=True).long()
+            x, y = batch[:, :-1], batch[:, 1:]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_cuda):
+                logits = model(x)
+            if step == 0:
+                check_logits(logits, micro, block)
+            loss = torch.nn.functional.cross_entropy(
+                logits.float().reshape(-1, VOCAB_SIZE), y.reshape(-1)
+            )
+            (loss / accum).backward()
+            step_loss += loss.detach() / accum
+        if config["grad_clip"] > 0:
+            torch.nn.utils.clip_grad_norm_(raw_model.parameters(), config["grad_clip"])
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        seen += job["batch_size"] * block
+        loss_sum += step_loss
+        last = step == steps - 1
+        elapsed = time.perf_counter() - start
+        over_time = elapsed > deadline
+        if step % log_every == 0 or last or over_time:
+            value = step_loss.item()
+            if not math.isfinite(value) or not math.isfinite(loss_sum.item()):
+                raise SubmissionError(
+                    f"training loss became {value} at step {step}: lower the learning rate, "
+                    "check the initialisation or clip gradients"
+                )
+            send_json(
+                {
+                    "type": "progress",
+                    "step": step,
+                    "bytes": seen,
+                    "loss": value,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "elapsed": elapsed,
+                }
+            )
+        if over_time and not last:
+            stopped_early = True
+            break
+    if use_cuda:
+        torch.cuda.synchronize(device)
+    train_seconds = time.perf_counter() - start
+    buffer = io.BytesIO()
+    torch.save(raw_model.state_dict(), buffer)
+    payload = buffer.getbuffer()
+    for offset in range(0, len(payload), CHUNK):
+        send(b"C", bytes(payload[offset : offset + CHUNK]))
+    send_json(
+        {
+            "type": "summary",
+            "steps": step + 1,
+            "bytes": seen,
+            "train_seconds": train_seconds,
+            "stopped_early": stopped_early,
+            **facts,
+            **device_facts(device),
+        }
+    )
+
+
+def logits(root: Path, job: dict[str, Any]) -> None:
+    device = torch.device(job["device"])
+    model, _ = build(root, job, device)
+    try:
+        state = torch.load(root / "checkpoint.pt", map_location=device, weights_only=True)
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise SubmissionError(
+            f"the trained checkpoint does not load into a fresh build_model(): {exc}"
+        ) from exc
+    model.eval()
+    batch, block = job["eval_batch_size"], job["block_size"]
+    use_cuda = device.type == "cuda"
+    with torch.no_grad():
+        while True:
+            data = read_exact(batch * block)
+            if data is None:
+                break
+            rows = len(data) // block
+            x = torch.frombuffer(bytearray(data), dtype=torch.uint8).view(rows, block)
+            x = x.to(device).long()
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_cuda):
+                out = check_logits(model(x), rows, block)
+            send(b"L", tensor_bytes(out))
+    send_json({"type": "summary", **device_facts(device)})
+
+
+def main() -> int:
+    global DATA_FD, MSG_FD
+    mode, root_arg = sys.argv[1], sys.argv[2]
+    DATA_FD, MSG_FD = int(sys.argv[3]), int(sys.argv[4])
+    root = Path(root_arg)
+    job = json.loads((root / "job.json").read_text())
+    threads = job.get("threads")
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        if mode == "train":
+            train(root, job)
+        elif mode == "logits":
+            logits(root, job)
+        else:
+            raise SystemExit(f"unknown mode {mode}")
+    except SubmissionError as exc:
+        send_json({"type": "error", "message": str(exc)})
+        return 3
+    except Exception as exc:  # noqa: BLE001 - the contributor's code raised: report it
+        tail = "".join(traceback.format_exception(exc, limit=-4))
+        send_json({"type": "error", "message": f"{type(exc).__name__}: {exc}\n{tail}"})
+        return 4
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
