@@ -136,3 +136,21 @@ class HonorRollSerializer(serializers.Serializer[Any]):
     frozen_at = serializers.DateTimeField(allow_null=True)
     recomputed_at = serializers.DateTimeField(allow_null=True)
     entries = HonorRollEntrySerializer(many=True)
+
+
+class HealthSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    active_contributors = serializers.IntegerField()
+    new_contributors = serializers.IntegerField()
+    inactive_contributors = serializers.IntegerField()
+    contributions = serializers.IntegerField()
+    contributor_absence_factor = serializers.IntegerField()
+    first_response_count = serializers.IntegerField()
+    first_response_median_seconds = serializers.FloatField(allow_null=True)
+    first_response_p90_seconds = serializers.FloatField(allow_null=True)
+    change_requests_closed = serializers.IntegerField()
+    change_requests_merged = serializers.IntegerField()
+    change_request_acceptance_ratio = serializers.FloatField(allow_null=True)

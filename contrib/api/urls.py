@@ -10,4 +10,8 @@ router.register("repositories", views.RepositoryViewSet, basename="repository")
 router.register("issues", views.IssueViewSet, basename="issue")
 router.register("pull-requests", views.PullRequestViewSet, basename="pull-request")
 
-urlpatterns = [path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"), *router.urls]
+urlpatterns = [
+    path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"),
+    path("health/", views.HealthView.as_view(), name="health"),
+    *router.urls,
+]

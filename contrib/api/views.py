@@ -17,12 +17,14 @@ from contrib.api.permissions import PublicReadOnly
 from contrib.api.serializers import (
     ContributionSerializer,
     ContributorSerializer,
+    HealthSerializer,
     HonorRollSerializer,
     IssueSerializer,
     PullRequestSerializer,
     RepositorySerializer,
 )
-from contrib.honor_rolls import honor_roll_get, parse_at
+from contrib.health import community_health
+from contrib.honor_rolls import honor_roll_get, parse_at, period_window
 from contrib.models import Contribution, Contributor, HonorRoll, Issue, PullRequest, Repository
 from contrib.selectors import contributors_with_scores
 
@@ -141,3 +143,29 @@ class HonorRollView(APIView):
             raise ValidationError(errors)
         roll = honor_roll_get(period=period, category=category, at=at, limit=limit)
         return Response(HonorRollSerializer(roll).data)
+
+
+class HealthView(APIView):
+    """Community health (CHAOSS definitions) for a period: `?period=month&at=2026-10`; see
+    `contrib.health` for each figure's definition. Public read."""
+
+    permission_classes = [PublicReadOnly]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, enum=["week", "month", "quarter", "year"]),
+            OpenApiParameter("at", str, description="a time in the period: 2026-10, 2026-10-05"),
+        ],
+        responses=HealthSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        period = request.query_params.get("period", HonorRoll.Period.MONTH)
+        if period not in ("week", "month", "quarter", "year"):
+            raise ValidationError({"period": "use week, month, quarter or year"})
+        try:
+            raw_at = request.query_params.get("at")
+            at = parse_at(raw_at) if raw_at else None
+        except ValueError as exc:
+            raise ValidationError({"at": "use 2026-10, 2026-10-05 or an ISO time"}) from exc
+        figures = community_health(window=period_window(period=period, at=at))
+        return Response(HealthSerializer(figures).data)

@@ -7,11 +7,13 @@ commands found in a comment and queues them; a task checks permission, records `
 rows and answers with one reply comment per command comment (what it did, or why not).
 
 The bot ignores its own comments (they carry a hidden marker), GitHub Apps and other bots.
-`@crucible evaluate` and `@crucible cancel` belong to the evaluation pipeline and are not handled
-here yet.
+Other apps add commands with `register_command` from their `AppConfig.ready` (evaluation adds
+`evaluate` and `cancel`), so this module never imports them; `evaluate` and `cancel` stay
+reserved (not taken for anything else) when no app registered them.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -156,9 +158,28 @@ def _is_ignored_author(comment: Payload) -> bool:
     )
 
 
+# Commands registered by other apps: the first word after `@crucible` → a function that runs the
+# stored command and returns the reply text, or raises `CommandRejected` with the reason.
+CommandHandler = Callable[[BotCommand], str]
+_commands: dict[str, CommandHandler] = {}
+RESERVED_COMMANDS = ("evaluate", "cancel")
+
+
+def register_command(name: str, handler: CommandHandler) -> None:
+    """Let `@crucible NAME …` run `handler(command)`; called from an app's `ready()`."""
+    _commands[name.lower()] = handler
+
+
+def _command_word(text: str) -> str:
+    match = _mention_pattern().match(text)
+    rest = match["rest"] if match else ""
+    return rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
+
+
 def _reserved(rest: str) -> bool:
-    """Commands another part of the platform answers (the evaluation pipeline)."""
-    return rest.split(maxsplit=1)[0].lower() in ("evaluate", "cancel") if rest.strip() else False
+    """Commands another part of the platform answers, while no app has registered them."""
+    word = rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
+    return word in RESERVED_COMMANDS and word not in _commands
 
 
 @register("issue_comment")
@@ -307,7 +328,8 @@ def bot_commands_run(*, comment_id: int) -> list[str]:
             continue
         processed = True
         try:
-            command.result = _run_add(command)
+            handler = _commands.get(_command_word(command.command), _run_add)
+            command.result = handler(command)
             command.state = BotCommand.State.DONE
         except CommandRejected as rejected:
             command.result = str(rejected)
