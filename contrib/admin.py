@@ -7,9 +7,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from contrib.badges import award_grant
 from contrib.github.services import webhook_deliveries_reprocess
 from contrib.honor_rolls import Window, honor_roll_freeze
 from contrib.models import (
+    Award,
+    Badge,
     BotCommand,
     Contribution,
     ContributionSource,
@@ -309,3 +312,35 @@ class HonorRollAdmin(admin.ModelAdmin[HonorRoll]):
                 user=request.user,  # type: ignore[arg-type]
             )
         self.message_user(request, f"{queryset.count()} rolls recomputed.", messages.SUCCESS)
+
+
+@admin.register(Badge)
+class BadgeAdmin(admin.ModelAdmin[Badge]):
+    list_display = ["name", "slug", "periodic", "manual"]
+    search_fields = ["name", "slug"]
+
+
+@admin.register(Award)
+class AwardAdmin(admin.ModelAdmin[Award]):
+    """Maintainers award badges by hand here (with a citation); rule awards come from beat."""
+
+    list_display = ["badge", "contributor", "period_key", "citation", "awarded_by", "awarded_at"]
+    list_filter = ["badge", "period_key"]
+    search_fields = ["contributor__login", "citation"]
+    raw_id_fields = ["contributor"]
+    fields = ["badge", "contributor", "period_key", "citation"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Award | None = None) -> Any:
+        return self.fields if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Award, form: Any, change: bool) -> None:
+        if change:
+            return
+        award, _created = award_grant(
+            badge=obj.badge,
+            contributor=obj.contributor,
+            citation=obj.citation,
+            awarded_by=request.user,  # type: ignore[arg-type]  # admin users are signed in
+            period_key=obj.period_key,
+        )
+        obj.pk = award.pk

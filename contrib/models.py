@@ -486,3 +486,48 @@ class HonorRollEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.contributor}"
+
+
+class Badge(models.Model):
+    """A recognition: earned by a rule over the ledger, or awarded by a maintainer."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300)
+    periodic = models.BooleanField(
+        default=False, help_text="Earned once per period (reviewer of the month…)."
+    )
+    manual = models.BooleanField(default=False, help_text="Only awarded by maintainers.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Award(models.Model):
+    """A badge earned by a contributor, at most once per badge (and period, for periodic ones)."""
+
+    badge = models.ForeignKey(Badge, on_delete=models.PROTECT, related_name="awards")
+    contributor = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="awards")
+    period_key = models.CharField(
+        max_length=20, blank=True, help_text="e.g. 2026-10 for a monthly badge; empty otherwise."
+    )
+    citation = models.CharField(max_length=500, blank=True)
+    awarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    awarded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-awarded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["badge", "contributor", "period_key"], name="award_once_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        suffix = f" ({self.period_key})" if self.period_key else ""
+        return f"{self.badge} → {self.contributor}{suffix}"

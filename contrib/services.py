@@ -15,6 +15,7 @@ from django.db.models import F, Q
 
 from contrib.models import (
     GITHUB_SOURCES,
+    Award,
     Contribution,
     Contributor,
     ContributorMerge,
@@ -359,6 +360,15 @@ def contributors_merge(
             "issues": Issue.objects.filter(author=source).update(author=target),
             "pull_requests": PullRequest.objects.filter(author=source).update(author=target),
         }
+        # Awards follow the person; one the target already holds is not held twice.
+        held = Award.objects.filter(contributor=target).values_list("badge_id", "period_key")
+        duplicates = [
+            award.pk
+            for award in Award.objects.filter(contributor=source)
+            if (award.badge_id, award.period_key) in set(held)
+        ]
+        Award.objects.filter(pk__in=duplicates).delete()
+        moved["awards"] = Award.objects.filter(contributor=source).update(contributor=target)
         if source.github_id and not target.github_id:
             github_id, source.github_id = source.github_id, None
             source.save(update_fields=["github_id"])

@@ -86,3 +86,11 @@ def freeze_honor_rolls() -> int:
     from contrib.honor_rolls import honor_rolls_freeze_ended
 
     return len(honor_rolls_freeze_ended())
+
+
+@shared_task(name="contrib.evaluate_badges", queue="default")
+def evaluate_badges() -> int:
+    """Periodic (beat): grant the rule badges earned since the last pass (idempotent)."""
+    from contrib.badges import badges_evaluate
+
+    return badges_evaluate()

@@ -198,6 +198,10 @@ CELERY_BEAT_SCHEDULE["contrib.freeze_honor_rolls"] = {
     "task": "contrib.freeze_honor_rolls",
     "schedule": 3600.0,
 }
+CELERY_BEAT_SCHEDULE["contrib.evaluate_badges"] = {
+    "task": "contrib.evaluate_badges",
+    "schedule": 1800.0,
+}
 CELERY_BEAT_SCHEDULE["contrib.requeue_stale_deliveries"] = {
     "task": "contrib.requeue_stale_deliveries",
     "schedule": 300.0,
@@ -206,3 +210,8 @@ CELERY_BEAT_SCHEDULE["evaluation.reap_stale_runs"] = {
     "task": "evaluation.reap_stale_runs",
     "schedule": 60.0,
 }
+# Code submissions: caps on the submission folder taken from a repository tarball, and on the
+# tarball itself (bytes downloaded).
+EVALUATION_SUBMISSION_MAX_BYTES = env.int("EVALUATION_SUBMISSION_MAX_BYTES", default=20_000_000)
+EVALUATION_SUBMISSION_MAX_FILES = env.int("EVALUATION_SUBMISSION_MAX_FILES", default=200)
+EVALUATION_ARCHIVE_MAX_BYTES = env.int("EVALUATION_ARCHIVE_MAX_BYTES", default=200_000_000)

@@ -1,6 +1,13 @@
 import django_filters
 
-from contrib.models import Contribution, ContributionKind, ContributionSource, Issue, PullRequest
+from contrib.models import (
+    Award,
+    Contribution,
+    ContributionKind,
+    ContributionSource,
+    Issue,
+    PullRequest,
+)
 
 
 class ContributionFilter(django_filters.FilterSet):
@@ -42,3 +49,12 @@ class PullRequestFilter(ItemFilter):
     class Meta:
         model = PullRequest
         fields = ["repository", "author", "state", "label", "merged"]
+
+
+class AwardFilter(django_filters.FilterSet):
+    contributor = django_filters.CharFilter(field_name="contributor__login", lookup_expr="iexact")
+    badge = django_filters.CharFilter(field_name="badge__slug")
+
+    class Meta:
+        model = Award
+        fields = ["contributor", "badge", "period_key"]

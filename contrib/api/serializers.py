@@ -3,6 +3,8 @@ from typing import Any
 from rest_framework import serializers
 
 from contrib.models import (
+    Award,
+    Badge,
     Contribution,
     ContributionKind,
     Contributor,
@@ -154,3 +156,18 @@ class HealthSerializer(serializers.Serializer[Any]):
     change_requests_closed = serializers.IntegerField()
     change_requests_merged = serializers.IntegerField()
     change_request_acceptance_ratio = serializers.FloatField(allow_null=True)
+
+
+class BadgeSerializer(serializers.ModelSerializer[Badge]):
+    class Meta:
+        model = Badge
+        fields = ["slug", "name", "description", "periodic", "manual"]
+
+
+class AwardSerializer(serializers.ModelSerializer[Award]):
+    badge = BadgeSerializer(read_only=True)
+    contributor = ContributorSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Award
+        fields = ["id", "badge", "contributor", "period_key", "citation", "awarded_at"]

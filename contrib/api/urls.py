@@ -9,6 +9,8 @@ router.register("contributions", views.ContributionViewSet, basename="contributi
 router.register("repositories", views.RepositoryViewSet, basename="repository")
 router.register("issues", views.IssueViewSet, basename="issue")
 router.register("pull-requests", views.PullRequestViewSet, basename="pull-request")
+router.register("badges", views.BadgeViewSet, basename="badge")
+router.register("awards", views.AwardViewSet, basename="award")
 
 urlpatterns = [
     path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"),

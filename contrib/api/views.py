@@ -12,9 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contrib.api.filters import ContributionFilter, IssueFilter, PullRequestFilter
+from contrib.api.filters import AwardFilter, ContributionFilter, IssueFilter, PullRequestFilter
 from contrib.api.permissions import PublicReadOnly
 from contrib.api.serializers import (
+    AwardSerializer,
+    BadgeSerializer,
     ContributionSerializer,
     ContributorSerializer,
     HealthSerializer,
@@ -25,7 +27,16 @@ from contrib.api.serializers import (
 )
 from contrib.health import community_health
 from contrib.honor_rolls import honor_roll_get, parse_at, period_window
-from contrib.models import Contribution, Contributor, HonorRoll, Issue, PullRequest, Repository
+from contrib.models import (
+    Award,
+    Badge,
+    Contribution,
+    Contributor,
+    HonorRoll,
+    Issue,
+    PullRequest,
+    Repository,
+)
 from contrib.selectors import contributors_with_scores
 
 
@@ -169,3 +180,21 @@ class HealthView(APIView):
             raise ValidationError({"at": "use 2026-10, 2026-10-05 or an ISO time"}) from exc
         figures = community_health(window=period_window(period=period, at=at))
         return Response(HealthSerializer(figures).data)
+
+
+class BadgeViewSet(viewsets.ReadOnlyModelViewSet[Badge]):
+    """The badges there are to earn."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = BadgeSerializer
+    queryset = Badge.objects.all()
+    lookup_field = "slug"
+
+
+class AwardViewSet(viewsets.ReadOnlyModelViewSet[Award]):
+    """Badges earned: `?contributor=login`, `?badge=slug`, newest first."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = AwardSerializer
+    queryset = Award.objects.select_related("badge", "contributor")
+    filterset_class = AwardFilter

@@ -19,6 +19,8 @@ MODELS = [
     "contributormerge",
     "webhookdelivery",
     "honorroll",
+    "badge",
+    "award",
 ]
 
 

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from contrib.badges import badges_evaluate
 from contrib.honor_rolls import honor_roll_freeze, period_window
 from contrib.models import ContributionKind, ContributionSource, HonorRoll, Repository
 from contrib.services import (
@@ -179,11 +180,12 @@ class Command(BaseCommand):
             month = period_window(period=HonorRoll.Period.MONTH, at=month.starts_at - timedelta(1))
             for category in HonorRoll.Category.values:
                 honor_roll_freeze(window=month, category=category)
+        awards = badges_evaluate()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo community ready: {len(repositories)} repositories, "
                 f"{len(people) + len(bots)} contributors, {created} new contributions, "
-                f"{items} issues and pull requests."
+                f"{items} issues and pull requests, {awards} new badge awards."
             )
         )
 
