@@ -45,7 +45,7 @@ def test_no_model_change_lacks_a_migration() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_deploy_check_is_clean_in_production_mode() -> None:
+def test_deploy_check_is_clean_in_production_mode(tmp_path: Path) -> None:
     result = manage(
         "check",
         "--deploy",
@@ -56,6 +56,8 @@ def test_deploy_check_is_clean_in_production_mode() -> None:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "crucible.example.org",
             "DEBUG": "false",
+            # A database with no tables, as on a fresh machine before `migrate`.
+            "CRUCIBLE_VAR_DIR": str(tmp_path),
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -210,7 +210,10 @@ class Sandbox:
                 args += ["--ro-bind", etc, etc]
         for name in ("passwd", "group", "nsswitch.conf"):
             args += ["--ro-bind", str(job_dir / "etc" / name), f"/etc/{name}"]
-        made: set[Path] = set()
+        # The scratch tmpfs first: binds made after it stay visible even when the Python
+        # environment itself lives under /tmp (a CI checkout there, say).
+        args += ["--perms", "01777", "--size", str(scratch_bytes), "--tmpfs", SANDBOX_TMP]
+        made: set[Path] = {Path(SANDBOX_TMP)}
         for root in _python_roots():
             for parent in _ancestors(root):
                 if parent not in made:
@@ -225,7 +228,6 @@ class Sandbox:
                 args += ["--dev-bind", "/dev/dri", "/dev/dri"]
             args += ["--ro-bind", "/sys", "/sys"]
         args += ["--ro-bind", str(job_dir), INSIDE_ROOT]
-        args += ["--perms", "01777", "--size", str(scratch_bytes), "--tmpfs", SANDBOX_TMP]
         args += ["--chdir", SANDBOX_TMP, "--"]
         if self.privileged:
             args += [sys.executable, "-I", "-c", _DROP_TO_NOBODY]
