@@ -8,12 +8,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from contrib.badges import award_grant
+from contrib.bounties import BountyError, bounty_create, bounty_transition
 from contrib.github.services import webhook_deliveries_reprocess
 from contrib.honor_rolls import Window, honor_roll_freeze
 from contrib.models import (
     Award,
     Badge,
     BotCommand,
+    Bounty,
+    BountyEvent,
     Contribution,
     ContributionSource,
     Contributor,
@@ -344,3 +347,73 @@ class AwardAdmin(admin.ModelAdmin[Award]):
             period_key=obj.period_key,
         )
         obj.pk = award.pk
+
+
+class BountyEventInline(admin.TabularInline[BountyEvent, Bounty]):
+    model = BountyEvent
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "note")
+
+    def has_add_permission(self, request: HttpRequest, obj: Bounty | None = None) -> bool:
+        return False
+
+
+@admin.register(Bounty)
+class BountyAdmin(admin.ModelAdmin[Bounty]):
+    """Create bounties here; states move through the actions (audited), never by editing."""
+
+    list_display = [
+        "title",
+        "issue",
+        "amount_minor",
+        "currency",
+        "state",
+        "claimed_by",
+        "awarded_to",
+        "created_at",
+    ]
+    list_filter = ["state", "currency"]
+    search_fields = ["title", "funder", "claimed_by__login", "awarded_to__login"]
+    raw_id_fields = ["issue"]
+    fields = ["issue", "title", "amount_minor", "currency", "funder", "kind", "expires_at"]
+    inlines = [BountyEventInline]
+    actions = ["award", "pay", "cancel"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Bounty | None = None) -> Any:
+        return self.fields if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Bounty, form: Any, change: bool) -> None:
+        if change:
+            return
+        bounty = bounty_create(
+            issue=obj.issue,
+            title=obj.title,
+            amount_minor=obj.amount_minor,
+            currency=obj.currency,
+            funder=obj.funder,
+            kind=obj.kind,
+            expires_at=obj.expires_at,
+            user=request.user,  # type: ignore[arg-type]  # admin users are signed in
+        )
+        obj.pk = bounty.pk
+
+    def _move(self, request: HttpRequest, queryset: QuerySet[Bounty], to: str) -> None:
+        for bounty in queryset:
+            try:
+                bounty_transition(bounty=bounty, to=to, user=request.user)  # type: ignore[arg-type]
+                self.message_user(request, f"{bounty}: {to}.", messages.SUCCESS)
+            except BountyError as exc:
+                self.message_user(request, f"{bounty}: {exc}", messages.WARNING)
+
+    @admin.action(description="Award to the claimant")
+    def award(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:
+        self._move(request, queryset, Bounty.State.AWARDED)
+
+    @admin.action(description="Mark paid")
+    def pay(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:
+        self._move(request, queryset, Bounty.State.PAID)
+
+    @admin.action(description="Cancel")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:
+        self._move(request, queryset, Bounty.State.CANCELLED)

@@ -5,6 +5,8 @@ from rest_framework import serializers
 from contrib.models import (
     Award,
     Badge,
+    Bounty,
+    BountyEvent,
     Contribution,
     ContributionKind,
     Contributor,
@@ -171,3 +173,47 @@ class AwardSerializer(serializers.ModelSerializer[Award]):
     class Meta:
         model = Award
         fields = ["id", "badge", "contributor", "period_key", "citation", "awarded_at"]
+
+
+class BountyEventSerializer(serializers.ModelSerializer[BountyEvent]):
+    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+
+    class Meta:
+        model = BountyEvent
+        fields = ["from_state", "to_state", "actor", "note", "at"]
+
+
+class BountySerializer(serializers.ModelSerializer[Bounty]):
+    issue_number = serializers.IntegerField(source="issue.number", read_only=True)
+    repository = serializers.CharField(source="issue.repository.full_name", read_only=True)
+    claimed_by = ContributorSummarySerializer(read_only=True)
+    awarded_to = ContributorSummarySerializer(read_only=True)
+    events = BountyEventSerializer(many=True, read_only=True)
+    issue = serializers.PrimaryKeyRelatedField(queryset=Issue.objects.all(), write_only=True)
+
+    class Meta:
+        model = Bounty
+        fields = [
+            "id",
+            "issue",
+            "issue_number",
+            "repository",
+            "title",
+            "amount_minor",
+            "currency",
+            "funder",
+            "kind",
+            "state",
+            "claimed_by",
+            "awarded_to",
+            "expires_at",
+            "awarded_at",
+            "created_at",
+            "events",
+        ]
+        read_only_fields = ["state", "awarded_at", "created_at"]
+
+
+class BountyActionSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    winner = serializers.CharField(required=False, help_text="login, when awarding")

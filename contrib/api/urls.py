@@ -11,6 +11,7 @@ router.register("issues", views.IssueViewSet, basename="issue")
 router.register("pull-requests", views.PullRequestViewSet, basename="pull-request")
 router.register("badges", views.BadgeViewSet, basename="badge")
 router.register("awards", views.AwardViewSet, basename="award")
+router.register("bounties", views.BountyViewSet, basename="bounty")
 
 urlpatterns = [
     path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"),

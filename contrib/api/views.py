@@ -3,11 +3,14 @@
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +20,8 @@ from contrib.api.permissions import PublicReadOnly
 from contrib.api.serializers import (
     AwardSerializer,
     BadgeSerializer,
+    BountyActionSerializer,
+    BountySerializer,
     ContributionSerializer,
     ContributorSerializer,
     HealthSerializer,
@@ -25,11 +30,13 @@ from contrib.api.serializers import (
     PullRequestSerializer,
     RepositorySerializer,
 )
+from contrib.bounties import BountyError, bounty_create, bounty_payouts_csv, bounty_transition
 from contrib.health import community_health
 from contrib.honor_rolls import honor_roll_get, parse_at, period_window
 from contrib.models import (
     Award,
     Badge,
+    Bounty,
     Contribution,
     Contributor,
     HonorRoll,
@@ -200,3 +207,108 @@ class AwardViewSet(viewsets.ReadOnlyModelViewSet[Award]):
     serializer_class = AwardSerializer
     queryset = Award.objects.select_related("badge", "contributor")
     filterset_class = AwardFilter
+
+
+class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bounty]):
+    """Bounties on issues. Public read; each action checks its role (see contrib.bounties).
+    POST `<id>/claim/`, `submit/`, `unclaim/`, `award/` (`{"winner": login}`), `pay/`,
+    `cancel/`; `GET payouts/?month=2026-10` (maintainers) is the CSV for a fiscal host."""
+
+    serializer_class = BountySerializer
+    queryset = Bounty.objects.select_related(
+        "issue__repository", "claimed_by", "awarded_to"
+    ).prefetch_related("events__actor")
+    filterset_fields = ["state", "currency"]
+
+    def get_permissions(self) -> list[Any]:
+        if self.action in ("list", "retrieve"):
+            return [PublicReadOnly()]
+        return [IsAuthenticated()]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            bounty = bounty_create(
+                issue=data["issue"],
+                title=data["title"],
+                amount_minor=data["amount_minor"],
+                currency=data["currency"],
+                funder=data["funder"],
+                kind=data.get("kind", "code"),
+                expires_at=data.get("expires_at"),
+                user=request.user,  # type: ignore[arg-type]
+            )
+        except BountyError as exc:
+            raise (
+                PermissionDenied(str(exc))
+                if "maintainers" in str(exc)
+                else ValidationError({"detail": str(exc)})
+            ) from exc
+        return Response(self.get_serializer(bounty).data, status=201)
+
+    def _move(self, request: Request, to: str) -> Response:
+        body = BountyActionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        winner = None
+        if body.validated_data.get("winner"):
+            winner = Contributor.objects.filter(
+                login__iexact=body.validated_data["winner"], merged_into__isnull=True
+            ).first()
+            if winner is None:
+                raise ValidationError({"winner": "no contributor with that login"})
+        try:
+            bounty = bounty_transition(
+                bounty=self.get_object(),
+                to=to,
+                user=request.user,  # type: ignore[arg-type]
+                note=body.validated_data.get("note", ""),
+                winner=winner,
+            )
+        except BountyError as exc:
+            if "only" in str(exc):
+                raise PermissionDenied(str(exc)) from exc
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(self.get_serializer(bounty).data)
+
+    @action(detail=True, methods=["post"])
+    def claim(self, request: Request, pk: str) -> Response:
+        return self._move(request, Bounty.State.CLAIMED)
+
+    @action(detail=True, methods=["post"])
+    def unclaim(self, request: Request, pk: str) -> Response:
+        return self._move(request, Bounty.State.OPEN)
+
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str) -> Response:
+        return self._move(request, Bounty.State.SUBMITTED)
+
+    @action(detail=True, methods=["post"])
+    def award(self, request: Request, pk: str) -> Response:
+        return self._move(request, Bounty.State.AWARDED)
+
+    @action(detail=True, methods=["post"])
+    def pay(self, request: Request, pk: str) -> Response:
+        return self._move(request, Bounty.State.PAID)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._move(request, Bounty.State.CANCELLED)
+
+    @action(detail=False, methods=["get"])
+    def payouts(self, request: Request) -> HttpResponse:
+        if not request.user.is_staff:
+            raise PermissionDenied("only maintainers export payouts")
+        try:
+            window = period_window(period="month", at=parse_at(request.query_params["month"]))
+        except (KeyError, ValueError) as exc:
+            raise ValidationError({"month": "give the month as 2026-10"}) from exc
+        response = HttpResponse(
+            bounty_payouts_csv(starts_at=window.starts_at, ends_at=window.ends_at),
+            content_type="text/csv",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="bounty-payouts-{window.starts_at:%Y-%m}.csv"'
+        )
+        return response

@@ -21,6 +21,7 @@ MODELS = [
     "honorroll",
     "badge",
     "award",
+    "bounty",
 ]
 
 
