@@ -92,11 +92,7 @@ def test_budget_is_served_by_the_harness(run, tiny_spec, make_submission) -> Non
     result = run(tiny_spec(), make_submission(greedy))
     assert result["status"] == "failed"
     assert "stopped serving training data before the budget" in result["error"]
-
-    honest = run(tiny_spec(), make_submission(model_with("")))
-    assert honest["status"] == "ok"
-    assert honest["bytes_trained"] == honest["byte_budget"] == 8 * 32 * 6
-    assert honest["loss_curve"][-1]["bytes"] == 8 * 32 * 6
+    # (an honest run trains on exactly the budget: test_uniform_logits_score_exactly_eight)
 
 
 def test_invalid_config_is_rejected(run, tiny_spec, make_submission) -> None:
