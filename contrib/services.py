@@ -394,3 +394,15 @@ def contributors_set_bot(*, contributor_ids: Iterable[int], is_bot: bool = True)
     """Mark contributors as bots (kept in the ledger, left out of honours) or as people."""
     with transaction.atomic():
         return Contributor.objects.filter(pk__in=list(contributor_ids)).update(is_bot=is_bot)
+
+
+def contributor_get_or_create_for_user(*, user: User) -> Contributor:
+    """The contributor a signed-in user acts as; a local account gets one on first use."""
+    contributor = Contributor.objects.filter(user=user).first()
+    if contributor is not None:
+        return _canonical(contributor)
+    try:
+        with transaction.atomic():
+            return Contributor.objects.create(user=user, login=user.get_username())
+    except IntegrityError:
+        return Contributor.objects.get(user=user)

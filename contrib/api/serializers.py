@@ -2,6 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from contrib.docs import markdown_render
 from contrib.models import (
     Award,
     Badge,
@@ -10,6 +11,8 @@ from contrib.models import (
     Contribution,
     ContributionKind,
     Contributor,
+    DocPage,
+    DocRevision,
     Issue,
     PullRequest,
     Repository,
@@ -217,3 +220,42 @@ class BountySerializer(serializers.ModelSerializer[Bounty]):
 class BountyActionSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
     winner = serializers.CharField(required=False, help_text="login, when awarding")
+
+
+class DocRevisionSerializer(serializers.ModelSerializer[DocRevision]):
+    author = serializers.CharField(source="author.username", default=None, read_only=True)
+
+    class Meta:
+        model = DocRevision
+        fields = ["number", "title", "message", "author", "created_at"]
+
+
+class DocPageSerializer(serializers.ModelSerializer[DocPage]):
+    body = serializers.SerializerMethodField()
+    html = serializers.SerializerMethodField(help_text="The body rendered and sanitised.")
+    revision = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DocPage
+        fields = ["slug", "title", "revision", "body", "html", "created_at", "updated_at"]
+
+    def _current(self, page: DocPage) -> DocRevision | None:
+        return page.revisions.order_by("-number").first()
+
+    def get_body(self, page: DocPage) -> str:
+        current = self._current(page)
+        return current.body if current else ""
+
+    def get_html(self, page: DocPage) -> str:
+        return markdown_render(text=self.get_body(page))
+
+    def get_revision(self, page: DocPage) -> int | None:
+        current = self._current(page)
+        return current.number if current else None
+
+
+class DocEditSerializer(serializers.Serializer[Any]):
+    slug = serializers.SlugField(required=False)
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    message = serializers.CharField(max_length=300, required=False, allow_blank=True)

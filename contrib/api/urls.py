@@ -12,6 +12,7 @@ router.register("pull-requests", views.PullRequestViewSet, basename="pull-reques
 router.register("badges", views.BadgeViewSet, basename="badge")
 router.register("awards", views.AwardViewSet, basename="award")
 router.register("bounties", views.BountyViewSet, basename="bounty")
+router.register("docs", views.DocPageViewSet, basename="doc")
 
 urlpatterns = [
     path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"),

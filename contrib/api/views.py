@@ -24,6 +24,9 @@ from contrib.api.serializers import (
     BountySerializer,
     ContributionSerializer,
     ContributorSerializer,
+    DocEditSerializer,
+    DocPageSerializer,
+    DocRevisionSerializer,
     HealthSerializer,
     HonorRollSerializer,
     IssueSerializer,
@@ -31,6 +34,7 @@ from contrib.api.serializers import (
     RepositorySerializer,
 )
 from contrib.bounties import BountyError, bounty_create, bounty_payouts_csv, bounty_transition
+from contrib.docs import DocError, doc_diff, doc_revision_create
 from contrib.health import community_health
 from contrib.honor_rolls import honor_roll_get, parse_at, period_window
 from contrib.models import (
@@ -39,6 +43,7 @@ from contrib.models import (
     Bounty,
     Contribution,
     Contributor,
+    DocPage,
     HonorRoll,
     Issue,
     PullRequest,
@@ -312,3 +317,57 @@ class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bount
             f'attachment; filename="bounty-payouts-{window.starts_at:%Y-%m}.csv"'
         )
         return response
+
+
+class DocPageViewSet(viewsets.ReadOnlyModelViewSet[DocPage]):
+    """Community docs. Public read; signed-in users POST a new page or revision
+    (`{"slug", "title", "body", "message"}`); `<slug>/revisions/`, `<slug>/diff/?from=1&to=2`;
+    `github/` lists documentation changes that arrived from GitHub (docs commits, wiki edits)."""
+
+    serializer_class = DocPageSerializer
+    queryset = DocPage.objects.all()
+    lookup_field = "slug"
+    search_fields = ["title", "slug"]
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [PublicReadOnly()]
+        return [IsAuthenticated()]
+
+    @extend_schema(request=DocEditSerializer, responses=DocPageSerializer)
+    def create(self, request: Request) -> Response:
+        body = DocEditSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            revision = doc_revision_create(user=request.user, **body.validated_data)  # type: ignore[arg-type]
+        except DocError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(DocPageSerializer(revision.page).data, status=201)
+
+    @action(detail=True, serializer_class=DocRevisionSerializer)
+    def revisions(self, request: Request, slug: str) -> Response:
+        page = self.get_object()
+        return Response(
+            DocRevisionSerializer(page.revisions.select_related("author"), many=True).data
+        )
+
+    @action(detail=True)
+    def diff(self, request: Request, slug: str) -> Response:
+        page = self.get_object()
+        try:
+            diff = doc_diff(
+                page=page,
+                from_number=int(request.query_params.get("from", 0)),
+                to_number=int(request.query_params.get("to", 0)),
+            )
+        except (DocError, ValueError) as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response({"diff": diff})
+
+    @action(detail=False, serializer_class=ContributionSerializer)
+    def github(self, request: Request) -> Response:
+        changes = Contribution.objects.filter(
+            kind="doc", source__in=["github", "sync"]
+        ).select_related("contributor", "repository")
+        page = self.paginate_queryset(changes)  # type: ignore[arg-type]
+        return self.get_paginated_response(ContributionSerializer(page, many=True).data)  # type: ignore[arg-type]

@@ -1,0 +1,152 @@
+"""Community docs: pages with full revision history, Markdown rendered and sanitised, diffs.
+
+Rendering: markdown-it (CommonMark, raw HTML allowed so people can write tables and <details>),
+then nh3 removes everything that could run: scripts, event-handler attributes, `javascript:` and
+other non-web URL schemes, styles and forms. Each saved revision is a `doc` contribution of its
+author.
+"""
+
+import difflib
+
+import nh3
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+from markdown_it import MarkdownIt
+
+from contrib.models import ContributionKind, ContributionSource, DocPage, DocRevision
+from contrib.services import contribution_record, contributor_get_or_create_for_user
+
+_markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table")
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"align"},
+    "th": {"align"},
+    "code": {"class"},
+    "span": {"class"},
+    "div": {"class"},
+}
+MAX_BODY_CHARS = 200_000
+
+
+class DocError(ValueError):
+    """A docs change that cannot be saved, with the reason."""
+
+
+def markdown_render(*, text: str) -> str:
+    """Markdown to HTML that is safe to put in a page."""
+    return nh3.clean(
+        _markdown.render(text),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def doc_revision_create(
+    *, user: User, title: str, body: str, message: str = "", slug: str | None = None
+) -> DocRevision:
+    """Create a page or add a revision to it (signed-in users); the author gets a `doc`
+    contribution for it."""
+    title = title.strip()
+    if not title:
+        raise DocError("a page needs a title")
+    if len(body) > MAX_BODY_CHARS:
+        raise DocError(f"the page is longer than {MAX_BODY_CHARS:,} characters")
+    slug = slug or slugify(title)
+    if not slug:
+        raise DocError("the title gives no usable address; write it with letters or digits")
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                page, _created = DocPage.objects.get_or_create(slug=slug, defaults={"title": title})
+                latest = page.revisions.aggregate(n=Max("number"))["n"] or 0
+                current = page.revisions.filter(number=latest).first()
+                if current is not None and current.body == body and current.title == title:
+                    raise DocError("nothing changed since the current revision")
+                revision = DocRevision.objects.create(
+                    page=page,
+                    number=latest + 1,
+                    title=title,
+                    body=body,
+                    message=message[:300],
+                    author=user,
+                )
+                page.title = title
+                page.save(update_fields=["title", "updated_at"])
+                contribution_record(
+                    contributor=contributor_get_or_create_for_user(user=user),
+                    kind=ContributionKind.DOC,
+                    occurred_at=timezone.now(),
+                    source=ContributionSource.PLATFORM,
+                    external_id=f"doc-revision:{revision.pk}",
+                    title=f"Docs: {title} (r{revision.number})",
+                    metadata={"page": slug},
+                )
+                return revision
+        except IntegrityError:
+            continue  # someone saved a revision of the same page at the same moment: renumber
+    raise DocError("the page is being edited by someone else right now; try again")
+
+
+def doc_diff(*, page: DocPage, from_number: int, to_number: int) -> str:
+    """A unified diff between two revisions of a page."""
+    revisions = {r.number: r for r in page.revisions.filter(number__in=[from_number, to_number])}
+    missing = [n for n in (from_number, to_number) if n not in revisions]
+    if missing:
+        raise DocError(f"{page.slug} has no revision {missing[0]}")
+    old, new = revisions[from_number], revisions[to_number]
+    return "".join(
+        difflib.unified_diff(
+            old.body.splitlines(keepends=True),
+            new.body.splitlines(keepends=True),
+            fromfile=f"{page.slug} r{old.number}",
+            tofile=f"{page.slug} r{new.number}",
+        )
+    )

@@ -1,0 +1,94 @@
+"""Community docs: revisions, diffs, a `doc` contribution per revision, and sanitised Markdown."""
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from contrib.docs import DocError, doc_revision_create, markdown_render
+from contrib.models import Contribution, DocPage
+
+pytestmark = pytest.mark.django_db
+
+XSS = [
+    "<script>alert(1)</script>",
+    '<img src="x" onerror="alert(1)">',
+    "[click](javascript:alert(1))",
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+    '<svg onload="alert(1)"><circle/></svg>',
+    '<iframe src="https://evil.example"></iframe>',
+    '<div style="background:url(javascript:alert(1))" onclick="alert(1)">x</div>',
+    "<form action='https://evil.example'><input name=p></form>",
+    '<details open ontoggle="alert(1)"><summary>s</summary></details>',
+    "<p>ok</p><object data='x.swf'></object><embed src='x.swf'>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph>",
+]
+
+
+@pytest.mark.parametrize("payload", XSS)
+def test_markdown_is_sanitised(payload: str) -> None:
+    # Text that merely mentions "javascript:" is harmless; what must go is anything that runs.
+    html = markdown_render(text=f"# Title\n\n{payload}\n").lower()
+    for bad in (
+        "<script",
+        "onerror",
+        "onload",
+        "onclick",
+        "ontoggle",
+        'href="javascript',
+        'src="javascript',
+        "<iframe",
+        "<svg",
+        "<form",
+        "<object",
+        "<embed",
+        "style=",
+        'href="data:',
+    ):
+        assert bad not in html, (payload, html)
+
+
+def test_markdown_still_renders_what_people_write() -> None:
+    html = markdown_render(
+        text="## Setup\n\n**Bold** and `code`, a [link](https://example.org).\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n<details><summary>More</summary>x</details>\n"
+    )
+    assert "<h2>Setup</h2>" in html and "<strong>Bold</strong>" in html
+    assert '<a href="https://example.org" rel="noopener noreferrer nofollow">link</a>' in html
+    assert "<table>" in html and "<details>" in html
+
+
+def test_revisions_diffs_and_doc_contributions() -> None:
+    mona = User.objects.create_user("mona", password="pw-123456789")
+    first = doc_revision_create(user=mona, title="Quick start", body="Install.\nRun.\n")
+    second = doc_revision_create(
+        user=mona, title="Quick start", body="Install.\nRun it.\n", message="clearer"
+    )
+    assert (first.page.slug, first.number, second.number) == ("quick-start", 1, 2)
+    with pytest.raises(DocError, match="nothing changed"):
+        doc_revision_create(user=mona, title="Quick start", body="Install.\nRun it.\n")
+    assert Contribution.objects.filter(kind="doc", contributor__user=mona).count() == 2
+
+    api = APIClient()
+    page = api.get("/api/docs/quick-start/").json()
+    assert (page["revision"], page["body"]) == (2, "Install.\nRun it.\n")
+    diff = api.get("/api/docs/quick-start/diff/?from=1&to=2").json()["diff"]
+    assert "-Run.\n" in diff and "+Run it.\n" in diff
+    assert api.get("/api/docs/quick-start/diff/?from=1&to=9").status_code == 400
+    history = api.get("/api/docs/quick-start/revisions/").json()
+    assert [(r["number"], r["author"], r["message"]) for r in history] == [
+        (2, "mona", "clearer"),
+        (1, "mona", ""),
+    ]
+
+
+def test_only_signed_in_users_write_and_pages_render_safely() -> None:
+    api = APIClient()
+    body = {"title": "Evil", "body": "<script>alert(1)</script>hi"}
+    assert api.post("/api/docs/", body, format="json").status_code in (401, 403)
+    api.force_authenticate(User.objects.create_user("ann", password="pw-123456789"))
+    created = api.post("/api/docs/", body, format="json")
+    assert created.status_code == 201
+    assert "<script" not in created.json()["html"] and "hi" in created.json()["html"]
+    assert DocPage.objects.get(slug="evil").revisions.count() == 1
+    assert api.post("/api/docs/", {"title": " ", "body": "x"}, format="json").status_code == 400
