@@ -30,6 +30,7 @@ from contrib.models import (
     Repository,
     RepositorySync,
     ScoringRule,
+    Sponsorship,
     WebhookDelivery,
 )
 from contrib.services import contribution_record, contributors_merge, contributors_set_bot
@@ -417,3 +418,26 @@ class BountyAdmin(admin.ModelAdmin[Bounty]):
     @admin.action(description="Cancel")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:
         self._move(request, queryset, Bounty.State.CANCELLED)
+
+
+@admin.register(Sponsorship)
+class SponsorshipAdmin(admin.ModelAdmin[Sponsorship]):
+    """Kept current by GitHub's webhooks; read-only here."""
+
+    list_display = [
+        "sponsor",
+        "sponsorable",
+        "tier_name",
+        "monthly_price_in_cents",
+        "state",
+        "privacy_level",
+        "started_at",
+    ]
+    list_filter = ["state", "privacy_level", "is_one_time"]
+    search_fields = ["sponsor__login", "sponsorable__login"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Sponsorship | None = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

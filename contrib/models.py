@@ -638,3 +638,43 @@ class DocRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.page.slug} r{self.number}"
+
+
+class Sponsorship(models.Model):
+    """A GitHub Sponsors sponsorship, kept current from `sponsorship` webhooks. Private ones are
+    never shown: the API lists public sponsorships only."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PENDING_CANCELLATION = "pending_cancellation", "Ends at the end of the billing cycle"
+        CANCELLED = "cancelled", "Cancelled"
+
+    node_id = models.CharField(max_length=100, unique=True)
+    sponsor = models.ForeignKey(Contributor, on_delete=models.PROTECT, related_name="sponsoring")
+    sponsorable = models.ForeignKey(
+        Contributor,
+        on_delete=models.PROTECT,
+        related_name="sponsored_by",
+        help_text="The person or organisation sponsored (the project's account).",
+    )
+    privacy_level = models.CharField(max_length=20, default="public")
+    state = models.CharField(max_length=30, choices=State.choices, default=State.ACTIVE)
+    tier_name = models.CharField(max_length=200, blank=True)
+    monthly_price_in_cents = models.PositiveIntegerField(default=0)
+    is_one_time = models.BooleanField(default=False)
+    pending_tier_name = models.CharField(max_length=200, blank=True)
+    pending_monthly_price_in_cents = models.PositiveIntegerField(null=True, blank=True)
+    pending_effective_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.sponsor} → {self.sponsorable} ({self.tier_name})"
+
+    @property
+    def is_public(self) -> bool:
+        return self.privacy_level == "public"

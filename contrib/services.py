@@ -12,17 +12,21 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from contrib.models import (
     GITHUB_SOURCES,
     Award,
     Contribution,
+    ContributionKind,
+    ContributionSource,
     Contributor,
     ContributorMerge,
     Identity,
     Issue,
     PullRequest,
     Repository,
+    Sponsorship,
 )
 
 # GitHub shows deleted accounts as this user; their history stays attributed to it.
@@ -406,3 +410,57 @@ def contributor_get_or_create_for_user(*, user: User) -> Contributor:
             return Contributor.objects.create(user=user, login=user.get_username())
     except IntegrityError:
         return Contributor.objects.get(user=user)
+
+
+def sponsorship_apply_event(
+    *, action: str, sponsorship: Mapping[str, Any], effective_date: datetime | None = None
+) -> Sponsorship:
+    """Apply one `sponsorship` webhook to our record of it (created, cancelled, edited,
+    tier_changed, pending_cancellation, pending_tier_change)."""
+    from django.utils.dateparse import parse_datetime
+
+    tier = sponsorship.get("tier") or {}
+    sponsor = contributor_get_or_create_from_github(user=sponsorship.get("sponsor"))
+    sponsorable = contributor_get_or_create_from_github(user=sponsorship.get("sponsorable"))
+    started = parse_datetime(str(sponsorship.get("created_at") or "")) or None
+    with transaction.atomic():
+        record, created = Sponsorship.objects.select_for_update().get_or_create(
+            node_id=str(sponsorship["node_id"]),
+            defaults={"sponsor": sponsor, "sponsorable": sponsorable, "started_at": started},
+        )
+        record.privacy_level = str(sponsorship.get("privacy_level") or record.privacy_level)
+        # A pending tier change names the future tier: it becomes current with tier_changed.
+        if tier and (action in ("created", "tier_changed") or created):
+            record.tier_name = str(tier.get("name") or record.tier_name)
+            record.monthly_price_in_cents = int(
+                tier.get("monthly_price_in_cents") or record.monthly_price_in_cents
+            )
+            record.is_one_time = bool(tier.get("is_one_time", record.is_one_time))
+        if action in ("created", "tier_changed"):
+            record.pending_tier_name = ""
+            record.pending_monthly_price_in_cents = None
+            record.pending_effective_at = None
+        if action == "created":
+            record.state = Sponsorship.State.ACTIVE
+        elif action == "cancelled":
+            record.state = Sponsorship.State.CANCELLED
+            record.cancelled_at = timezone.now()
+        elif action == "pending_cancellation":
+            record.state = Sponsorship.State.PENDING_CANCELLATION
+            record.pending_effective_at = effective_date
+        elif action == "pending_tier_change":
+            record.pending_tier_name = str(tier.get("name") or "")
+            record.pending_monthly_price_in_cents = tier.get("monthly_price_in_cents")
+            record.pending_effective_at = effective_date
+        record.save()
+        if action == "created" and record.is_public:
+            contribution_record(
+                contributor=sponsor,
+                kind=ContributionKind.SPONSORSHIP,
+                occurred_at=started or timezone.now(),
+                source=ContributionSource.GITHUB,
+                external_id=f"sponsorship:{record.node_id}",
+                title=f"Sponsors {sponsorable.login} ({record.tier_name})",
+                metadata={"monthly_price_in_cents": record.monthly_price_in_cents},
+            )
+    return record

@@ -16,6 +16,7 @@ from contrib.models import (
     Issue,
     PullRequest,
     Repository,
+    Sponsorship,
 )
 from contrib.selectors import count_field
 
@@ -259,3 +260,22 @@ class DocEditSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(allow_blank=True, trim_whitespace=False)
     message = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class SponsorshipSerializer(serializers.ModelSerializer[Sponsorship]):
+    sponsor = ContributorSummarySerializer(read_only=True)
+    sponsorable = ContributorSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Sponsorship
+        fields = [
+            "sponsor",
+            "sponsorable",
+            "state",
+            "tier_name",
+            "monthly_price_in_cents",
+            "is_one_time",
+            "pending_tier_name",
+            "pending_effective_at",
+            "started_at",
+        ]

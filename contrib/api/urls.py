@@ -13,6 +13,7 @@ router.register("badges", views.BadgeViewSet, basename="badge")
 router.register("awards", views.AwardViewSet, basename="award")
 router.register("bounties", views.BountyViewSet, basename="bounty")
 router.register("docs", views.DocPageViewSet, basename="doc")
+router.register("sponsorships", views.SponsorshipViewSet, basename="sponsorship")
 
 urlpatterns = [
     path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"),

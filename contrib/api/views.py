@@ -32,6 +32,7 @@ from contrib.api.serializers import (
     IssueSerializer,
     PullRequestSerializer,
     RepositorySerializer,
+    SponsorshipSerializer,
 )
 from contrib.bounties import BountyError, bounty_create, bounty_payouts_csv, bounty_transition
 from contrib.docs import DocError, doc_diff, doc_revision_create
@@ -48,6 +49,7 @@ from contrib.models import (
     Issue,
     PullRequest,
     Repository,
+    Sponsorship,
 )
 from contrib.selectors import contributors_with_scores
 
@@ -371,3 +373,14 @@ class DocPageViewSet(viewsets.ReadOnlyModelViewSet[DocPage]):
         ).select_related("contributor", "repository")
         page = self.paginate_queryset(changes)  # type: ignore[arg-type]
         return self.get_paginated_response(ContributionSerializer(page, many=True).data)  # type: ignore[arg-type]
+
+
+class SponsorshipViewSet(viewsets.ReadOnlyModelViewSet[Sponsorship]):
+    """Public sponsorships only: a private sponsor is never shown, not even to maintainers."""
+
+    permission_classes = [PublicReadOnly]
+    serializer_class = SponsorshipSerializer
+    queryset = Sponsorship.objects.filter(privacy_level="public").select_related(
+        "sponsor", "sponsorable"
+    )
+    filterset_fields = ["state"]

@@ -159,15 +159,20 @@ def _is_ignored_author(comment: Payload) -> bool:
 
 
 # Commands registered by other apps: the first word after `@crucible` → a function that runs the
-# stored command and returns the reply text, or raises `CommandRejected` with the reason.
+# stored command and returns the reply text (or raises `CommandRejected` with the reason), and
+# optionally which comments it applies to (the others ignore the command, as if unregistered).
 CommandHandler = Callable[[BotCommand], str]
-_commands: dict[str, CommandHandler] = {}
+CommandApplies = Callable[[Payload], bool]
+_commands: dict[str, tuple[CommandHandler, CommandApplies | None]] = {}
 RESERVED_COMMANDS = ("evaluate", "cancel")
 
 
-def register_command(name: str, handler: CommandHandler) -> None:
-    """Let `@crucible NAME …` run `handler(command)`; called from an app's `ready()`."""
-    _commands[name.lower()] = handler
+def register_command(
+    name: str, handler: CommandHandler, *, applies: CommandApplies | None = None
+) -> None:
+    """Let `@crucible NAME …` run `handler(command)` for comments where `applies(payload)` (all
+    when None); called from an app's `ready()`."""
+    _commands[name.lower()] = (handler, applies)
 
 
 def _command_word(text: str) -> str:
@@ -176,10 +181,14 @@ def _command_word(text: str) -> str:
     return rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
 
 
-def _reserved(rest: str) -> bool:
-    """Commands another part of the platform answers, while no app has registered them."""
+def _skipped(rest: str, payload: Payload) -> bool:
+    """Commands this comment leaves alone: reserved ones no app registered, and registered ones
+    that do not apply here."""
     word = rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
-    return word in RESERVED_COMMANDS and word not in _commands
+    if word not in _commands:
+        return word in RESERVED_COMMANDS
+    applies = _commands[word][1]
+    return applies is not None and not applies(payload)
 
 
 @register("issue_comment")
@@ -194,7 +203,7 @@ def handle_bot_commands(payload: Payload) -> None:
     lines = [
         (number, text)
         for number, text in command_lines(str(comment.get("body") or ""))
-        if not _reserved(_mention_pattern().match(text)["rest"])  # type: ignore[index]
+        if not _skipped(_mention_pattern().match(text)["rest"], payload)  # type: ignore[index]
     ]
     if not lines:
         return
@@ -328,7 +337,7 @@ def bot_commands_run(*, comment_id: int) -> list[str]:
             continue
         processed = True
         try:
-            handler = _commands.get(_command_word(command.command), _run_add)
+            handler = _commands.get(_command_word(command.command), (_run_add, None))[0]
             command.result = handler(command)
             command.state = BotCommand.State.DONE
         except CommandRejected as rejected:

@@ -24,6 +24,7 @@ from contrib.services import (
     pull_request_mirror_upsert,
     repositories_set_tracked,
     repository_get_or_create_from_github,
+    sponsorship_apply_event,
 )
 
 DEFAULT_DOCS_PATHS = ["docs/*", "doc/*", "*.md", "*.rst", "mkdocs.yml", "*.ipynb"]
@@ -352,7 +353,14 @@ def handle_release(payload: Payload) -> None:
 
 @register("sponsorship")
 def handle_sponsorship(payload: Payload) -> None:
-    """Sponsorship deliveries are kept as received; the incentives work reads them from here."""
+    """Keep the sponsorship current (tier, state, pending changes with their effective date);
+    a new public sponsorship is a `sponsorship` contribution of the sponsor. Private sponsors
+    get no ledger row, since the ledger is public."""
+    sponsorship_apply_event(
+        action=str(payload.get("action") or ""),
+        sponsorship=payload["sponsorship"],
+        effective_date=parse_time(payload.get("effective_date")),
+    )
 
 
 @register("installation")

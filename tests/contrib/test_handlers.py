@@ -133,7 +133,7 @@ def test_wiki_release_and_sponsorship(post_delivery) -> None:  # type: ignore[no
     post_delivery("release", load_payload("release.published"))
     response = post_delivery("sponsorship", load_payload("sponsorship.created"), delivery_id="sp")
     assert response.status_code == 202
-    assert sorted(k for _login, k in kinds()) == ["doc", "maintenance"]
+    assert sorted(k for _login, k in kinds()) == ["doc", "maintenance", "sponsorship"]
     sponsorship = WebhookDelivery.objects.get(delivery_id="sp")
     assert sponsorship.outcome == "processed"
     assert sponsorship.payload["sponsorship"]["tier"]
