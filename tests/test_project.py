@@ -11,12 +11,15 @@ from django.core.management import call_command
 from django.test import Client
 
 from contrib.models import (
+    Award,
+    Bounty,
     Contribution,
     ContributionKind,
     Contributor,
     HonorRoll,
     Issue,
     PullRequest,
+    Sponsorship,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +95,9 @@ def test_seed_demo_builds_a_community_once(client: Client) -> None:
     assert set(Contribution.objects.values_list("kind", flat=True)) == set(ContributionKind.values)
     # A frozen honour roll for each past month of the demo's year, in every category.
     assert HonorRoll.objects.filter(period="month").count() == 12 * len(HonorRoll.Category.values)
+    assert Award.objects.exists()
+    assert sorted(Bounty.objects.values_list("state", flat=True)) == ["awarded", "open"]
+    assert Sponsorship.objects.filter(privacy_level="public").count() == 1
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert (
         Contributor.objects.count(),

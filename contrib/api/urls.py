@@ -18,5 +18,10 @@ router.register("sponsorships", views.SponsorshipViewSet, basename="sponsorship"
 urlpatterns = [
     path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"),
     path("health/", views.HealthView.as_view(), name="health"),
+    path(
+        "contributors/<str:login>/profile/",
+        views.ContributorProfileView.as_view(),
+        name="contributor-profile",
+    ),
     *router.urls,
 ]

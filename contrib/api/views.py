@@ -52,6 +52,7 @@ from contrib.models import (
     Sponsorship,
 )
 from contrib.selectors import contributors_with_scores
+from contrib.skills import contributor_skills
 
 
 @extend_schema_view(
@@ -384,3 +385,23 @@ class SponsorshipViewSet(viewsets.ReadOnlyModelViewSet[Sponsorship]):
         "sponsor", "sponsorable"
     )
     filterset_fields = ["state"]
+
+
+@extend_schema(responses=dict)
+class ContributorProfileView(APIView):
+    """One contributor's profile: score and counts by kind, skills with progress, badges."""
+
+    permission_classes = [PublicReadOnly]
+
+    def get(self, request: Request, login: str) -> Response:
+        contributor = get_object_or_404(
+            contributors_with_scores(), login__iexact=login, merged_into__isnull=True
+        )
+        awards = Award.objects.filter(contributor=contributor).select_related("badge")
+        return Response(
+            {
+                **ContributorSerializer(contributor).data,
+                "skills": contributor_skills(contributor=contributor),
+                "awards": AwardSerializer(awards, many=True).data,
+            }
+        )

@@ -4,13 +4,22 @@ import random
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from contrib.badges import badges_evaluate
+from contrib.bounties import bounty_create, bounty_transition
 from contrib.honor_rolls import honor_roll_freeze, period_window
-from contrib.models import ContributionKind, ContributionSource, HonorRoll, Repository
+from contrib.models import (
+    Bounty,
+    ContributionKind,
+    ContributionSource,
+    HonorRoll,
+    Issue,
+    Repository,
+)
 from contrib.services import (
     contribution_record,
     contributor_get_or_create_from_github,
@@ -18,6 +27,7 @@ from contrib.services import (
     item_record_response,
     pull_request_mirror_upsert,
     repository_get_or_create_from_github,
+    sponsorship_apply_event,
 )
 
 ORG = "crucible-demo"
@@ -181,6 +191,7 @@ class Command(BaseCommand):
             for category in HonorRoll.Category.values:
                 honor_roll_freeze(window=month, category=category)
         awards = badges_evaluate()
+        self._seed_incentives(people)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo community ready: {len(repositories)} repositories, "
@@ -228,3 +239,57 @@ class Command(BaseCommand):
                 )
             count += 1
         return count
+
+    def _seed_incentives(self, people: list[Any]) -> None:
+        """Two bounties (one open, one awarded) and a public sponsor."""
+        maintainer, created = User.objects.get_or_create(
+            username="demo-maintainer", defaults={"is_staff": True}
+        )
+        if created:
+            maintainer.set_unusable_password()
+            maintainer.save()
+        issues = list(
+            Issue.objects.filter(repository__full_name=f"{ORG}/tinygpt").order_by("number")
+        )
+        if not Bounty.objects.exists() and len(issues) >= 2:
+            bounty_create(
+                issue=issues[0],
+                title="Stop the loss spikes at step 2k",
+                amount_minor=50_000,
+                currency="USD",
+                funder="Crucible Sponsors",
+                user=maintainer,
+            )
+            won = bounty_create(
+                issue=issues[1],
+                title="Document the evaluation harness",
+                amount_minor=20_000,
+                currency="EUR",
+                funder="Acme AI Lab",
+                kind="doc",
+                user=maintainer,
+            )
+            winner = people[2]
+            if winner.user is None:
+                winner.user = User.objects.create_user(
+                    username=f"demo-{winner.login}", password=None
+                )
+                winner.save(update_fields=["user"])
+            bounty_transition(bounty=won, to=Bounty.State.CLAIMED, user=winner.user)
+            bounty_transition(bounty=won, to=Bounty.State.SUBMITTED, user=winner.user)
+            bounty_transition(bounty=won, to=Bounty.State.AWARDED, user=maintainer)
+        sponsorship_apply_event(
+            action="created",
+            sponsorship={
+                "node_id": "demo-sponsorship-1",
+                "created_at": "2026-03-01T00:00:00Z",
+                "privacy_level": "public",
+                "sponsor": {"id": 8_200_000, "login": "acme-ai-lab", "type": "Organization"},
+                "sponsorable": {"id": 8_200_001, "login": ORG, "type": "Organization"},
+                "tier": {
+                    "name": "$100 a month",
+                    "monthly_price_in_cents": 10_000,
+                    "is_one_time": False,
+                },
+            },
+        )
