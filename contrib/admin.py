@@ -21,6 +21,8 @@ from contrib.models import (
     ContributionSource,
     Contributor,
     ContributorMerge,
+    DocPage,
+    DocRevision,
     GitHubAnswer,
     HonorRoll,
     HonorRollEntry,
@@ -438,6 +440,29 @@ class SponsorshipAdmin(admin.ModelAdmin[Sponsorship]):
 
     def has_change_permission(self, request: HttpRequest, obj: Sponsorship | None = None) -> bool:
         return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class DocRevisionInline(admin.TabularInline[DocRevision, DocPage]):
+    model = DocRevision
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("number", "title", "message", "author", "created_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: DocPage | None = None) -> bool:
+        return False
+
+
+@admin.register(DocPage)
+class DocPageAdmin(admin.ModelAdmin[DocPage]):
+    """Pages are edited through revisions (the API or the docs pages), so history is kept."""
+
+    list_display = ["title", "slug", "updated_at"]
+    search_fields = ["title", "slug"]
+    readonly_fields = ["slug", "title", "created_at", "updated_at"]
+    inlines = [DocRevisionInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

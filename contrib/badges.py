@@ -10,7 +10,15 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Min, Q
 
-from contrib.models import Award, Badge, ContributionKind, Contributor, HonorRoll
+from contrib.models import (
+    Award,
+    Badge,
+    ContributionKind,
+    Contributor,
+    HonorRoll,
+    Issue,
+    PullRequest,
+)
 from contrib.models import HonorRollEntry as Entry
 
 
@@ -44,6 +52,11 @@ BADGES = [
     ),
     BadgeSpec(
         "top-three", "Top three", "In the top three of a month's overall honour roll", periodic=True
+    ),
+    BadgeSpec(
+        "first-responder",
+        "First responder",
+        "First to answer someone else's issue or pull request",
     ),
     BadgeSpec(
         "leaderboard-record", "Record holder", "Set a new best score on a benchmark", periodic=True
@@ -131,6 +144,20 @@ def badges_evaluate() -> int:
                     contributor_id=entry.contributor_id,
                     period_key=f"{entry.roll.starts_at:%Y-%m}",
                     citation=f"#{entry.rank} in {entry.roll.starts_at:%B %Y}, {entry.score} points",
+                )
+            )
+    for model in (Issue, PullRequest):
+        first_answers = (
+            model.objects.filter(first_responder__isnull=False, first_responder__is_bot=False)
+            .values("first_responder")
+            .annotate(n=Count("id"), first=Min("first_response_at"))
+        )
+        for row in first_answers:
+            awards.append(
+                Award(
+                    badge=badges["first-responder"],
+                    contributor_id=row["first_responder"],
+                    citation=f"first to answer, on {row['first']:%Y-%m-%d}",
                 )
             )
     before = Award.objects.count()

@@ -226,6 +226,9 @@ class GitHubItem(models.Model):
         blank=True,
         help_text="First comment or review by someone other than the author, bots excluded.",
     )
+    first_responder = models.ForeignKey(
+        Contributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         abstract = True

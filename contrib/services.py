@@ -338,7 +338,7 @@ def item_record_response(
         type(item)
         .objects.filter(pk=item.pk)
         .filter(Q(first_response_at__isnull=True) | Q(first_response_at__gt=responded_at))
-        .update(first_response_at=responded_at)
+        .update(first_response_at=responded_at, first_responder=responder)
     )
     return bool(updated)
 
@@ -363,6 +363,10 @@ def contributors_merge(
             "identities": Identity.objects.filter(contributor=source).update(contributor=target),
             "issues": Issue.objects.filter(author=source).update(author=target),
             "pull_requests": PullRequest.objects.filter(author=source).update(author=target),
+            "first_responses": Issue.objects.filter(first_responder=source).update(
+                first_responder=target
+            )
+            + PullRequest.objects.filter(first_responder=source).update(first_responder=target),
         }
         # Awards follow the person; one the target already holds is not held twice.
         held = Award.objects.filter(contributor=target).values_list("badge_id", "period_key")

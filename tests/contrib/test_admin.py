@@ -22,6 +22,8 @@ MODELS = [
     "badge",
     "award",
     "bounty",
+    "docpage",
+    "sponsorship",
 ]
 
 

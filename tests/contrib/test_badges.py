@@ -112,3 +112,20 @@ def test_awards_api_and_admin_manual_award(client: Client) -> None:
     assert response.status_code == 302
     award = Award.objects.get(badge=hero)
     assert (award.awarded_by, award.citation) == (admin, "Mentored 5 people")
+
+
+def test_first_responder_badge_goes_to_whoever_answered_first() -> None:
+    from contrib.models import Issue
+    from contrib.services import item_record_response
+    from tests.factories import RepositoryFactory
+
+    author, quick, slow = (ContributorFactory(login=n) for n in ("author", "quick", "slow"))
+    issue = Issue.objects.create(
+        repository=RepositoryFactory(), number=1, author=author, created_at=at(1)
+    )
+    item_record_response(item=issue, responder=slow, responded_at=at(3))
+    item_record_response(item=issue, responder=quick, responded_at=at(2))
+    item_record_response(item=issue, responder=author, responded_at=at(1))
+    badges_evaluate()
+    assert ("first-responder", "") in held("quick")
+    assert ("first-responder", "") not in held("slow") | held("author")
