@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contrib.models import ContributionKind, Contributor, HonorRoll, HonorRollEntry
-from contrib.selectors import contributors_with_scores, count_field, scoring_points
+from contrib.selectors import contribution_scores, count_field, scoring_points
 
 Period = HonorRoll.Period
 Category = HonorRoll.Category
@@ -103,35 +103,26 @@ def honor_roll_compute(
     points: dict[str, Decimal] | None = None,
     limit: int | None = None,
 ) -> list[RollRow]:
-    """Rank contributors (bots left out) by score in the window, in one SQL aggregation.
-    Ties: more contributions first, then login."""
+    """Rank contributors (bots left out) by score in the window, in one SQL aggregation over
+    the window's ledger rows. Ties: more contributions first, then login."""
     kinds = CATEGORY_KINDS[category]
-    queryset = (
-        contributors_with_scores(
-            since=window.starts_at,
-            until=window.ends_at if window.period != Period.ALL else None,
-            include_bots=False,
-            kinds=kinds,
-            points=points,
-        )
-        .filter(contribution_count__gt=0)  # type: ignore[misc]  # annotated field
-        .order_by("-score", "-contribution_count", "login", "pk")
+    scores = contribution_scores(
+        since=window.starts_at,
+        until=window.ends_at if window.period != Period.ALL else None,
+        kinds=kinds,
+        points=points,
     )
-    if limit is not None:
-        queryset = queryset[:limit]
+    rows = list(scores[:limit] if limit is not None else scores)
+    people = Contributor.objects.in_bulk([row["contributor"] for row in rows])
     shown = kinds if kinds is not None else ContributionKind.values
     return [
         RollRow(
             rank=rank,
-            contributor=contributor,
-            score=contributor.score,  # type: ignore[attr-defined]
-            breakdown={
-                kind: getattr(contributor, count_field(kind))
-                for kind in shown
-                if getattr(contributor, count_field(kind))
-            },
+            contributor=people[row["contributor"]],
+            score=row["score"],
+            breakdown={kind: row[count_field(kind)] for kind in shown if row[count_field(kind)]},
         )
-        for rank, contributor in enumerate(queryset, start=1)
+        for rank, row in enumerate(rows, start=1)
     ]
 
 

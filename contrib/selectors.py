@@ -3,11 +3,12 @@
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Case, Count, DecimalField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from contrib.models import ContributionKind, Contributor, ScoringRule
+from contrib.models import Contribution, ContributionKind, Contributor, ScoringRule
 
 # Defaults start from OpenDigger's activity weights: merged work above reviews above comments.
 DEFAULT_POINTS: dict[str, Decimal] = {
@@ -83,3 +84,45 @@ def contributors_with_scores(
         contribution_count=Count("contributions", filter=window),
         **counts,
     )
+
+
+def contribution_scores(
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    kinds: Iterable[str] | None = None,
+    points: Mapping[str, Decimal] | None = None,
+    include_bots: bool = False,
+) -> QuerySet[Any, dict[str, Any]]:
+    """Per contributor: `score`, `contribution_count` and `count_<kind>` over a time window,
+    aggregated from the ledger side so that the window's index bounds the rows read (a month
+    of a large ledger, not all of it). Ordered best first; ties by count, then login."""
+    rows = Contribution.objects.all()
+    if since is not None:
+        rows = rows.filter(occurred_at__gte=since)
+    if until is not None:
+        rows = rows.filter(occurred_at__lt=until)
+    kinds = list(kinds) if kinds is not None else None
+    if kinds is not None:
+        rows = rows.filter(kind__in=kinds)
+    if not include_bots:
+        rows = rows.filter(contributor__is_bot=False)
+    weights = points or scoring_points()
+    score = Sum(
+        Case(
+            *[When(kind=kind, then=Value(weight)) for kind, weight in weights.items()],
+            default=Value(Decimal("0")),
+            output_field=DecimalField(max_digits=14, decimal_places=3),
+        )
+    )
+    shown = kinds if kinds is not None else ContributionKind.values
+    result: Any = (  # the stubs type .values() rows as a TypedDict of the first names only
+        rows.values("contributor")
+        .annotate(
+            score=score,
+            contribution_count=Count("id"),
+            **{count_field(kind): Count("id", filter=Q(kind=kind)) for kind in shown},
+        )
+        .order_by("-score", "-contribution_count", "contributor__login", "contributor")
+    )
+    return result
