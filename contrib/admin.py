@@ -52,7 +52,13 @@ class IdentityInline(admin.TabularInline[Identity, Contributor]):
 @admin.register(Contributor)
 class ContributorAdmin(admin.ModelAdmin[Contributor]):
     list_display = ["login", "name", "github_id", "is_bot", "merged_into", "created_at"]
-    list_filter = ["is_bot", ("merged_into", admin.EmptyFieldListFilter)]
+    # "GitHub id: empty" lists the pending identities (people known by a commit email only),
+    # to merge into their account with the merge action.
+    list_filter = [
+        "is_bot",
+        ("github_id", admin.EmptyFieldListFilter),
+        ("merged_into", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["login", "name", "github_id", "identities__email"]
     readonly_fields = ["merged_into", "created_at", "updated_at"]
     raw_id_fields = ["user"]
