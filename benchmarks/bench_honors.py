@@ -22,8 +22,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CONTRIBUTORS = int(os.environ.get("BENCH_CONTRIBUTORS", "50000"))
 ROWS = int(os.environ.get("BENCH_ROWS", "2000000"))
-KINDS = ["code", "review", "bug", "doc", "question", "discussion", "test", "infra",
-         "maintenance", "evaluation"]
+KINDS = [
+    "code",
+    "review",
+    "bug",
+    "doc",
+    "question",
+    "discussion",
+    "test",
+    "infra",
+    "maintenance",
+    "evaluation",
+]
 
 
 def timed(label: str, fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
@@ -33,8 +43,10 @@ def timed(label: str, fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-
         fn()
         times.append(time.perf_counter() - started)
     median = statistics.median(times)
-    print(f"{label:<48} median {median * 1000:9.1f} ms  (best {min(times) * 1000:.1f} ms, "
-          f"{repeat} runs)")
+    print(
+        f"{label:<48} median {median * 1000:9.1f} ms  (best {min(times) * 1000:.1f} ms, "
+        f"{repeat} runs)"
+    )
     return median
 
 
@@ -81,16 +93,19 @@ def run(url: str) -> None:
         ) as copy:
             now = datetime.now(UTC)
             for n in range(1, CONTRIBUTORS + 1):
-                copy.write_row((n, 10_000_000 + n, f"user{n}", "", "", "", "", "", "",
-                                n % 500 == 0, now, now))
+                copy.write_row(
+                    (n, 10_000_000 + n, f"user{n}", "", "", "", "", "", "", n % 500 == 0, now, now)
+                )
         # A few people do most of the work (Zipf-like), as in real projects.
-        weights = [1 / (rank ** 1.1) for rank in range(1, CONTRIBUTORS + 1)]
+        weights = [1 / (rank**1.1) for rank in range(1, CONTRIBUTORS + 1)]
         people = rng.choices(range(1, CONTRIBUTORS + 1), weights, k=ROWS)
         buffer = io.StringIO()
         for n, person in enumerate(people, start=1):
             at = start + timedelta(seconds=rng.random() * span)
-            buffer.write(f"{n}\t{person}\t{rng.choice(KINDS)}\t{at.isoformat()}\tbench\t"
-                         f"\tmanual\tbench:{n}\t{{}}\t{at.isoformat()}\n")
+            buffer.write(
+                f"{n}\t{person}\t{rng.choice(KINDS)}\t{at.isoformat()}\tbench\t"
+                f"\tmanual\tbench:{n}\t{{}}\t{at.isoformat()}\n"
+            )
         buffer.seek(0)
         with raw.copy(
             "COPY contrib_contribution (id, contributor_id, kind, occurred_at, title, url, source, "
@@ -107,10 +122,14 @@ def run(url: str) -> None:
     started = time.perf_counter()
     roll = honor_roll_freeze(window=month, category="overall")
     freeze_s = time.perf_counter() - started
-    print(f"{'freeze October 2026 overall roll':<48} {freeze_s * 1000:9.1f} ms  "
-          f"({roll.entries.count():,} people ranked; goal ≤ 5,000 ms)")
-    timed("recompute it (explicit, recorded)",
-          lambda: honor_roll_freeze(window=month, category="overall", recompute=True))
+    print(
+        f"{'freeze October 2026 overall roll':<48} {freeze_s * 1000:9.1f} ms  "
+        f"({roll.entries.count():,} people ranked; goal ≤ 5,000 ms)"
+    )
+    timed(
+        "recompute it (explicit, recorded)",
+        lambda: honor_roll_freeze(window=month, category="overall", recompute=True),
+    )
     assert HonorRoll.objects.count() == 1
 
     client = Client(HTTP_HOST="127.0.0.1")
@@ -121,10 +140,13 @@ def run(url: str) -> None:
     assert top is not None
     profile = f"/api/contributors/{top.contributor.login}/profile/"
     assert client.get(profile).status_code == 200
-    timed(f"profile of the busiest contributor ({top.contributor.login})",
-          lambda: client.get(profile))
-    timed("profile of a typical contributor (user4321)",
-          lambda: client.get("/api/contributors/user4321/profile/"))
+    timed(
+        f"profile of the busiest contributor ({top.contributor.login})", lambda: client.get(profile)
+    )
+    timed(
+        "profile of a typical contributor (user4321)",
+        lambda: client.get("/api/contributors/user4321/profile/"),
+    )
     timed("community health, October 2026", lambda: community_health(window=month), repeat=3)
 
     from contrib.selectors import contribution_scores

@@ -43,29 +43,47 @@ def main() -> None:
         started = time.perf_counter()
         build_repository(fake, "acme/model", issues=ITEMS // 2, pulls=ITEMS // 2, commits=200)
         state = fake.repos["acme/model"]
-        print(f"synthetic repository: {len(state.issues):,} issues and PRs, "
-              f"{len(state.pulls):,} PRs, {len(state.issue_comments):,} comments, "
-              f"{len(state.review_comments):,} review comments, {len(state.commits):,} commits "
-              f"(built in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"synthetic repository: {len(state.issues):,} issues and PRs, "
+            f"{len(state.pulls):,} PRs, {len(state.issue_comments):,} comments, "
+            f"{len(state.review_comments):,} review comments, {len(state.commits):,} commits "
+            f"(built in {time.perf_counter() - started:.1f} s)"
+        )
 
         def pages(count: int) -> int:
             return max(1, -(-count // 100))
 
-        minimum = (1 + pages(len(state.issues)) + pages(len(state.pulls)) + len(state.pulls)
-                   + pages(len(state.issue_comments)) + pages(len(state.review_comments))
-                   + pages(len(state.commits)) + len(state.commits))
+        minimum = (
+            1
+            + pages(len(state.issues))
+            + pages(len(state.pulls))
+            + len(state.pulls)
+            + pages(len(state.issue_comments))
+            + pages(len(state.review_comments))
+            + pages(len(state.commits))
+            + len(state.commits)
+        )
         repository, _ = Repository.objects.get_or_create(full_name="acme/model")
         fake.requests.clear()
         started = time.perf_counter()
         record = repository_sync(repository=repository)
         elapsed = time.perf_counter() - started
-        items = (Issue.objects.count() + PullRequest.objects.count()
-                 + len(state.issue_comments) + len(state.review_comments) + len(state.commits))
+        items = (
+            Issue.objects.count()
+            + PullRequest.objects.count()
+            + len(state.issue_comments)
+            + len(state.review_comments)
+            + len(state.commits)
+        )
         made = len(fake.gets())
-        print(f"full backfill: {elapsed:.1f} s, {items:,} items, {items / elapsed:,.0f} items/s, "
-              f"{Contribution.objects.count():,} ledger rows")
-        print(f"API requests: {made:,} made, {minimum:,} the minimum possible "
-              f"(ratio {made / minimum:.3f}); state {record.state}")
+        print(
+            f"full backfill: {elapsed:.1f} s, {items:,} items, {items / elapsed:,.0f} items/s, "
+            f"{Contribution.objects.count():,} ledger rows"
+        )
+        print(
+            f"API requests: {made:,} made, {minimum:,} the minimum possible "
+            f"(ratio {made / minimum:.3f}); state {record.state}"
+        )
 
         fake.catch_up()
         fake.requests.clear()
@@ -77,14 +95,18 @@ def main() -> None:
         before = Contribution.objects.count()
         started = time.perf_counter()
         repository_sync(repository=repository)
-        print(f"incremental re-sync after 5 changes: {len(fake.gets())} requests, "
-              f"{time.perf_counter() - started:.2f} s, "
-              f"{Contribution.objects.count() - before} new ledger rows")
+        print(
+            f"incremental re-sync after 5 changes: {len(fake.gets())} requests, "
+            f"{time.perf_counter() - started:.2f} s, "
+            f"{Contribution.objects.count() - before} new ledger rows"
+        )
         fake.requests.clear()
         again = Contribution.objects.count()
         repository_sync(repository=repository)
-        print(f"re-sync with nothing new: {len(fake.gets())} requests, "
-              f"{Contribution.objects.count() - again} new ledger rows")
+        print(
+            f"re-sync with nothing new: {len(fake.gets())} requests, "
+            f"{Contribution.objects.count() - again} new ledger rows"
+        )
     finally:
         fake.stop()
 

@@ -62,9 +62,10 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
         "source",
         "status",
         "mean_val_bpb",
+        "is_record",
         "created_at",
     ]
-    list_filter = ["status", "source", "benchmark"]
+    list_filter = ["status", "source", "benchmark", "is_record"]
     search_fields = ["title", "contributor__login", "head_sha"]
     raw_id_fields = ["contributor", "repository", "approved_by"]
     readonly_fields = [
@@ -76,6 +77,8 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
         "started_at",
         "finished_at",
         "approved_by",
+        "approved_by_login",
+        "is_record",
     ]
     list_select_related = ["benchmark", "contributor"]
     inlines = [RunInline]

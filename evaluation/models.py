@@ -98,6 +98,11 @@ class Submission(models.Model):
     repository = models.ForeignKey(Repository, null=True, blank=True, on_delete=models.SET_NULL)
     pr_number = models.PositiveIntegerField(null=True, blank=True)
     head_sha = models.CharField(max_length=40, blank=True)
+    folder = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The submission's folder in the repository (code submissions).",
+    )
     config = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
@@ -107,9 +112,15 @@ class Submission(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    approved_by_login = models.CharField(
+        max_length=100, blank=True, help_text="The GitHub maintainer who approved it on GitHub."
+    )
     mean_val_bpb = models.FloatField(null=True, blank=True)
     std_val_bpb = models.FloatField(null=True, blank=True)
     official = models.BooleanField(default=True)
+    is_record = models.BooleanField(
+        default=False, help_text="Beat every earlier scored submission of its benchmark."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -117,7 +128,10 @@ class Submission(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["benchmark", "status"])]
+        indexes = [
+            models.Index(fields=["benchmark", "status"]),
+            models.Index(fields=["repository", "pr_number"]),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.benchmark} {self.title or self.source}"

@@ -33,8 +33,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from contrib.github.answers import commit_status_set, pull_request_comment_set
 from contrib.models import ContributionKind, ContributionSource, Contributor
 from contrib.services import contribution_record
+from evaluation.archive import Limits, UnsafeArchive, extract_folder
 from evaluation.engine.specs import SPECS, validate_config
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
 
@@ -159,18 +161,24 @@ def submission_cancel(*, submission: Submission, reason: str = "cancelled") -> S
         submission.runs.exclude(status__in=EvaluationRun.FINISHED).exclude(
             status=RunStatus.RUNNING
         ).update(status=RunStatus.CANCELLED, finished_at=timezone.now())
+        submission_publish(submission=submission)
     return submission
 
 
-def submission_approve(*, submission: Submission, user: User | None) -> Submission:
-    """A maintainer lets a waiting code submission run."""
+def submission_approve(
+    *, submission: Submission, user: User | None, github_login: str = ""
+) -> Submission:
+    """A maintainer (a platform user, or a GitHub maintainer by `@crucible evaluate`) lets a
+    waiting code submission run."""
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission.pk)
         if submission.status != Status.PENDING_APPROVAL:
             raise TransitionError(f"submission #{submission.pk} is not waiting for approval")
         submission.approved_by = user
+        submission.approved_by_login = github_login[:100]
         submission_transition(submission=submission, to=Status.QUEUED)
         _enqueue(submission)
+        submission_publish(submission=submission)
     return submission
 
 
@@ -181,9 +189,143 @@ def submission_rerun(*, submission: Submission) -> Submission:
         submission_transition(submission=submission, to=Status.QUEUED)
         submission.runs.all().delete()
         submission.mean_val_bpb = submission.std_val_bpb = None
+        submission.is_record = False
         submission.save()
         _enqueue(submission)
+        submission_publish(submission=submission)
     return submission
+
+
+# --- results out: commit status and the one PR comment --------------------------------------
+
+
+def submission_url(submission: Submission) -> str:
+    return f"{settings.PLATFORM_URL}/submissions/{submission.pk}/"
+
+
+def _signed(value: float, digits: int = 3) -> str:
+    return f"{value:+.{digits}f}".replace("-", "\u2212")
+
+
+def submission_summary(submission: Submission) -> str:
+    """One line: "val 1.234 bpb, −0.012 vs baseline, rank #3" (and "new record")."""
+    if submission.status != Status.SCORED or submission.mean_val_bpb is None:
+        return submission.reason or submission.get_status_display()
+    parts = [f"val {submission.mean_val_bpb:.3f} bpb"]
+    baseline = submission.benchmark.baseline
+    if (
+        baseline is not None
+        and baseline.pk != submission.pk
+        and baseline.status == Status.SCORED
+        and baseline.mean_val_bpb is not None
+    ):
+        parts.append(f"{_signed(submission.mean_val_bpb - baseline.mean_val_bpb)} vs baseline")
+    entry = LeaderboardEntry.objects.filter(submission=submission).first()
+    if entry is not None:
+        parts.append(f"rank #{entry.rank}")
+    if submission.is_record:
+        parts.append("new record")
+    return ", ".join(parts)
+
+
+STATUS_FOR = {
+    Status.PENDING_APPROVAL: "pending",
+    Status.QUEUED: "pending",
+    Status.RUNNING: "pending",
+    Status.SCORED: "success",
+    Status.FAILED: "failure",
+    Status.CANCELLED: "error",
+    Status.SUPERSEDED: "error",
+}
+
+
+def _status_description(submission: Submission) -> str:
+    bot = settings.GITHUB_BOT_NAME
+    if submission.status == Status.PENDING_APPROVAL:
+        return f"waiting for a maintainer's approval (@{bot} evaluate)"
+    if submission.status == Status.QUEUED:
+        return f"queued for {submission.benchmark.slug} on the {submission.benchmark.queue} queue"
+    if submission.status == Status.RUNNING:
+        return f"training on {submission.benchmark.slug}"
+    if submission.status == Status.SCORED:
+        return submission_summary(submission)
+    label = submission.get_status_display().lower()
+    return f"{label}: {submission.reason}" if submission.reason else label
+
+
+def _comment_body(submission: Submission) -> str:
+    benchmark = submission.benchmark
+    heading = submission.get_status_display().lower()
+    if submission.status in (Status.SCORED, Status.FAILED, Status.CANCELLED):
+        heading = str(submission.status)
+    lines = [
+        f"### Crucible · `{benchmark.slug}` · {heading}",
+        "",
+        f"Commit `{submission.head_sha[:7]}`, folder `{submission.folder}/`.",
+        "",
+    ]
+    if submission.status == Status.SCORED:
+        std = f" ± {submission.std_val_bpb:.4f}" if submission.std_val_bpb else ""
+        lines.append(
+            f"**{submission_summary(submission)}** (mean{std} over {submission.runs.count()} "
+            f"seed{'s' if submission.runs.count() != 1 else ''}, validation bits per byte, "
+            "lower is better)."
+        )
+        if submission.is_record:
+            lines.append("")
+            lines.append("🏆 **New record** for this benchmark.")
+        if not submission.official:
+            lines.append("")
+            lines.append("_Unofficial: trained on a reduced budget._")
+    elif submission.reason:
+        lines.append(f"**{submission.get_status_display()}**: {submission.reason}")
+    lines += [
+        "",
+        "| seed | status | val bpb | final loss | bytes/s | device |",
+        "| ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    for run in submission.runs.order_by("seed"):
+        curve = run.loss_curve or []
+        final = curve[-1].get("loss") if curve and isinstance(curve[-1], dict) else None
+        speed = (run.metrics or {}).get("bytes_per_second")
+        lines.append(
+            f"| {run.seed} | {run.get_status_display()} | "
+            f"{_number(run.val_bits_per_byte, '.4f')} | {_number(final, '.4f')} | "
+            f"{_number(speed, ',.0f')} | {run.device or '—'} |"
+        )
+    lines += ["", f"[Details, loss curves and logs]({submission_url(submission)})"]
+    return "\n".join(lines)
+
+
+def _number(value: Any, spec: str) -> str:
+    return format(value, spec) if isinstance(value, int | float) else "—"
+
+
+def submission_publish(*, submission: Submission) -> None:
+    """Tell GitHub where a pull request or commit submission stands: the commit status on its
+    SHA (`pending` waiting or queued, `success` with the score, `failure` with the reason,
+    `error` cancelled or superseded) and, once finished, the platform's one PR comment.
+
+    Stored and sent after commit by contrib's answers (retried, never posted twice). Configs
+    have no commit to report on: nothing is sent for them.
+    """
+    if submission.repository_id is None or not submission.head_sha:
+        return
+    repository = submission.repository
+    assert repository is not None
+    commit_status_set(
+        repository=repository,
+        sha=submission.head_sha,
+        state=STATUS_FOR[Status(submission.status)],
+        description=_status_description(submission),
+        target_url=submission_url(submission),
+        context=f"crucible/{submission.benchmark.slug}",
+    )
+    finished = submission.status in (Status.SCORED, Status.FAILED)
+    if finished and submission.pr_number:
+        pull_request_comment_set(
+            repository=repository, number=submission.pr_number, body=_comment_body(submission)
+        )
 
 
 # --- running the engine ---------------------------------------------------------------------
@@ -327,14 +469,72 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+class FetchError(Exception):
+    """The submission's files could not be fetched or were refused; the message says why.
+    `platform_fault`: GitHub or the network failed, not the contributor."""
+
+    def __init__(self, message: str, *, platform_fault: bool = False) -> None:
+        super().__init__(message)
+        self.platform_fault = platform_fault
+
+
 def submission_materialize(*, submission: Submission, folder: Path) -> bool:
-    """Write the submission's files into `folder`; returns whether it is trusted (config only)."""
+    """Write the submission's files into `folder`; returns whether it is trusted.
+
+    A config is written as `config.json` for the platform's own reference model (trusted). A
+    pull request or commit is fetched at its exact SHA as GitHub's tarball and only its
+    submission folder is extracted, safely (see `evaluation.archive`); that code is untrusted,
+    so the engine runs it only in its sandbox.
+    """
     if submission.source == Submission.Source.CONFIG:
         (folder / "config.json").write_text(json.dumps(submission.config))
         return True
-    raise ValidationError(
-        f"submissions from {submission.get_source_display()} cannot be fetched yet"
-    )
+    if submission.repository is None or not submission.head_sha or not submission.folder:
+        raise FetchError("the submission names no repository, commit or folder")
+    data = _archive_fetch(submission=submission)
+    try:
+        extract_folder(
+            data,
+            folder=submission.folder,
+            dest=folder,
+            limits=Limits(
+                max_bytes=settings.EVALUATION_SUBMISSION_MAX_BYTES,
+                max_files=settings.EVALUATION_SUBMISSION_MAX_FILES,
+            ),
+        )
+    except UnsafeArchive as exc:
+        raise FetchError(f"the archive of {submission.head_sha[:7]} was refused: {exc}") from exc
+    if not (folder / "config.json").is_file():
+        raise FetchError(f"{submission.folder}/ has no config.json at {submission.head_sha[:7]}")
+    return False
+
+
+def _archive_fetch(*, submission: Submission) -> bytes:
+    from github import GithubException
+
+    from contrib.github.client import GitHubNotConfigured, archive_download, is_transient
+
+    assert submission.repository is not None
+    name = f"{submission.repository.full_name}@{submission.head_sha[:7]}"
+    try:
+        data = archive_download(repository=submission.repository, ref=submission.head_sha)
+    except GithubException as exc:
+        raise FetchError(
+            f"GitHub refused the archive of {name} ({exc.status})",
+            platform_fault=is_transient(exc),
+        ) from exc
+    except GitHubNotConfigured as exc:
+        raise FetchError(str(exc), platform_fault=True) from exc
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise FetchError(f"could not download {name}: {exc}", platform_fault=True) from exc
+    if len(data) > settings.EVALUATION_ARCHIVE_MAX_BYTES:
+        raise FetchError(
+            f"the archive of {name} is larger than "
+            f"{settings.EVALUATION_ARCHIVE_MAX_BYTES:,} bytes (EVALUATION_ARCHIVE_MAX_BYTES)"
+        )
+    return data
 
 
 def submission_evaluate(*, submission_id: int) -> str:
@@ -388,9 +588,14 @@ def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
     with tempfile.TemporaryDirectory(prefix="crucible-submission-") as folder:
         try:
             trusted = submission_materialize(submission=submission, folder=Path(folder))
-        except ValidationError as exc:
-            _record_run_failure(run=run, error=" ".join(exc.messages))
-            _fail(submission, f"could not fetch the submission: {' '.join(exc.messages)}")
+        except (ValidationError, FetchError) as exc:
+            message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            _record_run_failure(run=run, error=message)
+            _fail(
+                submission,
+                f"could not fetch the submission: {message}",
+                platform_fault=getattr(exc, "platform_fault", False),
+            )
             return False
         outcome = engine_run(
             spec=benchmark.engine_spec,
@@ -451,6 +656,7 @@ def _fail(submission: Submission, reason: str, *, platform_fault: bool = False) 
             if platform_fault:
                 fresh.counts_for_quota = False
                 fresh.save(update_fields=["counts_for_quota"])
+            submission_publish(submission=fresh)
 
 
 def submission_finish(*, submission_id: int) -> str:
@@ -466,8 +672,10 @@ def submission_finish(*, submission_id: int) -> str:
         ]
         submission.mean_val_bpb = statistics.fmean(scores)
         submission.std_val_bpb = statistics.stdev(scores) if len(scores) > 1 else 0.0
+        submission.is_record = _beats_every_earlier_score(submission)
         submission_transition(submission=submission, to=Status.SCORED)
         leaderboard_recompute(benchmark=submission.benchmark)
+        submission_publish(submission=submission)
         if submission.contributor is not None:
             contribution_record(
                 contributor=submission.contributor,
@@ -479,6 +687,26 @@ def submission_finish(*, submission_id: int) -> str:
                 metadata={"submission": submission.pk, "benchmark": submission.benchmark.slug},
             )
     return Status.SCORED
+
+
+def _beats_every_earlier_score(submission: Submission) -> bool:
+    """A record: better than every submission of the benchmark scored before it (the baseline
+    included); the baseline itself and a first score against nothing are not records."""
+    benchmark = submission.benchmark
+    if submission.pk == benchmark.baseline_id or submission.mean_val_bpb is None:
+        return False
+    earlier = Submission.objects.filter(
+        benchmark=benchmark, status=Status.SCORED, mean_val_bpb__isnull=False
+    ).exclude(pk=submission.pk)
+    lower = benchmark.metric_direction == Benchmark.Direction.LOWER
+    best = earlier.order_by("mean_val_bpb" if lower else "-mean_val_bpb").first()
+    if best is None or best.mean_val_bpb is None:
+        return False
+    return (
+        submission.mean_val_bpb < best.mean_val_bpb
+        if lower
+        else submission.mean_val_bpb > best.mean_val_bpb
+    )
 
 
 def leaderboard_recompute(*, benchmark: Benchmark) -> list[LeaderboardEntry]:
@@ -552,6 +780,7 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
                 locked.save(update_fields=["status", "error"])
                 submission_transition(submission=submission, to=Status.QUEUED)
                 _enqueue(submission)
+                submission_publish(submission=submission)
                 counts["requeued"] += 1
             else:
                 locked.status = RunStatus.FAILED
@@ -565,6 +794,7 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
                 )
                 submission.counts_for_quota = False
                 submission.save(update_fields=["counts_for_quota"])
+                submission_publish(submission=submission)
                 counts["failed"] += 1
     return counts
 

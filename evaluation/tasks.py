@@ -1,5 +1,7 @@
 """Celery tasks of evaluation: a few lines each, calling one service."""
 
+from typing import Any
+
 from celery import shared_task
 
 from evaluation.services import runs_reap_stale, submission_evaluate
@@ -16,3 +18,25 @@ def evaluate_submission(submission_id: int) -> str:
 def reap_stale_runs() -> dict[str, int]:
     """Periodic (beat): requeue or fail runs whose worker stopped sending heartbeats."""
     return runs_reap_stale()
+
+
+@shared_task(
+    name="evaluation.intake_pull_request",
+    queue="default",
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+)
+def intake_pull_request(self: Any, repository_id: int, pull_request: dict[str, Any]) -> list[int]:
+    """Turn a pull request's head SHA into submissions (asks GitHub for its files and its
+    author's rights); GitHub's transient failures are retried with backoff. Idempotent."""
+    from contrib.github.client import is_transient
+    from evaluation.github import pull_request_intake
+
+    try:
+        created = pull_request_intake(repository_id=repository_id, pull_request=pull_request)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise self.retry(exc=exc, countdown=min(600, 15 * 2**self.request.retries)) from exc
+    return [submission.pk for submission in created]

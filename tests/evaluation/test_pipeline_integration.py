@@ -3,18 +3,15 @@ a Celery worker process on a real Redis fetches the PR's tarball from the fake G
 in the engine's sandbox, and posts the status and comment back; a worker killed with `kill -9`
 mid-run leaves nothing stuck."""
 
-import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,9 +26,10 @@ from tests.evaluation.conftest import (
     ModelRepoGitHub,
     open_pull,
     pull_request_payload,
+    solo_worker,
     submission_files,
 )
-from tests.support.processes import BIN, ROOT, gunicorn, platform_env
+from tests.support.processes import ROOT, gunicorn, platform_env
 
 pytestmark = [
     pytest.mark.integration,
@@ -39,34 +37,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="code submissions need bubblewrap"),
 ]
 SHA = "d" * 40
-
-
-@contextlib.contextmanager
-def solo_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """A Celery worker on the default and cpu queues that runs tasks in its own process
-    (`--pool solo`), so that `kill -9` of that one pid is the worker dying mid-run."""
-    log = Path(tempfile.mkstemp(prefix="crucible-eval-worker-", suffix=".log")[1])
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "config.celery_app", "worker", "-Q", "default,cpu",
-             "--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        output = log.read_text(errors="replace")
-        log.unlink(missing_ok=True)
-        if "Traceback" in output:
-            print(output[-6000:], file=sys.stderr)
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float, what: str) -> Any:
