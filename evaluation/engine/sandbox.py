@@ -54,9 +54,13 @@ NOBODY = 65534
 INSIDE_ROOT = "/job"
 
 # Two lines of trusted code run as pid 2 inside the sandbox: drop to nobody, then exec.
+# The process limit is set here, as the last root step before becoming nobody: RLIMIT_NPROC
+# counts every process of the real uid, and set while still root it would count all of the
+# machine's root processes (a busy host then fails the sandbox's own thread creation).
 _DROP_TO_NOBODY = (
-    f"import os,sys;os.setgroups([]);os.setgid({NOBODY});os.setuid({NOBODY});"
-    "os.execv(sys.argv[1],sys.argv[1:])"
+    "import os,sys,resource;n=int(sys.argv[1]);resource.setrlimit(resource.RLIMIT_NPROC,(n,n));"
+    f"os.setgroups([]);os.setgid({NOBODY});os.setuid({NOBODY});"
+    "os.execv(sys.argv[2],sys.argv[2:])"
 )
 _GPU_ENV = (
     "CUDA_VISIBLE_DEVICES",
@@ -170,7 +174,7 @@ class Sandbox:
 
     # -- command construction -------------------------------------------------------------
 
-    def _bwrap_args(self, job_dir: Path, scratch_bytes: int) -> list[str]:
+    def _bwrap_args(self, job_dir: Path, scratch_bytes: int, processes: int = 512) -> list[str]:
         assert self.bwrap is not None
         args = [
             self.bwrap,
@@ -230,7 +234,7 @@ class Sandbox:
         args += ["--ro-bind", str(job_dir), INSIDE_ROOT]
         args += ["--chdir", SANDBOX_TMP, "--"]
         if self.privileged:
-            args += [sys.executable, "-I", "-c", _DROP_TO_NOBODY]
+            args += [sys.executable, "-I", "-c", _DROP_TO_NOBODY, str(processes)]
         return args
 
     def _self_test(self) -> str | None:
@@ -316,7 +320,7 @@ class Sandbox:
         self._write_etc(job_dir)
         if self.mode == "bwrap":
             root = INSIDE_ROOT
-            argv = self._bwrap_args(job_dir, limits.scratch_bytes)
+            argv = self._bwrap_args(job_dir, limits.scratch_bytes, limits.processes)
             env = self._env(SANDBOX_TMP, threads)
             cwd = None
         else:
@@ -327,6 +331,8 @@ class Sandbox:
         argv += [sys.executable, "-I", f"{root}/worker.py", *worker_args]
         argv = [a.replace("{ROOT}", root) for a in argv]
 
+        privileged = self.privileged
+
         def preexec() -> None:
             os.umask(0o022)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -335,7 +341,8 @@ class Sandbox:
                 resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes)
             )
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+            if not privileged:  # as root, the drop to nobody sets it (see _DROP_TO_NOBODY)
+                resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
             if limits.memory_bytes:
                 resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
 
