@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from contrib.badges import award_grant, badges_ensure
 from contrib.github.answers import commit_status_set, pull_request_comment_set
 from contrib.models import ContributionKind, ContributionSource, Contributor
 from contrib.services import contribution_record
@@ -686,6 +687,15 @@ def submission_finish(*, submission_id: int) -> str:
                 title=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb",
                 metadata={"submission": submission.pk, "benchmark": submission.benchmark.slug},
             )
+            if submission.is_record:
+                # One record-holder badge per contributor and benchmark, however many records.
+                award_grant(
+                    badge=badges_ensure()["leaderboard-record"],
+                    contributor=submission.contributor,
+                    citation=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb "
+                    f"(submission #{submission.pk})",
+                    period_key=submission.benchmark.slug[:20],
+                )
     return Status.SCORED
 
 

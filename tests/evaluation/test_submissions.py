@@ -134,3 +134,29 @@ def test_reaper_requeues_once_then_fails_with_worker_lost(benchmark: Benchmark) 
     fresh = timezone.now()
     EvaluationRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=fresh)
     assert runs_reap_stale() == {"requeued": 0, "failed": 0}
+
+
+def test_a_record_earns_the_record_holder_badge_once_per_benchmark(benchmark: Benchmark) -> None:
+    from contrib.models import Award
+    from evaluation.services import submission_finish
+
+    mona = ContributorFactory(login="mona")
+    baseline = Submission.objects.get(pk=benchmark.baseline_id)
+    Submission.objects.filter(pk=baseline.pk).update(status=Status.SCORED, mean_val_bpb=3.0)
+
+    def scored(value: float) -> Submission:
+        submission = Submission.objects.create(
+            benchmark=benchmark, source="config", status=Status.RUNNING, contributor=mona
+        )
+        EvaluationRun.objects.create(
+            submission=submission, seed=0, status="ok", val_bits_per_byte=value
+        )
+        assert submission_finish(submission_id=submission.pk) == "scored"
+        submission.refresh_from_db()
+        return submission
+
+    assert scored(2.9).is_record
+    assert not scored(2.95).is_record
+    assert scored(2.8).is_record
+    awards = Award.objects.filter(badge__slug="leaderboard-record", contributor=mona)
+    assert awards.count() == 1 and awards.get().period_key == "demo"
