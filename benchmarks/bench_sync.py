@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,9 @@ def main() -> None:
     # stops with a clear error and resumes after the reset). Measure with the 15,000 an hour of
     # a GitHub App installation on Enterprise Cloud instead.
     fake.rate_limit = fake.rate_remaining = 15_000
+    # The fake's clock advances a minute per event; start it far enough back that the whole
+    # history lies in the past, as a real repository's does.
+    fake.clock = datetime.now(UTC) - timedelta(days=120)
     settings.GITHUB_API_URL = fake.api_url
     settings.GITHUB_TOKEN = "test-token"  # the token the fake accepts
     settings.GITHUB_SECONDS_BETWEEN_WRITES = 0.0
@@ -90,6 +94,7 @@ def main() -> None:
         )
 
         fake.catch_up()
+        fake.rate_remaining = fake.rate_limit  # the re-sync runs in a later hour
         fake.requests.clear()
         fake.comment("acme/model", 1, user="zoe")
         pull = fake.pull("acme/model", user="zoe", title="Late change")
