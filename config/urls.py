@@ -2,11 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from contrib import views
-
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz/", views.healthz, name="healthz"),
+    path("", include("contrib.urls")),
+    path("", include("evaluation.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("contrib.api.urls")),
     path("api/", include("evaluation.api.urls")),

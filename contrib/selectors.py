@@ -1,14 +1,25 @@
 """Reads: contributors with their scores, derived from ledger × scoring rules in SQL."""
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Case, Count, DecimalField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 
-from contrib.models import Contribution, ContributionKind, Contributor, ScoringRule
+from contrib.models import (
+    Award,
+    Bounty,
+    Contribution,
+    ContributionKind,
+    Contributor,
+    DocPage,
+    DocRevision,
+    Issue,
+    ScoringRule,
+    Sponsorship,
+)
 
 # Defaults start from OpenDigger's activity weights: merged work above reviews above comments.
 DEFAULT_POINTS: dict[str, Decimal] = {
@@ -126,3 +137,125 @@ def contribution_scores(
         .order_by("-score", "-contribution_count", "contributor__login", "contributor")
     )
     return result
+
+
+# --- pages: reads for the dashboard and the contributor profile ------------------------------
+
+
+def contributions_per_week(*, since: datetime) -> list[dict[str, Any]]:
+    """Ledger rows since `since` counted per (week, kind): one grouped query, humans only."""
+    rows: Any = (
+        Contribution.objects.filter(occurred_at__gte=since, contributor__is_bot=False)
+        .annotate(week=TruncWeek("occurred_at"))
+        .values("week", "kind")
+        .annotate(n=Count("id"))
+        .order_by("week", "kind")
+    )
+    return list(rows)
+
+
+def contribution_days(*, contributor: Contributor, since: datetime) -> dict[date, int]:
+    """A contributor's ledger rows since `since` counted per UTC day (one grouped query)."""
+    rows = (
+        Contribution.objects.filter(contributor=contributor, occurred_at__gte=since)
+        .annotate(day=TruncDate("occurred_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def contributor_kind_counts(*, contributor: Contributor) -> list[tuple[str, int]]:
+    """(kind, count) for all of a contributor's ledger, most first."""
+    rows = (
+        Contribution.objects.filter(contributor=contributor)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .order_by("-n", "kind")
+    )
+    return list(rows)
+
+
+def contributor_get_public(*, login: str) -> Contributor | None:
+    """The contributor shown at `/c/<login>/`: a merged record leads to the one it became."""
+    contributor = (
+        Contributor.objects.filter(login__iexact=login).select_related("merged_into").first()
+    )
+    while contributor is not None and contributor.merged_into is not None:
+        contributor = contributor.merged_into
+    return contributor
+
+
+def contributor_awards(*, contributor: Contributor) -> QuerySet[Award]:
+    """A contributor's awards grouped by badge (for `{% regroup %}`), latest first in each."""
+    return contributor.awards.select_related("badge").order_by("badge__name", "-period_key", "-pk")
+
+
+def awards_for(*, contributor_ids: Iterable[int]) -> dict[int, list[Award]]:
+    """Awards of several contributors, per contributor id, in one query (badges inline)."""
+    result: dict[int, list[Award]] = {}
+    awards = Award.objects.filter(contributor_id__in=list(contributor_ids)).select_related("badge")
+    for award in awards.order_by("badge__name", "period_key"):
+        result.setdefault(award.contributor_id, []).append(award)
+    return result
+
+
+def contributor_is_sponsored(*, contributor: Contributor) -> bool:
+    """Whether someone publicly sponsors this contributor (their sponsor page is linked)."""
+    return Sponsorship.objects.filter(
+        sponsorable=contributor,
+        privacy_level="public",
+        state__in=[Sponsorship.State.ACTIVE, Sponsorship.State.PENDING_CANCELLATION],
+    ).exists()
+
+
+def issues_open_count() -> int:
+    return Issue.objects.filter(state="open").count()
+
+
+GOOD_FIRST_LABELS = ("good first issue", "good-first-issue", "help wanted")
+
+
+def issues_for_newcomers(*, limit: int = 30) -> dict[str, Any]:
+    """Open issues a newcomer can pick up, open bounties, and issues nobody answered yet."""
+    open_issues = Issue.objects.filter(state="open").select_related("repository", "author")
+    labelled = Q()
+    for label in GOOD_FIRST_LABELS:
+        labelled |= Q(labels__icontains=label)
+    return {
+        "good_first": list(open_issues.filter(labelled).order_by("-created_at")[:limit]),
+        "bounties": list(
+            Bounty.objects.filter(state=Bounty.State.OPEN)
+            .select_related("issue", "issue__repository")
+            .order_by("-amount_minor")[:limit]
+        ),
+        "unanswered": list(
+            open_issues.filter(first_response_at__isnull=True).order_by("created_at")[:limit]
+        ),
+    }
+
+
+def sponsorships_public() -> QuerySet[Sponsorship]:
+    """Public, current sponsorships, largest first (private ones are never shown)."""
+    return (
+        Sponsorship.objects.filter(
+            privacy_level="public",
+            state__in=[Sponsorship.State.ACTIVE, Sponsorship.State.PENDING_CANCELLATION],
+        )
+        .select_related("sponsor", "sponsorable")
+        .order_by("-monthly_price_in_cents", "started_at")
+    )
+
+
+def doc_pages() -> QuerySet[DocPage]:
+    return DocPage.objects.annotate(revision_count=Count("revisions")).order_by("title")
+
+
+def doc_page_get(*, slug: str) -> tuple[DocPage, DocRevision | None] | None:
+    """A page and its latest revision (with author), or None."""
+    page = DocPage.objects.filter(slug=slug).first()
+    if page is None:
+        return None
+    latest = page.revisions.select_related("author").order_by("-number").first()
+    return page, latest

@@ -1,34 +1,259 @@
-"""Pages of the contrib app."""
+"""Pages of the contrib app: thin views over contrib's selectors. Sections about evaluations
+come from `contrib.panels`, which the evaluation app fills (contrib never imports it)."""
 
-from datetime import timedelta
+import contextlib
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
-from contrib.models import Contribution, Contributor, Issue, PullRequest, Repository
-from contrib.selectors import contributors_with_scores
+from contrib.charts import heatmap, legend, stacked_bars
+from contrib.docs import DocError, doc_diff, doc_revision_create, markdown_render
+from contrib.forms import DocEditForm
+from contrib.health import community_health
+from contrib.honor_rolls import (
+    Category,
+    Period,
+    honor_roll_compute,
+    honor_roll_get,
+    parse_at,
+    period_window,
+)
+from contrib.models import Award, ContributionKind, DocPage, DocRevision
+from contrib.panels import panels_render_context
+from contrib.selectors import (
+    awards_for,
+    contribution_days,
+    contributions_per_week,
+    contributor_awards,
+    contributor_get_public,
+    contributor_is_sponsored,
+    contributor_kind_counts,
+    doc_page_get,
+    doc_pages,
+    issues_for_newcomers,
+    issues_open_count,
+    sponsorships_public,
+)
+from contrib.skills import contributor_skills
+
+KIND_LABELS = dict(ContributionKind.choices)
+
+
+def _weekly_chart(now: datetime) -> dict[str, Any]:
+    """Contributions per week by kind over the last 52 weeks, as an SVG and its figures."""
+    first_week = period_window(period=Period.WEEK, at=now - timedelta(weeks=51)).starts_at
+    weeks = [first_week + timedelta(weeks=i) for i in range(52)]
+    per_week: dict[str, dict[datetime, int]] = defaultdict(dict)
+    for row in contributions_per_week(since=first_week):
+        week = row["week"]
+        if isinstance(week, datetime):
+            week = week.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        else:  # a date on some backends
+            week = datetime(week.year, week.month, week.day, tzinfo=UTC)
+        per_week[row["kind"]][week] = row["n"]
+    kinds = [k for k in ContributionKind.values if k in per_week]
+    series = [(KIND_LABELS[k], [per_week[k].get(w, 0) for w in weeks]) for k in kinds]
+    totals = [(KIND_LABELS[k], sum(per_week[k].values())) for k in kinds]
+    return {
+        "svg": stacked_bars(
+            labels=[f"{w:%b %d}" for w in weeks],
+            series=series,
+            title=f"Contributions per week by kind, {weeks[0]:%b %Y} to {weeks[-1]:%b %Y}",
+        ),
+        "legend": legend([name for name, _ in series]),
+        "totals": totals,
+    }
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as people say it: 45 minutes, 3.5 hours, 2 days."""
+    if seconds is None:
+        return ""
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The community at a glance: size, the last 30 days, and the top contributors."""
-    month_ago = timezone.now() - timedelta(days=30)
-    top = (
-        contributors_with_scores(since=month_ago, include_bots=False)
-        .filter(contribution_count__gt=0)  # type: ignore[misc]  # annotated field
-        .order_by("-score", "login")[:10]
-    )
+    """The community at a glance: this month's health, a year of activity by kind, open issues,
+    evaluations (a panel from the evaluation app) and this month's top contributors."""
+    now = timezone.now()
+    month = period_window(period=Period.MONTH, at=now)
+    health = community_health(window=month)
+    top = honor_roll_compute(window=month, category=Category.OVERALL, limit=10)
     context = {
-        "contributors": Contributor.objects.filter(merged_into__isnull=True).count(),
-        "contributions": Contribution.objects.count(),
-        "contributions_month": Contribution.objects.filter(occurred_at__gte=month_ago).count(),
-        "repositories": Repository.objects.filter(tracked=True).count(),
-        "open_issues": Issue.objects.filter(state="open").count(),
-        "open_pull_requests": PullRequest.objects.filter(state="open").count(),
-        "top": top,
+        "health": health,
+        "first_response": duration_text(health["first_response_median_seconds"]),
+        "open_issues": issues_open_count(),
+        "weekly": _weekly_chart(now),
+        "top": [(row, sum(row.breakdown.values())) for row in top],
+        "panels": panels_render_context(page="dashboard"),
     }
     return render(request, "contrib/home.html", context)
+
+
+def _grouped(awards: list[Award]) -> list[dict[str, Any]]:
+    """One entry per badge, with how many times it was earned and its latest citation."""
+    badges: dict[int, dict[str, Any]] = {}
+    for award in awards:
+        entry = badges.setdefault(award.badge_id, {"badge": award.badge, "count": 0})
+        entry["count"] += 1
+        entry["citation"] = award.citation
+    return list(badges.values())
+
+
+def honor_roll(request: HttpRequest) -> HttpResponse:
+    """The honour roll of a period and category; past periods are frozen and say so."""
+    period = request.GET.get("period", Period.MONTH)
+    category = request.GET.get("category", Category.OVERALL)
+    if period not in Period.values:
+        period = Period.MONTH
+    if category not in Category.values:
+        category = Category.OVERALL
+    try:
+        at = parse_at(request.GET["at"]) if request.GET.get("at") else None
+    except ValueError:
+        at = None
+    window = period_window(period=period, at=at)
+    if window.starts_at > timezone.now():
+        window = period_window(period=period)
+    roll = honor_roll_get(period=period, category=category, at=window.starts_at, limit=50)
+    awards = awards_for(contributor_ids=[row.contributor.pk for row in roll["entries"]])
+    rows = [
+        {
+            "row": row,
+            "breakdown": [(KIND_LABELS.get(k, k), n) for k, n in row.breakdown.items()],
+            "badges": _grouped(awards.get(row.contributor.pk, [])),
+        }
+        for row in roll["entries"]
+    ]
+    previous = nxt = None
+    if period != Period.ALL:
+        previous = period_window(period=period, at=window.starts_at - timedelta(seconds=1))
+        if window.ends_at <= timezone.now():
+            nxt = period_window(period=period, at=window.ends_at)
+
+    def link(**changes: str) -> str:
+        query = {"period": period, "category": category, "at": f"{window.starts_at:%Y-%m-%d}"}
+        query.update(changes)
+        return reverse("honors") + "?" + "&".join(f"{k}={v}" for k, v in query.items() if v)
+
+    context = {
+        "roll": roll,
+        "rows": rows,
+        "periods": [(value, label, link(period=value)) for value, label in Period.choices],
+        "categories": [(value, label, link(category=value)) for value, label in Category.choices],
+        "previous": previous
+        and {"label": previous.label, "url": link(at=f"{previous.starts_at:%Y-%m-%d}")},
+        "next": nxt and {"label": nxt.label, "url": link(at=f"{nxt.starts_at:%Y-%m-%d}")},
+    }
+    return render(request, "contrib/honors.html", context)
+
+
+def contributor_profile(request: HttpRequest, login: str) -> HttpResponse:
+    """A contributor's public page: a year of activity, kinds, skills, badges, submissions."""
+    contributor = contributor_get_public(login=login)
+    if contributor is None:
+        raise Http404("no contributor with that login")
+    today = timezone.now().astimezone(UTC).date()
+    year_ago = datetime.combine(today - timedelta(days=371), datetime.min.time(), tzinfo=UTC)
+    days = contribution_days(contributor=contributor, since=year_ago)
+    kinds = contributor_kind_counts(contributor=contributor)
+    context = {
+        "contributor": contributor,
+        "heatmap": heatmap(
+            counts=days,
+            end=today,
+            title=f"{sum(days.values())} contributions by {contributor} in the last year",
+        ),
+        "year_total": sum(days.values()),
+        "kinds": [(KIND_LABELS.get(kind, kind), n) for kind, n in kinds],
+        "kinds_peak": max((n for _, n in kinds), default=1),
+        "skills": contributor_skills(contributor=contributor),
+        "awards": contributor_awards(contributor=contributor),
+        "sponsored": contributor_is_sponsored(contributor=contributor),
+        "panels": panels_render_context(page="profile", contributor=contributor),
+    }
+    return render(request, "contrib/profile.html", context)
+
+
+def issues(request: HttpRequest) -> HttpResponse:
+    """Where to start: good first issues, open bounties, and issues nobody answered yet."""
+    return render(request, "contrib/issues.html", issues_for_newcomers())
+
+
+def sponsors(request: HttpRequest) -> HttpResponse:
+    """The people and organisations who publicly sponsor the project."""
+    return render(request, "contrib/sponsors.html", {"sponsorships": sponsorships_public()})
+
+
+def docs_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "contrib/docs/index.html", {"pages": doc_pages()})
+
+
+def _doc_or_404(slug: str) -> tuple[DocPage, DocRevision | None]:
+    found = doc_page_get(slug=slug)
+    if found is None:
+        raise Http404("no such page")
+    return found
+
+
+def doc_page(request: HttpRequest, slug: str) -> HttpResponse:
+    page, latest = _doc_or_404(slug)
+    html = markdown_render(text=latest.body) if latest else ""
+    return render(request, "contrib/docs/page.html", {"page": page, "latest": latest, "html": html})
+
+
+def doc_history(request: HttpRequest, slug: str) -> HttpResponse:
+    page, _latest = _doc_or_404(slug)
+    revisions = page.revisions.select_related("author").order_by("-number")
+    diff, numbers = None, None
+    with contextlib.suppress(KeyError, ValueError):
+        numbers = int(request.GET["from"]), int(request.GET["to"])
+    error = ""
+    if numbers is not None:
+        try:
+            diff = doc_diff(page=page, from_number=numbers[0], to_number=numbers[1])
+        except DocError as exc:
+            error = str(exc)
+    context = {
+        "page": page,
+        "revisions": revisions,
+        "diff": diff,
+        "numbers": numbers,
+        "error": error,
+    }
+    return render(request, "contrib/docs/history.html", context)
+
+
+@login_required
+def doc_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """Edit a page (or write a new one): each save is a revision through `doc_revision_create`."""
+    page, latest = _doc_or_404(slug) if slug else (None, None)
+    initial = {"title": latest.title, "body": latest.body} if latest else {}
+    form = DocEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            revision = doc_revision_create(
+                user=request.user,  # type: ignore[arg-type]  # login_required
+                slug=slug,
+                **form.cleaned_data,
+            )
+        except DocError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("doc", slug=revision.page.slug)
+    status = 400 if form.errors else 200
+    return render(request, "contrib/docs/edit.html", {"page": page, "form": form}, status=status)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -19,3 +19,16 @@ class EvaluationConfig(AppConfig):
         register("pull_request")(handle_pull_request_submission)
         register_command("evaluate", command_evaluate, applies=comment_on_model_repository)
         register_command("cancel", command_cancel, applies=comment_on_model_repository)
+
+        # Evaluation's sections on contrib's dashboard and profile pages.
+        from contrib.panels import Panel, panel_register
+        from evaluation.views import dashboard_panel, profile_panel
+
+        panel_register(
+            page="dashboard",
+            panel=Panel("evaluations", "evaluation/panels/dashboard.html", dashboard_panel),
+        )
+        panel_register(
+            page="profile",
+            panel=Panel("submissions", "evaluation/panels/profile.html", profile_panel),
+        )

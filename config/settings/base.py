@@ -91,6 +91,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Pages that need an account send people to the admin's sign-in until GitHub sign-in lands.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "home"
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)

@@ -1,0 +1,116 @@
+"""Reads of evaluation for the pages: each a bounded number of queries whatever the data size."""
+
+import statistics
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Count, Prefetch, QuerySet
+
+from contrib.models import Contributor
+from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
+
+Status = Submission.Status
+
+
+def evaluations_in_flight() -> dict[str, int]:
+    """How many submissions wait for approval, are queued and are running (one query)."""
+    counts = dict(
+        Submission.objects.filter(status__in=Submission.ACTIVE)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {status: counts.get(status, 0) for status in Submission.ACTIVE}
+
+
+def records_latest(*, limit: int = 5) -> QuerySet[Submission]:
+    """The latest records set on any benchmark."""
+    return (
+        Submission.objects.filter(is_record=True, status=Status.SCORED)
+        .select_related("benchmark", "contributor")
+        .order_by("-finished_at", "-pk")[:limit]
+    )
+
+
+def _run_facts(runs: list[EvaluationRun]) -> dict[str, Any]:
+    """Parameters and mean training speed of a submission's scored seeds."""
+    metrics = [run.metrics or {} for run in runs if run.status == EvaluationRun.Status.OK]
+    params = next((m["param_count"] for m in metrics if m.get("param_count")), None)
+    speeds = [m["bytes_per_second"] for m in metrics if m.get("bytes_per_second")]
+    return {"params": params, "bytes_per_second": statistics.fmean(speeds) if speeds else None}
+
+
+def leaderboard_get(*, benchmark: Benchmark) -> list[dict[str, Any]]:
+    """The benchmark's ranked rows with params and bytes/s from their runs (two queries)."""
+    entries = (
+        LeaderboardEntry.objects.filter(benchmark=benchmark)
+        .select_related("contributor", "submission", "submission__repository")
+        .prefetch_related(Prefetch("submission__runs"))
+        .order_by("rank")
+    )
+    return [{"entry": entry, **_run_facts(list(entry.submission.runs.all()))} for entry in entries]
+
+
+def record_progression(*, benchmark: Benchmark) -> list[Submission]:
+    """The baseline then each record, oldest first: how the best score moved over time."""
+    records = Submission.objects.filter(
+        benchmark=benchmark, status=Status.SCORED, mean_val_bpb__isnull=False, is_record=True
+    )
+    if benchmark.baseline_id:
+        records = records | Submission.objects.filter(
+            pk=benchmark.baseline_id, status=Status.SCORED, mean_val_bpb__isnull=False
+        )
+    return list(records.select_related("contributor").order_by("finished_at", "pk"))
+
+
+def submission_get(*, pk: int) -> Submission | None:
+    """A submission with what its page shows: benchmark, baseline, author, runs."""
+    return (
+        Submission.objects.select_related(
+            "benchmark", "benchmark__baseline", "contributor", "repository"
+        )
+        .prefetch_related("runs")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def submission_actions_for_user(*, submission: Submission, user: User | AnonymousUser) -> list[str]:
+    """What `user` may do to `submission` now: the API's rules (cancel: its author or a
+    maintainer; approve and re-run: a maintainer), limited to what its state allows."""
+    if not user.is_authenticated:
+        return []
+    is_owner = submission.contributor is not None and submission.contributor.user_id == user.pk
+    actions = []
+    if (is_owner or user.is_staff) and submission.status in Submission.ACTIVE:
+        actions.append("cancel")
+    if user.is_staff and submission.status == Status.PENDING_APPROVAL:
+        actions.append("approve")
+    finished = submission.status not in Submission.ACTIVE
+    if (
+        user.is_staff
+        and finished
+        and Status.QUEUED in Submission.ALLOWED_TRANSITIONS[submission.status]
+    ):
+        actions.append("rerun")
+    return actions
+
+
+def contributor_submissions(*, contributor: Contributor, limit: int = 20) -> dict[str, Any]:
+    """A contributor's latest submissions and best rank per benchmark (two queries)."""
+    return {
+        "submissions": list(
+            Submission.objects.filter(contributor=contributor)
+            .select_related("benchmark")
+            .order_by("-created_at")[:limit]
+        ),
+        "ranks": list(
+            LeaderboardEntry.objects.filter(contributor=contributor)
+            .select_related("benchmark")
+            .order_by("benchmark__slug")
+        ),
+    }
+
+
+def benchmarks_open() -> QuerySet[Benchmark]:
+    return Benchmark.objects.filter(active=True).order_by("slug")

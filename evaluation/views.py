@@ -1,0 +1,202 @@
+"""Pages of the evaluation app: thin views over evaluation's selectors and services, and the
+panels evaluation adds to contrib's dashboard and profile."""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from contrib.charts import Line, legend, line_chart
+from contrib.models import Contributor
+from evaluation.engine.specs import SPECS
+from evaluation.forms import ConfigSubmissionForm
+from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.selectors import (
+    benchmarks_open,
+    contributor_submissions,
+    evaluations_in_flight,
+    leaderboard_get,
+    record_progression,
+    records_latest,
+    submission_actions_for_user,
+    submission_get,
+)
+from evaluation.services import (
+    TransitionError,
+    contributor_for_user,
+    submission_approve,
+    submission_cancel,
+    submission_create_config,
+    submission_rerun,
+)
+
+Status = Submission.Status
+
+
+def _progression_chart(records: list[Submission]) -> Any:
+    points = [
+        (r.finished_at.timestamp(), r.mean_val_bpb)
+        for r in records
+        if r.finished_at is not None and r.mean_val_bpb is not None
+    ]
+    if not points:
+        return None
+    now = timezone.now().timestamp()
+    if now > points[-1][0]:
+        points.append((now, points[-1][1]))  # the record stands until today
+    ticks = [(x, f"{datetime.fromtimestamp(x):%Y-%m-%d}") for x, _ in (points[0], points[-1])]
+    return line_chart(
+        lines=[Line("best validation bits per byte", points, step=True)],
+        title=f"Record progression: from {points[0][1]:.4f} to {points[-1][1]:.4f} bits per byte",
+        x_label="date",
+        y_label="val bpb",
+        x_ticks=ticks,
+    )
+
+
+def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
+    """A benchmark's ranking and how its record moved over time."""
+    benchmark = get_object_or_404(Benchmark.objects.select_related("baseline"), slug=slug)
+    records = record_progression(benchmark=benchmark)
+    context = {
+        "benchmark": benchmark,
+        "rows": leaderboard_get(benchmark=benchmark),
+        "records": records,
+        "chart": _progression_chart(records),
+        "benchmarks": list(Benchmark.objects.order_by("slug").values_list("slug", "name")),
+    }
+    return render(request, "evaluation/leaderboard.html", context)
+
+
+def _curve(run: EvaluationRun) -> list[tuple[float, float]]:
+    return [
+        (float(p["bytes"]), float(p["loss"]))
+        for p in run.loss_curve or []
+        if isinstance(p, dict) and p.get("bytes") is not None and p.get("loss") is not None
+    ]
+
+
+def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A submission's status, progress, loss curves against the baseline, logs and actions."""
+    submission = submission_get(pk=pk)
+    if submission is None:
+        raise Http404("no such submission")
+    runs = list(submission.runs.all())
+    baseline = submission.benchmark.baseline
+    baseline_runs: list[EvaluationRun] = []
+    if baseline is not None and baseline.pk != submission.pk:
+        baseline_runs = list(baseline.runs.filter(status=EvaluationRun.Status.OK)[:1])
+    lines = [Line(f"seed {run.seed}", _curve(run)) for run in runs if _curve(run)]
+    lines += [Line(f"baseline seed {r.seed}", _curve(r), dashed=True) for r in baseline_runs]
+    budget = sum(run.budget_bytes for run in runs)
+    done = sum(run.progress_bytes for run in runs)
+    running = next((r for r in runs if r.status == EvaluationRun.Status.RUNNING), None)
+    widest = max((x for line in lines for x, _ in line.points), default=0.0)
+    context = {
+        "submission": submission,
+        "runs": runs,
+        "progress": done / budget if budget else None,
+        "progress_bytes": done,
+        "budget_bytes": budget,
+        "current_loss": running.current_loss if running else None,
+        "chart": line_chart(
+            lines=lines,
+            title=f"Training loss of submission #{submission.pk}'s seeds against the baseline",
+            x_label="training bytes",
+            y_label="loss",
+            x_ticks=[(0.0, "0"), (widest, f"{widest:,.0f}")],
+        )
+        if lines
+        else None,
+        "legend": legend([line.name for line in lines]) if lines else None,
+        "log_tail": next((r.log_tail for r in reversed(runs) if r.log_tail), ""),
+        "actions": submission_actions_for_user(submission=submission, user=request.user),
+        "live": submission.status in (Status.QUEUED, Status.RUNNING),
+    }
+    return render(request, "evaluation/submission.html", context)
+
+
+ACTIONS = {
+    "cancel": lambda s, user: submission_cancel(
+        submission=s, reason=f"cancelled by {user.get_username()}"
+    ),
+    "approve": lambda s, user: submission_approve(submission=s, user=user),
+    "rerun": lambda s, user: submission_rerun(submission=s),
+}
+
+
+@require_POST
+def submission_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Cancel, approve or re-run, for the people allowed to (see the selector)."""
+    submission = submission_get(pk=pk)
+    if submission is None or action not in ACTIONS:
+        raise Http404("no such submission or action")
+    if action not in submission_actions_for_user(submission=submission, user=request.user):
+        return HttpResponseForbidden("You may not do that to this submission now.")
+    try:
+        ACTIONS[action](submission, request.user)
+    except (TransitionError, ValidationError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            {
+                "cancel": "Cancelled.",
+                "approve": "Approved and queued.",
+                "rerun": "Queued to run again.",
+            }[action],
+        )
+    return redirect("submission", pk=pk)
+
+
+@login_required
+def submit(request: HttpRequest) -> HttpResponse:
+    """Submit a config against the reference model; how to submit code by pull request."""
+    benchmarks = list(benchmarks_open())
+    chosen = request.POST.get("benchmark") or request.GET.get("benchmark")
+    benchmark = next((b for b in benchmarks if b.slug == chosen), None)
+    if benchmark is None and benchmarks:
+        benchmark = benchmarks[0]
+    form = None
+    if benchmark is not None and benchmark.engine_spec in SPECS:
+        data = request.POST if request.method == "POST" else None
+        form = ConfigSubmissionForm(data, benchmark=benchmark)
+        if request.method == "POST" and form.is_valid():
+            try:
+                submission = submission_create_config(
+                    benchmark=benchmark,
+                    contributor=contributor_for_user(user=request.user),  # type: ignore[arg-type]
+                    config=form.config(),
+                    title=form.cleaned_data["title"],
+                    check_quota=not request.user.is_staff,
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                return redirect("submission", pk=submission.pk)
+    spec = SPECS[benchmark.engine_spec].describe() if form is not None and benchmark else None
+    context = {"benchmarks": benchmarks, "benchmark": benchmark, "form": form, "spec": spec}
+    return render(
+        request, "evaluation/submit.html", context, status=400 if form and form.errors else 200
+    )
+
+
+# --- panels on contrib's pages ----------------------------------------------------------------
+
+
+def dashboard_panel() -> dict[str, Any]:
+    return {
+        "in_flight": evaluations_in_flight(),
+        "records": list(records_latest()),
+        "benchmarks": list(benchmarks_open()),
+    }
+
+
+def profile_panel(*, contributor: Contributor) -> dict[str, Any]:
+    return contributor_submissions(contributor=contributor)
