@@ -88,14 +88,6 @@ def _enqueue(submission: Submission) -> None:
     )
 
 
-def contributor_for_user(*, user: User) -> Contributor:
-    """The contributor a signed-in user submits as; a local account gets one on first use."""
-    contributor = Contributor.objects.filter(user=user).first()
-    if contributor is None:
-        contributor = Contributor.objects.create(user=user, login=user.get_username())
-    return contributor
-
-
 def submission_create_config(
     *,
     benchmark: Benchmark,

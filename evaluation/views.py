@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from contrib.charts import Line, legend, line_chart
 from contrib.models import Contributor
+from contrib.services import contributor_get_or_create_for_user
 from evaluation.engine.specs import SPECS
 from evaluation.forms import ConfigSubmissionForm
 from evaluation.models import Benchmark, EvaluationRun, Submission
@@ -29,7 +30,6 @@ from evaluation.selectors import (
 )
 from evaluation.services import (
     TransitionError,
-    contributor_for_user,
     submission_approve,
     submission_cancel,
     submission_create_config,
@@ -171,7 +171,7 @@ def submit(request: HttpRequest) -> HttpResponse:
             try:
                 submission = submission_create_config(
                     benchmark=benchmark,
-                    contributor=contributor_for_user(user=request.user),  # type: ignore[arg-type]
+                    contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
                     config=form.config(),
                     title=form.cleaned_data["title"],
                     check_quota=not request.user.is_staff,

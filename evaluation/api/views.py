@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contrib.api.permissions import PublicReadOnly
+from contrib.services import contributor_get_or_create_for_user
 from evaluation.api.permissions import IsMaintainer, IsSubmissionOwnerOrMaintainer
 from evaluation.api.serializers import (
     BenchmarkSerializer,
@@ -22,7 +23,6 @@ from evaluation.api.serializers import (
 from evaluation.models import Benchmark, LeaderboardEntry, Submission
 from evaluation.services import (
     TransitionError,
-    contributor_for_user,
     submission_approve,
     submission_cancel,
     submission_create_config,
@@ -82,7 +82,7 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
         try:
             submission = submission_create_config(
                 benchmark=serializer.validated_data["benchmark"],
-                contributor=contributor_for_user(user=request.user),  # type: ignore[arg-type]
+                contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
                 config=serializer.validated_data["config"],
                 title=serializer.validated_data.get("title", ""),
                 check_quota=not request.user.is_staff,
