@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contrib.models import ContributionKind, Contributor, HonorRoll, HonorRollEntry
+from contrib.models import Contribution, ContributionKind, Contributor, HonorRoll, HonorRollEntry
 from contrib.selectors import contribution_scores, count_field, scoring_points
 
 Period = HonorRoll.Period
@@ -197,7 +197,12 @@ def honor_roll_get(
     """The roll to show: the frozen one for a past period (frozen on first request if the
     periodic task has not run yet), the live computation for the current period."""
     window = period_window(period=period, at=at)
-    if window.is_past:
+    # Only a period with contributions is frozen on view, so a crawler walking old dates does
+    # not fill the database with empty rolls.
+    has_rows = Contribution.objects.filter(
+        occurred_at__gte=window.starts_at, occurred_at__lt=window.ends_at
+    ).exists()
+    if window.is_past and has_rows:
         roll = honor_roll_freeze(window=window, category=category)
         entries = [
             RollRow(e.rank, e.contributor, e.score, e.breakdown)

@@ -123,3 +123,9 @@ def test_command_freezes_every_category_and_records_recomputation() -> None:
     assert HonorRoll.objects.filter(period="month").count() == 6
     call_command("honor_rolls", "--period", "month", "--at", "2026-10", "--recompute", stdout=out)
     assert set(HonorRoll.objects.values_list("recompute_count", flat=True)) == {1}
+
+
+def test_viewing_a_period_without_contributions_freezes_nothing() -> None:
+    body = APIClient().get("/api/honor-rolls/?period=month&at=2011-03").json()
+    assert body["entries"] == [] and not body["frozen"]
+    assert HonorRoll.objects.count() == 0
