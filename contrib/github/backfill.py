@@ -27,6 +27,14 @@ from django.utils import timezone
 from github import Github, GithubException
 
 from contrib.github.client import Page, get_json, github_client, iter_pages, rate_limit_remaining
+from contrib.github.facts import (
+    commit_external_id,
+    commit_record,
+    issue_comment_record,
+    issue_opened_record,
+    pull_request_merge_record,
+    review_record,
+)
 from contrib.github.handlers import (
     DEFAULT_DOCS_PATHS,
     _is_docs_only,
@@ -42,15 +50,12 @@ from contrib.models import (
     Repository,
     RepositorySync,
 )
-from contrib.models import ContributionKind as Kind
 from contrib.services import (
     NOREPLY_EMAIL,
-    contribution_record,
     contributor_get_or_create_from_github,
     contributor_resolve_commit_author,
     identity_record,
     issue_mirror_upsert,
-    item_record_response,
     pull_request_mirror_upsert,
     repository_get_or_create_from_github,
 )
@@ -141,16 +146,13 @@ def _record_issue(run: _Run, issue: Json) -> None:
     mirror = issue_mirror_upsert(
         repository=run.repository, number=int(issue["number"]), fields=fields
     )
-    contribution_record(
-        contributor=fields["author"],
+    issue_opened_record(
         repository=run.repository,
-        kind=Kind.BUG,
-        occurred_at=fields["created_at"] or timezone.now(),
+        mirror=mirror,
+        author=fields["author"],
+        issue_id=issue["id"],
+        occurred_at=fields["created_at"],
         source=SOURCE,
-        external_id=f"issue-opened:{issue['id']}",
-        title=mirror.title,
-        url=mirror.html_url,
-        metadata={"number": mirror.number, "labels": mirror.labels},
     )
 
 
@@ -159,16 +161,13 @@ def _record_pull(run: _Run, pr: Json, reviews: list[Json]) -> None:
         repository=run.repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
     )
     if pr.get("merged_at"):
-        contribution_record(
-            contributor=contributor_get_or_create_from_github(user=pr.get("user")),
+        pull_request_merge_record(
             repository=run.repository,
-            kind=Kind.CODE,
-            occurred_at=parse_time(pr.get("merged_at")) or timezone.now(),
+            mirror=mirror,
+            author=contributor_get_or_create_from_github(user=pr.get("user")),
+            pr_id=pr["id"],
+            merged_at=parse_time(pr.get("merged_at")),
             source=SOURCE,
-            external_id=f"pr-merged:{pr['id']}",
-            title=mirror.title,
-            url=mirror.html_url,
-            metadata={"number": mirror.number, "labels": mirror.labels},
         )
     for review in reviews:
         if not review.get("submitted_at") or review.get("state") == "PENDING":
@@ -185,41 +184,26 @@ def _record_pull(run: _Run, pr: Json, reviews: list[Json]) -> None:
 def _record_review(
     run: _Run, mirror: PullRequest, *, item: Json, external_id: str, occurred: datetime | None
 ) -> None:
-    reviewer = contributor_get_or_create_from_github(user=item.get("user"))
-    occurred_at = occurred or timezone.now()
-    item_record_response(item=mirror, responder=reviewer, responded_at=occurred_at)
-    contribution_record(
-        contributor=reviewer,
+    review_record(
         repository=run.repository,
-        kind=Kind.REVIEW,
-        occurred_at=occurred_at,
-        source=SOURCE,
+        mirror=mirror,
+        reviewer=contributor_get_or_create_from_github(user=item.get("user")),
+        item=item,
         external_id=external_id,
-        title=f"Review of #{mirror.number}: {mirror.title}",
-        url=str(item.get("html_url") or mirror.html_url),
-        metadata={"number": mirror.number, "state": item.get("state")},
+        occurred_at=occurred,
+        source=SOURCE,
     )
 
 
 def _record_issue_comment(run: _Run, comment: Json, mirror: Issue | PullRequest) -> None:
-    commenter = contributor_get_or_create_from_github(user=comment.get("user"))
-    occurred_at = parse_time(comment.get("created_at")) or timezone.now()
-    item_record_response(item=mirror, responder=commenter, responded_at=occurred_at)
-    contribution_record(
-        contributor=commenter,
+    issue_comment_record(
         repository=run.repository,
-        kind=Kind.DISCUSSION,
-        occurred_at=occurred_at,
+        mirror=mirror,
+        commenter=contributor_get_or_create_from_github(user=comment.get("user")),
+        comment=comment,
+        occurred_at=parse_time(comment.get("created_at")),
         source=SOURCE,
-        external_id=f"issue-comment:{comment['id']}",
-        title=f"Comment on #{mirror.number}: {mirror.title}",
-        url=str(comment.get("html_url") or ""),
-        metadata={"number": mirror.number, "pull_request": isinstance(mirror, PullRequest)},
     )
-
-
-def _commit_external_id(repository: Repository, sha: str) -> str:
-    return f"commit:{repository.github_id or repository.full_name}:{sha}"
 
 
 def _record_commit(run: _Run, commit: Json, files: list[Json]) -> None:
@@ -237,21 +221,17 @@ def _record_commit(run: _Run, commit: Json, files: list[Json]) -> None:
         contributor = contributor_resolve_commit_author(name=name, email=email)
     paths = [str(f.get("filename")) for f in files if f.get("filename")]
     patterns = run.repository.docs_paths or DEFAULT_DOCS_PATHS
-    message = str(git.get("message") or "")
-    contribution_record(
-        contributor=contributor,
+    commit_record(
         repository=run.repository,
-        kind=Kind.DOC if _is_docs_only(paths, patterns) else Kind.CODE,
-        occurred_at=parse_time(author.get("date")) or timezone.now(),
-        source=SOURCE,
-        external_id=_commit_external_id(run.repository, str(commit["sha"])),
-        title=message.splitlines()[0] if message else "",
+        contributor=contributor,
+        sha=str(commit["sha"]),
+        paths=paths,
+        docs_only=_is_docs_only(paths, patterns),
+        occurred_at=parse_time(author.get("date")),
+        message=str(git.get("message") or ""),
         url=str(commit.get("html_url") or ""),
-        metadata={
-            "sha": commit["sha"],
-            "ref": f"refs/heads/{run.repository.default_branch}",
-            "paths": paths[:100],
-        },
+        ref=f"refs/heads/{run.repository.default_branch}",
+        source=SOURCE,
     )
 
 
@@ -357,11 +337,11 @@ def _phase_commits(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], i
     for page in run.pages(f"{run.path}/commits", params, start):
         known = set(
             Contribution.objects.filter(
-                external_id__in=[_commit_external_id(run.repository, c["sha"]) for c in page.items]
+                external_id__in=[commit_external_id(run.repository, c["sha"]) for c in page.items]
             ).values_list("external_id", flat=True)
         )
         # The list has no file names; a commit's detail does, and only new commits need it.
-        new = [c for c in page.items if _commit_external_id(run.repository, c["sha"]) not in known]
+        new = [c for c in page.items if commit_external_id(run.repository, c["sha"]) not in known]
         files = {c["sha"]: run.get(f"{run.path}/commits/{c['sha']}").get("files") for c in new}
         listed = len(page.items)
 

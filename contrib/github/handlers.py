@@ -12,6 +12,13 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from contrib.github.facts import (
+    commit_record,
+    issue_comment_record,
+    issue_opened_record,
+    pull_request_merge_record,
+    review_record,
+)
 from contrib.github.registry import DeliveryIgnored, Payload, register
 from contrib.models import ContributionKind as Kind
 from contrib.models import ContributionSource, Repository
@@ -20,7 +27,6 @@ from contrib.services import (
     contributor_get_or_create_from_github,
     contributor_resolve_commit_author,
     issue_mirror_upsert,
-    item_record_response,
     pull_request_mirror_upsert,
     repositories_set_tracked,
     repository_get_or_create_from_github,
@@ -104,17 +110,17 @@ def handle_push(payload: Payload) -> None:
             *(commit.get("modified") or []),
             *(commit.get("removed") or []),
         ]
-        message = str(commit.get("message") or "")
-        contribution_record(
-            contributor=contributor,
+        commit_record(
             repository=repository,
-            kind=Kind.DOC if _is_docs_only(paths, patterns) else Kind.CODE,
-            occurred_at=parse_time(commit.get("timestamp")) or timezone.now(),
-            source=SOURCE,
-            external_id=f"commit:{repository.github_id or repository.full_name}:{commit['id']}",
-            title=message.splitlines()[0] if message else "",
+            contributor=contributor,
+            sha=commit["id"],
+            paths=paths,
+            docs_only=_is_docs_only(paths, patterns),
+            occurred_at=parse_time(commit.get("timestamp")),
+            message=str(commit.get("message") or ""),
             url=str(commit.get("url") or ""),
-            metadata={"sha": commit["id"], "ref": payload.get("ref"), "paths": paths[:100]},
+            ref=payload.get("ref"),
+            source=SOURCE,
         )
 
 
@@ -127,16 +133,13 @@ def handle_pull_request(payload: Payload) -> None:
         repository=repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
     )
     if payload.get("action") == "closed" and pr.get("merged"):
-        contribution_record(
-            contributor=contributor_get_or_create_from_github(user=pr.get("user")),
+        pull_request_merge_record(
             repository=repository,
-            kind=Kind.CODE,
-            occurred_at=parse_time(pr.get("merged_at")) or timezone.now(),
+            mirror=mirror,
+            author=contributor_get_or_create_from_github(user=pr.get("user")),
+            pr_id=pr["id"],
+            merged_at=parse_time(pr.get("merged_at")),
             source=SOURCE,
-            external_id=f"pr-merged:{pr['id']}",
-            title=mirror.title,
-            url=mirror.html_url,
-            metadata={"number": mirror.number, "labels": mirror.labels},
         )
 
 
@@ -150,18 +153,14 @@ def _record_review(
     mirror = pull_request_mirror_upsert(
         repository=repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
     )
-    occurred_at = occurred or timezone.now()
-    item_record_response(item=mirror, responder=reviewer, responded_at=occurred_at)
-    contribution_record(
-        contributor=reviewer,
+    review_record(
         repository=repository,
-        kind=Kind.REVIEW,
-        occurred_at=occurred_at,
-        source=SOURCE,
+        mirror=mirror,
+        reviewer=reviewer,
+        item=item,
         external_id=external_id,
-        title=f"Review of #{mirror.number}: {mirror.title}",
-        url=str(item.get("html_url") or mirror.html_url),
-        metadata={"number": mirror.number, "state": item.get("state")},
+        occurred_at=occurred,
+        source=SOURCE,
     )
 
 
@@ -203,16 +202,13 @@ def handle_issues(payload: Payload) -> None:
         fields["state"] = "deleted"
     mirror = issue_mirror_upsert(repository=repository, number=int(issue["number"]), fields=fields)
     if payload.get("action") == "opened":
-        contribution_record(
-            contributor=fields["author"],
+        issue_opened_record(
             repository=repository,
-            kind=Kind.BUG,
-            occurred_at=fields["created_at"] or timezone.now(),
+            mirror=mirror,
+            author=fields["author"],
+            issue_id=issue["id"],
+            occurred_at=fields["created_at"],
             source=SOURCE,
-            external_id=f"issue-opened:{issue['id']}",
-            title=mirror.title,
-            url=mirror.html_url,
-            metadata={"number": mirror.number, "labels": mirror.labels},
         )
 
 
@@ -231,19 +227,13 @@ def handle_issue_comment(payload: Payload) -> None:
         if issue.get("pull_request")
         else issue_mirror_upsert(repository=repository, number=number, fields=fields)
     )
-    commenter = contributor_get_or_create_from_github(user=comment.get("user"))
-    occurred_at = parse_time(comment.get("created_at")) or timezone.now()
-    item_record_response(item=mirror, responder=commenter, responded_at=occurred_at)
-    contribution_record(
-        contributor=commenter,
+    issue_comment_record(
         repository=repository,
-        kind=Kind.DISCUSSION,
-        occurred_at=occurred_at,
+        mirror=mirror,
+        commenter=contributor_get_or_create_from_github(user=comment.get("user")),
+        comment=comment,
+        occurred_at=parse_time(comment.get("created_at")),
         source=SOURCE,
-        external_id=f"issue-comment:{comment['id']}",
-        title=f"Comment on #{number}: {mirror.title}",
-        url=str(comment.get("html_url") or ""),
-        metadata={"number": number, "pull_request": bool(issue.get("pull_request"))},
     )
 
 
