@@ -42,6 +42,20 @@ admin.site.site_title = "Crucible"
 admin.site.index_title = "Run the platform"
 
 
+class HistoryInline(admin.TabularInline[Any, Any]):
+    """A read-only record shown under its parent (roll entries, audit trails, revisions): no
+    adding, editing or deleting here; the records only change through their services."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class IdentityInline(admin.TabularInline[Identity, Contributor]):
     model = Identity
     extra = 0
@@ -277,14 +291,9 @@ class BotCommandAdmin(admin.ModelAdmin[BotCommand]):
         return False
 
 
-class HonorRollEntryInline(admin.TabularInline[HonorRollEntry, HonorRoll]):
+class HonorRollEntryInline(HistoryInline):
     model = HonorRollEntry
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("rank", "contributor", "score", "breakdown")
-
-    def has_add_permission(self, request: HttpRequest, obj: HonorRoll | None = None) -> bool:
-        return False
+    fields = ("rank", "contributor", "score", "breakdown")
 
 
 @admin.register(HonorRoll)
@@ -358,14 +367,9 @@ class AwardAdmin(admin.ModelAdmin[Award]):
         obj.pk = award.pk
 
 
-class BountyEventInline(admin.TabularInline[BountyEvent, Bounty]):
+class BountyEventInline(HistoryInline):
     model = BountyEvent
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "note")
-
-    def has_add_permission(self, request: HttpRequest, obj: Bounty | None = None) -> bool:
-        return False
+    fields = ("at", "from_state", "to_state", "actor", "note")
 
 
 @admin.register(Bounty)
@@ -451,14 +455,9 @@ class SponsorshipAdmin(admin.ModelAdmin[Sponsorship]):
         return False
 
 
-class DocRevisionInline(admin.TabularInline[DocRevision, DocPage]):
+class DocRevisionInline(HistoryInline):
     model = DocRevision
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("number", "title", "message", "author", "created_at")
-
-    def has_add_permission(self, request: HttpRequest, obj: DocPage | None = None) -> bool:
-        return False
+    fields = ("number", "title", "message", "author", "created_at")
 
 
 @admin.register(DocPage)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from contrib.admin import HistoryInline
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
 from evaluation.services import (
     TransitionError,
@@ -45,12 +46,9 @@ RUN_FIELDS = (
 )
 
 
-class RunInline(admin.TabularInline[EvaluationRun, Submission]):
+class RunInline(HistoryInline):
     model = EvaluationRun
-    extra = 0
-    can_delete = False
     fields = RUN_FIELDS
-    readonly_fields = RUN_FIELDS
 
 
 @admin.register(Submission)
