@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("", include("contrib.urls")),
     path("", include("evaluation.urls")),
+    path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("contrib.api.urls")),
     path("api/", include("evaluation.api.urls")),

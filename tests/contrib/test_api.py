@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import api_token_create
 from tests.factories import ContributionFactory, ContributorFactory, RepositoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,8 +63,8 @@ def test_writes_are_never_anonymous_and_not_offered_at_all(api: APIClient) -> No
         403,
     )
     user = User.objects.create_user("u", password="pw-123456789")
-    token = Token.objects.create(user=user)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = api_token_create(user=user, name="script")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.post("/api/contributions/", {"kind": "code"}, format="json").status_code in (
         403,
         405,

@@ -90,6 +90,12 @@ class FakeGitHub:
         self.rate_remaining = 5000
         self.rate_reset = int(time.time()) + 3600
         self.tokens = {"test-token"}
+        # The OAuth web flow ("Sign in with GitHub"): registered apps, the person signed in to
+        # this GitHub in the browser (who approves at once), codes and user tokens issued.
+        self.oauth_apps: dict[str, str] = {}  # client id -> secret
+        self.oauth_user = ""
+        self.oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (login, client id)
+        self.user_tokens: dict[str, str] = {}  # user access token -> login
         self.installation_tokens: dict[str, int] = {}  # token -> installation id
         self.jwt_verifier: Callable[[str], bool] = lambda _jwt: True
         # History starts a month ago, so that "since the last sync" means something.
@@ -472,6 +478,10 @@ class FakeGitHub:
         prefix = "/api/v3"
         if path.startswith("/_codeload/"):
             return self._download(path)
+        if path == "/login/oauth/authorize" and method == "GET":
+            return self._oauth_authorize(query)
+        if path == "/login/oauth/access_token" and method == "POST":
+            return self._oauth_access_token(query, body)
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}, {}
         path = path[len(prefix) :]
@@ -485,6 +495,8 @@ class FakeGitHub:
         repo = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
         return [
             (r"/users/(?P<login>[^/]+)", "GET", self._get_user),
+            (r"/user", "GET", self._authenticated_user),
+            (r"/user/emails", "GET", self._authenticated_user_emails),
             (r"/app/installations/(?P<iid>\d+)/access_tokens", "POST", self._access_token),
             (r"/rate_limit", "GET", self._rate_limit),
             (repo, "GET", self._get_repo),
@@ -524,6 +536,45 @@ class FakeGitHub:
         if user is None:
             return self._not_found()
         return 200, {**user, "name": login.title(), "public_repos": 1}, {}
+
+    # --- OAuth web flow (GitHub's "Authorize application" page, approved at once) -------------
+    def _oauth_authorize(self, query: dict[str, str]) -> Reply:
+        client_id = query.get("client_id", "")
+        if client_id not in self.oauth_apps or not self.oauth_user:
+            return 404, b"Not Found", {"Content-Type": "text/plain"}
+        code = f"code-{next(self.ids)}"
+        self.oauth_codes[code] = (self.oauth_user, client_id)
+        params = urllib.parse.urlencode({"code": code, "state": query.get("state", "")})
+        separator = "&" if "?" in query["redirect_uri"] else "?"
+        return 302, b"", {"Location": f"{query['redirect_uri']}{separator}{params}"}
+
+    def _oauth_access_token(self, query: dict[str, str], body: Any) -> Reply:
+        form = dict(urllib.parse.parse_qsl(body)) if isinstance(body, str) else dict(body or {})
+        form = {**query, **form}
+        issued = self.oauth_codes.pop(form.get("code", ""), None)
+        client_id = form.get("client_id", "")
+        if (
+            issued is None
+            or issued[1] != client_id
+            or self.oauth_apps.get(client_id) != form.get("client_secret")
+        ):
+            return 200, {"error": "bad_verification_code"}, {}
+        token = f"gho_{next(self.ids)}"
+        self.user_tokens[token] = issued[0]
+        return 200, {"access_token": token, "token_type": "bearer", "scope": "read:user"}, {}
+
+    def _authenticated_user(self, *, query: Json, body: Any) -> Reply:
+        login = self.user_tokens.get(self._current_token, "")
+        if login not in self.users:
+            return 401, {"message": "Requires authentication"}, {}
+        return 200, {**self.users[login], "name": login.title(), "email": None}, {}
+
+    def _authenticated_user_emails(self, *, query: Json, body: Any) -> Reply:
+        login = self.user_tokens.get(self._current_token, "")
+        if login not in self.users:
+            return 401, {"message": "Requires authentication"}, {}
+        email = f"{login.lower()}@users.example"
+        return 200, [{"email": email, "primary": True, "verified": True}], {}
 
     def _access_token(self, *, iid: str, query: Json, body: Any) -> Reply:
         token = f"ghs_installation_{iid}_{next(self.ids)}"
@@ -819,6 +870,7 @@ class FakeGitHub:
         return 200, chunk, ({"Link": ", ".join(links)} if links else {})
 
     _current_url = ""
+    _current_token = ""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -867,7 +919,8 @@ class _Handler(BaseHTTPRequestHandler):
             if failure is not None and failure[0] != "after":
                 self._respond(*failure)
                 return
-            if not parsed.path.startswith("/_codeload/"):
+            fake._current_token = (self.headers.get("Authorization") or "").partition(" ")[2]
+            if not parsed.path.startswith(("/_codeload/", "/login/oauth/")):
                 denied = self._check_auth(parsed.path)
                 if denied is not None:
                     self._respond(*denied)
@@ -909,7 +962,11 @@ class _Handler(BaseHTTPRequestHandler):
             if scheme.lower() == "bearer" and fake.jwt_verifier(credential):
                 return None
             return 401, {"message": "A JSON web token could not be decoded"}, {}
-        if credential in fake.tokens or credential in fake.installation_tokens:
+        if (
+            credential in fake.tokens
+            or credential in fake.installation_tokens
+            or credential in fake.user_tokens
+        ):
             return None
         return 401, {"message": "Bad credentials"}, {}
 

@@ -21,7 +21,7 @@ def member(community: Community) -> User:
 
 def test_sign_in_required(client: Client, community: Community):
     response = client.get("/submit/")
-    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
 def test_form_has_every_key_with_label_default_and_range(
