@@ -146,7 +146,7 @@ def test_submission_page(client: Client, community: Community, django_assert_max
     assert '<svg class="chart lines"' in page and "baseline seed 0" in page
     assert "done seed 1" in page  # log tail
     assert "<form" not in page.split("<main", 1)[1]  # anonymous: no buttons
-    assert 'http-equiv="refresh"' not in page
+    assert 'http-equiv="refresh"' not in page and "hx-trigger" not in page  # finished: still
 
 
 def test_running_submission_shows_progress_and_refreshes(client: Client, community: Community):
@@ -159,5 +159,7 @@ def test_running_submission_shows_progress_and_refreshes(client: Client, communi
     run.current_loss = 2.345
     run.save()
     page = get(client, f"/submissions/{submission.pk}/")
-    assert 'http-equiv="refresh"' in page and "<progress" in page
+    # htmx (vendored) swaps the live part every 3 s; without JavaScript the page reloads.
+    assert 'hx-trigger="every 3s"' in page and "/static/vendor/htmx-2.0.11/htmx.min.js" in page
+    assert '<noscript><meta http-equiv="refresh"' in page and "<progress" in page
     assert "2.3450" in page and "of 819200 bytes" in page

@@ -1,0 +1,92 @@
+"""Browser tests: the real site (gunicorn) and a real Celery worker on a real Redis, the GitHub
+that people sign in with (the GitHub-compatible test server, OAuth flow included), and
+Debian's Chromium driven by Playwright."""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from contrib.models import Repository
+from tests.browser.chromium import chromium_missing, launch
+from tests.conftest import database_url_for_subprocesses
+from tests.github_server.server import FakeGitHub
+from tests.support.processes import celery_worker, gunicorn, platform_env
+
+CLIENT_ID, CLIENT_SECRET = "Iv1.browser-tests", "browser-tests-secret"
+MODEL_REPO = "crucible-org/model"
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Site:
+    url: str
+    github: FakeGitHub
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub().start()
+    fake.oauth_apps[CLIENT_ID] = CLIENT_SECRET
+    fake.repo(MODEL_REPO)
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def site(transactional_db: Any, redis_url: str, github: FakeGitHub) -> Iterator[Site]:
+    """The site as people reach it, on the test database, with a worker for evaluations."""
+    Repository.objects.create(full_name=MODEL_REPO, tracked=True, role=Repository.Role.MODEL)
+    env = platform_env(
+        DATABASE_URL=database_url_for_subprocesses(),
+        CELERY_BROKER_URL=redis_url,
+        CELERY_TASK_ALWAYS_EAGER="false",
+        GITHUB_OAUTH_URL=github.url,
+        GITHUB_OAUTH_CLIENT_ID=CLIENT_ID,
+        GITHUB_OAUTH_CLIENT_SECRET=CLIENT_SECRET,
+        GITHUB_API_URL=github.api_url,
+        GITHUB_TOKEN="test-token",
+        GITHUB_TIMEOUT="5",
+        GITHUB_SECONDS_BETWEEN_WRITES="0",
+    )
+    with (
+        gunicorn(env, workers=2, threads=2) as url,
+        celery_worker(env, queues="default,cpu", concurrency=1),
+    ):
+        yield Site(url=url, github=github)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    reason = chromium_missing()
+    if reason and os.environ.get("CRUCIBLE_REQUIRE_BROWSER"):
+        pytest.fail(f"browser tests cannot run: {reason}")  # CI must not skip them quietly
+    if reason:
+        pytest.skip(f"browser tests skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the tests' own ORM calls are
+    # plain synchronous code beside it, which Django refuses unless told (Playwright's advice).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
