@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format bench worker migrate clean
+.PHONY: install run test lint format bench screenshots worker migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ format: install
 
 bench: install
 	@set -e; for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script; done
+
+# Pictures of every main page from a fresh demo (trains the demo submissions first: minutes).
+screenshots: install
+	$(PY) -m tests.browser.screenshots
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,8 @@ from contrib.models import (
     Contribution,
     ContributionKind,
     Contributor,
+    DocPage,
+    DocRevision,
     HonorRoll,
     Issue,
     PullRequest,
@@ -98,6 +100,11 @@ def test_seed_demo_builds_a_community_once(client: Client) -> None:
     assert Award.objects.exists()
     assert sorted(Bounty.objects.values_list("state", flat=True)) == ["awarded", "open"]
     assert Sponsorship.objects.filter(privacy_level="public").count() == 1
+    assert sorted(DocPage.objects.values_list("slug", flat=True)) == [
+        "contributing",
+        "how-evaluation-works",
+    ]
+    assert DocRevision.objects.filter(page__slug="contributing").count() == 2
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert (
         Contributor.objects.count(),

@@ -12,7 +12,7 @@ router.register("pull-requests", views.PullRequestViewSet, basename="pull-reques
 router.register("badges", views.BadgeViewSet, basename="badge")
 router.register("awards", views.AwardViewSet, basename="award")
 router.register("bounties", views.BountyViewSet, basename="bounty")
-router.register("docs", views.DocPageViewSet, basename="doc")
+router.register("doc-pages", views.DocPageViewSet, basename="doc")
 router.register("sponsorships", views.SponsorshipViewSet, basename="sponsorship")
 
 urlpatterns = [

@@ -204,12 +204,12 @@ def test_owner_creates_a_token_sees_it_once_and_it_works_on_the_api(alice: User)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     doc = {"slug": "tokens", "title": "Tokens", "body": "Hello", "message": "first"}
-    assert api.post("/api/docs/", doc, format="json").status_code == 201
+    assert api.post("/api/doc-pages/", doc, format="json").status_code == 201
     token.refresh_from_db()
     assert token.last_used_at is not None
     bearer = APIClient()
     bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    assert bearer.post("/api/docs/", {**doc, "body": "Hi"}, format="json").status_code == 201
+    assert bearer.post("/api/doc-pages/", {**doc, "body": "Hi"}, format="json").status_code == 201
 
 
 def test_a_revoked_token_stops_working_with_a_clear_message(alice: User) -> None:
@@ -219,7 +219,7 @@ def test_a_revoked_token_stops_working_with_a_clear_message(alice: User) -> None
     assert client.post(f"/account/tokens/{token.pk}/revoke/").status_code == 302
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    refused = api.post("/api/docs/", {"slug": "x", "title": "x", "body": "x"}, format="json")
+    refused = api.post("/api/doc-pages/", {"slug": "x", "title": "x", "body": "x"}, format="json")
     assert refused.status_code == 401
     assert refused.json()["detail"] == "Unknown or revoked API token."
     assert "revoked" in client.get("/account/tokens/").content.decode()
@@ -260,3 +260,15 @@ def test_a_maintainer_revokes_a_leaked_token_in_the_admin(alice: User) -> None:
     )
     token.refresh_from_db()
     assert not token.is_active
+
+
+def test_the_tokens_page_reads_a_bounded_number_of_queries(
+    alice: User, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(40):
+        api_token_create(user=alice, name=f"token {n}")
+    client = Client()
+    client.force_login(alice)
+    with django_assert_max_num_queries(6):
+        page = client.get("/account/tokens/")
+    assert page.content.decode().count('aria-label="Revoke token ') == 40

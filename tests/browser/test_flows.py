@@ -156,7 +156,7 @@ def test_an_api_token_is_made_shown_once_and_revoked(site: Site, page: Any, sett
     page.get_by_role("button", name="Revoke notebook").click()
     expect(page.get_by_text("revoked", exact=False).first).to_be_visible()
     refused = page.request.post(
-        f"{site.url}/api/docs/",
+        f"{site.url}/api/doc-pages/",
         headers={"Authorization": f"Token {key}"},
         data={"slug": "x", "title": "x", "body": "x"},
     )

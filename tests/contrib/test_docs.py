@@ -70,12 +70,12 @@ def test_revisions_diffs_and_doc_contributions() -> None:
     assert Contribution.objects.filter(kind="doc", contributor__user=mona).count() == 2
 
     api = APIClient()
-    page = api.get("/api/docs/quick-start/").json()
+    page = api.get("/api/doc-pages/quick-start/").json()
     assert (page["revision"], page["body"]) == (2, "Install.\nRun it.\n")
-    diff = api.get("/api/docs/quick-start/diff/?from=1&to=2").json()["diff"]
+    diff = api.get("/api/doc-pages/quick-start/diff/?from=1&to=2").json()["diff"]
     assert "-Run.\n" in diff and "+Run it.\n" in diff
-    assert api.get("/api/docs/quick-start/diff/?from=1&to=9").status_code == 400
-    history = api.get("/api/docs/quick-start/revisions/").json()
+    assert api.get("/api/doc-pages/quick-start/diff/?from=1&to=9").status_code == 400
+    history = api.get("/api/doc-pages/quick-start/revisions/").json()
     assert [(r["number"], r["author"], r["message"]) for r in history] == [
         (2, "mona", "clearer"),
         (1, "mona", ""),
@@ -85,10 +85,10 @@ def test_revisions_diffs_and_doc_contributions() -> None:
 def test_only_signed_in_users_write_and_pages_render_safely() -> None:
     api = APIClient()
     body = {"title": "Evil", "body": "<script>alert(1)</script>hi"}
-    assert api.post("/api/docs/", body, format="json").status_code in (401, 403)
+    assert api.post("/api/doc-pages/", body, format="json").status_code in (401, 403)
     api.force_authenticate(User.objects.create_user("ann", password="pw-123456789"))
-    created = api.post("/api/docs/", body, format="json")
+    created = api.post("/api/doc-pages/", body, format="json")
     assert created.status_code == 201
     assert "<script" not in created.json()["html"] and "hi" in created.json()["html"]
     assert DocPage.objects.get(slug="evil").revisions.count() == 1
-    assert api.post("/api/docs/", {"title": " ", "body": "x"}, format="json").status_code == 400
+    assert api.post("/api/doc-pages/", {"title": " ", "body": "x"}, format="json").status_code == 400

@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from contrib.badges import badges_evaluate
 from contrib.bounties import bounty_create, bounty_transition
+from contrib.docs import doc_revision_create
 from contrib.honor_rolls import honor_roll_freeze, period_window
 from contrib.models import (
     Bounty,
     ContributionKind,
     ContributionSource,
+    DocPage,
     HonorRoll,
     Issue,
     Repository,
@@ -192,6 +194,7 @@ class Command(BaseCommand):
                 honor_roll_freeze(window=month, category=category)
         awards = badges_evaluate()
         self._seed_incentives(people)
+        self._seed_docs()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo community ready: {len(repositories)} repositories, "
@@ -293,3 +296,57 @@ class Command(BaseCommand):
                 },
             },
         )
+
+    def _seed_docs(self) -> None:
+        """Two community doc pages, one with a history of two revisions."""
+        if DocPage.objects.exists():
+            return
+        author = User.objects.get(username="demo-maintainer")
+        doc_revision_create(
+            user=author,
+            title="Contributing",
+            body=DOCS_CONTRIBUTING[0],
+            message="First version",
+        )
+        doc_revision_create(
+            user=author,
+            slug="contributing",
+            title="Contributing",
+            body=DOCS_CONTRIBUTING[1],
+            message="Say how a change is scored",
+        )
+        doc_revision_create(
+            user=author,
+            title="How evaluation works",
+            body=DOCS_EVALUATION,
+            message="Explain the harness",
+        )
+
+
+DOCS_CONTRIBUTING = [
+    """Welcome! Every contribution counts here: code, reviews, docs, bug reports, answers.
+
+1. Pick an issue labelled **good first issue** on the [Start here](/issues/) page.
+2. Open a pull request; a maintainer reviews it.
+""",
+    """Welcome! Every contribution counts here: code, reviews, docs, bug reports, answers.
+
+1. Pick an issue labelled **good first issue** on the [Start here](/issues/) page.
+2. Open a pull request; a maintainer reviews it.
+3. A change to the model is **trained and scored** by the platform: put it under
+   `submissions/<your-name>/` and the bot comments with its bits per byte.
+
+Your work shows on your profile and, each month, on the [honour roll](/honors/).
+""",
+]
+DOCS_EVALUATION = """Each submission trains a small byte-level language model on Shakespeare for a
+fixed budget of training bytes, in a sandbox without network access. The harness then measures
+**validation bits per byte** on text the model never saw. Lower is better.
+
+| step | where |
+| --- | --- |
+| train | the submission's own code, sandboxed |
+| score | the platform's harness, in a fresh process |
+
+A result better than the leaderboard's best is a **record**.
+"""
