@@ -1,6 +1,6 @@
 """What people do on the site, in a real browser: sign in with GitHub, submit a config and watch
 it train to a score, find it on the leaderboard, look at the honour roll and a profile, edit a
-doc page, make an API token; and the pages at phone width and by keyboard."""
+doc page, make an API token; and the pages at phone width, by keyboard, with AA contrast."""
 
 import re
 from datetime import timedelta
@@ -163,6 +163,41 @@ def test_an_api_token_is_made_shown_once_and_revoked(site: Site, page: Any, sett
     assert refused.status == 401
 
 
+# Text whose contrast with its background is below WCAG AA (4.5:1, or 3:1 for large text).
+LOW_CONTRAST_JS = """() => {
+  const channel = v => (v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const parse = s => {
+    const m = s.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(parseFloat);
+    return {rgb: p.slice(0, 3), alpha: p.length > 3 ? p[3] : 1};
+  };
+  const background = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.alpha > 0.5) return c.rgb;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("svg") || el.closest("[hidden]")) continue;
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (box.width <= 1 || box.height <= 1 || style.visibility === "hidden") continue;
+    const [a, b] = [luminance(parse(style.color).rgb), luminance(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const large = size >= 24 || (size >= 18.66 && bold);
+    const text = el.textContent.trim().slice(0, 30);
+    if (ratio < (large ? 3 : 4.5)) low.push(`${el.tagName} "${text}" ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
 def test_pages_fit_a_phone_and_work_by_keyboard(site: Site, browser: Any) -> None:
     _community()
     context = browser.new_context(viewport={"width": 360, "height": 740})
@@ -175,6 +210,8 @@ def test_pages_fit_a_phone_and_work_by_keyboard(site: Site, browser: Any) -> Non
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"{path} scrolls sideways at 360 px by {overflow} px"
+            low = page.evaluate(LOW_CONTRAST_JS)
+            assert not low, f"{path}: text below WCAG AA contrast: {low[:5]}"
         page.goto(f"{site.url}/")
         page.keyboard.press("Tab")
         skip = page.get_by_role("link", name="Skip to content")

@@ -163,3 +163,12 @@ def test_running_submission_shows_progress_and_refreshes(client: Client, communi
     assert 'hx-trigger="every 3s"' in page and "/static/vendor/htmx-2.0.11/htmx.min.js" in page
     assert '<noscript><meta http-equiv="refresh"' in page and "<progress" in page
     assert "2.3450" in page and "of 819200 bytes" in page
+
+
+def test_a_run_cut_by_the_wall_clock_cap_says_so(client: Client, community: Community):
+    submission = community.scored[0]
+    run = submission.runs.first()
+    run.metrics = {"stopped_early": True, "bytes_trained": 282624, "byte_budget": 614400}
+    run.save()
+    page = get(client, f"/submissions/{submission.pk}/")
+    assert "stopped at the wall-clock cap after 282624 of 614400 bytes" in page
