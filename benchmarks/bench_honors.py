@@ -5,11 +5,15 @@ Measures, on a throwaway PostgreSQL (or DATABASE_URL if it is PostgreSQL):
 - serving a frozen roll page of 100 rows through the API (goal ≤ 50 ms),
 - one contributor's profile through the API (goal ≤ 50 ms),
 - the month's community health figures,
-and prints the query plans of the roll and profile queries, to show they use indexes.
+and prints the query plans of the roll and profile queries, to show they use indexes, and the
+time of each query of the busiest profile. After the COPY load (which bypasses
+`contribution_record`), each row's skill areas are classified as they are when recorded and the
+tallies are rebuilt from the ledger with `contribution_tallies_rebuild`; that is timed too.
 Sizes: BENCH_CONTRIBUTORS, BENCH_ROWS.
 """
 
 import io
+import json
 import os
 import random
 import statistics
@@ -33,6 +37,16 @@ KINDS = [
     "infra",
     "maintenance",
     "evaluation",
+]
+# What a merged change touched, as the webhooks record it: classified into areas like live rows.
+CODE_CHANGES = [
+    {"paths": ["model/attention.py"]},
+    {"paths": ["src/train.py", "src/optim.py"]},
+    {"paths": ["eval/harness.py"]},
+    {"paths": ["docs/guide.md", "model/layer.py"]},
+    {"paths": [".github/workflows/ci.yml"]},
+    {"labels": ["evaluation"], "paths": ["bench/run.py"]},
+    {},
 ]
 
 
@@ -77,7 +91,9 @@ def run(url: str) -> None:
 
     from contrib.health import community_health
     from contrib.honor_rolls import honor_roll_freeze, period_window
-    from contrib.models import HonorRoll
+    from contrib.models import ContributionTally, HonorRoll
+    from contrib.services import contribution_tallies_rebuild
+    from contrib.skills import areas_mask
 
     call_command("migrate", verbosity=0)
     rng = random.Random(7)
@@ -99,17 +115,27 @@ def run(url: str) -> None:
         # A few people do most of the work (Zipf-like), as in real projects.
         weights = [1 / (rank**1.1) for rank in range(1, CONTRIBUTORS + 1)]
         people = rng.choices(range(1, CONTRIBUTORS + 1), weights, k=ROWS)
+        # (kind, metadata as JSON, areas as contribution_record classifies them)
+        variants = {
+            kind: [
+                (json.dumps(change), areas_mask(kind, change))
+                for change in (CODE_CHANGES if kind == "code" else [{}])
+            ]
+            for kind in KINDS
+        }
         buffer = io.StringIO()
         for n, person in enumerate(people, start=1):
             at = start + timedelta(seconds=rng.random() * span)
+            kind = rng.choice(KINDS)
+            metadata, areas = rng.choice(variants[kind])
             buffer.write(
-                f"{n}\t{person}\t{rng.choice(KINDS)}\t{at.isoformat()}\tbench\t"
-                f"\tmanual\tbench:{n}\t{{}}\t{at.isoformat()}\n"
+                f"{n}\t{person}\t{kind}\t{at.isoformat()}\tbench\t"
+                f"\tmanual\tbench:{n}\t{metadata}\t{areas}\t{at.isoformat()}\n"
             )
         buffer.seek(0)
         with raw.copy(
             "COPY contrib_contribution (id, contributor_id, kind, occurred_at, title, url, source, "
-            "external_id, metadata, recorded_at) FROM STDIN"
+            "external_id, metadata, areas, recorded_at) FROM STDIN"
         ) as copy:
             while chunk := buffer.read(1 << 20):
                 copy.write(chunk)
@@ -117,6 +143,15 @@ def run(url: str) -> None:
         cursor.execute("SELECT setval('contrib_contribution_id_seq', %s)", [ROWS])
         cursor.execute("ANALYZE")
     print(f"loaded in {time.perf_counter() - began:.1f} s; {os.cpu_count()} CPUs")
+    began = time.perf_counter()
+    tally_rows = contribution_tallies_rebuild()
+    rebuild_s = time.perf_counter() - began
+    print(
+        f"{'rebuild all tallies from the ledger':<48} {rebuild_s * 1000:9.1f} ms  "
+        f"({tally_rows:,} tally rows for {ROWS:,} ledger rows)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE contrib_contributiontally")
 
     month = period_window(period="month", at=datetime(2026, 10, 15, tzinfo=UTC))
     started = time.perf_counter()
@@ -154,13 +189,28 @@ def run(url: str) -> None:
     plan = contribution_scores(since=month.starts_at, until=month.ends_at).explain()
     print("\nplan of the roll aggregation (the month's rows found through an index):")
     print(plan)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN SELECT kind, metadata FROM contrib_contribution WHERE contributor_id = %s",
-            [top.contributor_id],
-        )
-        print("\nplan of a profile's ledger read:")
-        print("\n".join(row[0] for row in cursor.fetchall()))
+    tallies = ContributionTally.objects.filter(
+        contributor_id=top.contributor_id, count__gt=0
+    ).values_list("kind", "areas", "count")
+    print(f"\nplan of a profile's tally read ({len(tallies)} rows for the busiest contributor):")
+    print(tallies.explain(analyze=True))
+
+    queries: list[tuple[float, str]] = []
+
+    def clock(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            queries.append((time.perf_counter() - started, sql))
+
+    with connection.execute_wrapper(clock):
+        started = time.perf_counter()
+        client.get(profile)
+        total = time.perf_counter() - started
+    print(f"\nqueries of the busiest profile ({total * 1000:.1f} ms in all):")
+    for seconds, sql in queries:
+        print(f"  {seconds * 1000:7.2f} ms  {sql[:110]}")
 
 
 if __name__ == "__main__":

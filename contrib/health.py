@@ -16,7 +16,7 @@ Bots are left out of the people-counting figures.
 import math
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, OuterRef
 
 from contrib.honor_rolls import Window
 from contrib.models import Contribution, Contributor, Issue, PullRequest
@@ -46,23 +46,21 @@ def _response_seconds(model: type[Issue] | type[PullRequest], window: Window) ->
 def community_health(*, window: Window) -> dict[str, Any]:
     """The figures above for one window; a handful of aggregate queries whatever the size."""
     people = Contributor.objects.filter(merged_into__isnull=True, is_bot=False)
-    in_window = Q(
-        contributions__occurred_at__gte=window.starts_at,
-        contributions__occurred_at__lt=window.ends_at,
-    )
+    # Each figure asks whether a person has rows in a time range: EXISTS probes of the
+    # (contributor, occurred_at) index or a semi-join over the range's rows, never an aggregate
+    # over the whole ledger.
+    rows = Contribution.objects.filter(contributor=OuterRef("pk"))
     length = window.ends_at - window.starts_at
-    before = Q(
-        contributions__occurred_at__gte=window.starts_at - length,
-        contributions__occurred_at__lt=window.starts_at,
+    in_window = Exists(
+        rows.filter(occurred_at__gte=window.starts_at, occurred_at__lt=window.ends_at)
     )
-    first_seen = people.annotate(first=Min("contributions__occurred_at")).filter(
-        first__gte=window.starts_at, first__lt=window.ends_at
+    before = Exists(
+        rows.filter(occurred_at__gte=window.starts_at - length, occurred_at__lt=window.starts_at)
     )
-    activity = people.annotate(
-        now=Count("contributions", filter=in_window), earlier=Count("contributions", filter=before)
-    )
-    inactive = activity.filter(earlier__gt=0, now=0).count()
-    active = activity.filter(now__gt=0)
+    active = people.filter(in_window)
+    # First ledger row in the window: active in it, and no row at all before it.
+    first_seen = active.exclude(Exists(rows.filter(occurred_at__lt=window.starts_at)))
+    inactive = people.filter(before).exclude(in_window).count()
 
     counts = sorted(
         Contribution.objects.filter(

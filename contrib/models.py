@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 
 class Contributor(models.Model):
@@ -45,6 +46,10 @@ class Contributor(models.Model):
 
     class Meta:
         ordering = ["login"]
+        indexes = [
+            # Logins are looked up case-insensitively (`login__iexact`, as GitHub treats them).
+            models.Index(Upper("login"), name="contributor_login_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.login or self.name or f"contributor #{self.pk}"
@@ -171,6 +176,11 @@ class Contribution(models.Model):
     source = models.CharField(max_length=20, choices=ContributionSource.choices)
     external_id = models.CharField(max_length=255)
     metadata = models.JSONField(default=dict, blank=True)
+    areas = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Skill areas this row grows, a bit mask over contrib.skills.AREAS; set when "
+        "it is recorded.",
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -190,6 +200,32 @@ class Contribution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.contributor} ({self.external_id})"
+
+
+class ContributionTally(models.Model):
+    """How many ledger rows a contributor has per (kind, areas), all time: their profile's score,
+    counts and skills without reading the ledger. Incremented by `contribution_record` in the
+    row's own transaction; `contribution_tallies_rebuild` recomputes it from the ledger."""
+
+    # No index of its own: the unique constraint's index starts with the contributor.
+    contributor = models.ForeignKey(
+        Contributor, on_delete=models.CASCADE, related_name="tallies", db_index=False
+    )
+    kind = models.CharField(max_length=20, choices=ContributionKind.choices)
+    areas = models.PositiveSmallIntegerField(help_text="Bit mask over contrib.skills.AREAS.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "contribution tallies"
+        constraints = [
+            # Also the index a profile reads its tallies through.
+            models.UniqueConstraint(
+                fields=["contributor", "kind", "areas"], name="contribution_tally_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contributor_id}: {self.count} × {self.kind} ({self.areas:#b})"
 
 
 class ScoringRule(models.Model):

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from contrib.models import (
     Contribution,
     ContributionKind,
     ContributionSource,
+    ContributionTally,
     Contributor,
     ContributorMerge,
     Identity,
@@ -28,6 +29,7 @@ from contrib.models import (
     Repository,
     Sponsorship,
 )
+from contrib.skills import areas_mask
 
 # GitHub shows deleted accounts as this user; their history stays attributed to it.
 GHOST_GITHUB_ID = 10137
@@ -256,6 +258,7 @@ def contribution_record(
     existing = same_key.first()
     if existing is not None:
         return existing, False
+    metadata = dict(metadata or {})
     try:
         with transaction.atomic():
             row = Contribution.objects.create(
@@ -267,14 +270,67 @@ def contribution_record(
                 url=url[:1000],
                 source=source,
                 external_id=external_id,
-                metadata=dict(metadata or {}),
+                metadata=metadata,
+                areas=areas_mask(kind, metadata),
             )
+            # In the row's transaction: a replay or a rollback never counts it.
+            _tally_add(contributor_id=row.contributor_id, kind=row.kind, areas=row.areas)
     except IntegrityError:
         existing = same_key.first()
         if existing is None:
             raise
         return existing, False
     return row, True
+
+
+def _tally_add(*, contributor_id: int, kind: str, areas: int) -> None:
+    """Count one more ledger row in its tally, safe against concurrent writers: increment in
+    place; else create the tally in a savepoint; if another transaction created it meanwhile
+    (the unique constraint says so, once theirs commits), increment theirs."""
+    tally = ContributionTally.objects.filter(contributor_id=contributor_id, kind=kind, areas=areas)
+    for _attempt in range(3):
+        if tally.update(count=F("count") + 1):
+            return
+        try:
+            with transaction.atomic():
+                ContributionTally.objects.create(
+                    contributor_id=contributor_id, kind=kind, areas=areas, count=1
+                )
+            return
+        except IntegrityError:
+            continue
+    raise IntegrityError(f"could not count a {kind} row of contributor #{contributor_id}")
+
+
+def contribution_tallies_rebuild(*, contributor_ids: Iterable[int] | None = None) -> int:
+    """Recompute the tallies of some contributors (all when `contributor_ids` is None) from the
+    ledger with one grouped INSERT … SELECT. Returns the number of tally rows written.
+
+    Used when rows move (`contributors_merge`), after a bulk load, and to repair. On PostgreSQL the
+    tally table is locked against writers (readers go on) for the transaction, so a row recorded
+    meanwhile is counted exactly once: either it is committed before the lock is granted and the
+    SELECT sees it, or its increment waits for the rebuild to commit.
+    """
+    ids = None if contributor_ids is None else sorted(set(contributor_ids))
+    tally_table = connection.ops.quote_name(ContributionTally._meta.db_table)
+    ledger_table = connection.ops.quote_name(Contribution._meta.db_table)
+    where, params = "", []
+    if ids is not None:
+        if not ids:
+            return 0
+        where = f" WHERE contributor_id IN ({', '.join(['%s'] * len(ids))})"
+        params = ids
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {tally_table} IN EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {tally_table}{where}", params)  # noqa: S608 - names are ours
+        cursor.execute(
+            f"INSERT INTO {tally_table} (contributor_id, kind, areas, count) "  # noqa: S608
+            f"SELECT contributor_id, kind, areas, COUNT(*) FROM {ledger_table}{where} "
+            "GROUP BY contributor_id, kind, areas",
+            params,
+        )
+        return max(cursor.rowcount, 0)
 
 
 MirrorModel = TypeVar("MirrorModel", Issue, PullRequest)
@@ -377,6 +433,7 @@ def contributors_merge(
         ]
         Award.objects.filter(pk__in=duplicates).delete()
         moved["awards"] = Award.objects.filter(contributor=source).update(contributor=target)
+        contribution_tallies_rebuild(contributor_ids=[source.pk, target.pk])  # rows moved
         if source.github_id and not target.github_id:
             github_id, source.github_id = source.github_id, None
             source.save(update_fields=["github_id"])

@@ -1,3 +1,5 @@
+from typing import Any
+
 import factory
 from django.utils import timezone
 
@@ -8,6 +10,7 @@ from contrib.models import (
     Contributor,
     Repository,
 )
+from contrib.services import contribution_record
 
 
 class ContributorFactory(factory.django.DjangoModelFactory[Contributor]):
@@ -27,6 +30,9 @@ class RepositoryFactory(factory.django.DjangoModelFactory[Repository]):
 
 
 class ContributionFactory(factory.django.DjangoModelFactory[Contribution]):
+    """A ledger row recorded through `contribution_record`, as the platform records them, so
+    its areas and the contributor's tallies are kept like in production."""
+
     class Meta:
         model = Contribution
 
@@ -35,3 +41,8 @@ class ContributionFactory(factory.django.DjangoModelFactory[Contribution]):
     occurred_at = factory.LazyFunction(timezone.now)
     source = ContributionSource.MANUAL
     external_id = factory.Sequence(lambda n: f"test:{n}")
+
+    @classmethod
+    def _create(cls, model_class: type[Contribution], *args: Any, **kwargs: Any) -> Contribution:
+        row, _created = contribution_record(**kwargs)
+        return row

@@ -51,7 +51,11 @@ from contrib.models import (
     Repository,
     Sponsorship,
 )
-from contrib.selectors import contributors_with_scores
+from contrib.selectors import (
+    contributor_tallies,
+    contributor_with_totals,
+    contributors_with_scores,
+)
 from contrib.skills import contributor_skills
 
 
@@ -395,13 +399,16 @@ class ContributorProfileView(APIView):
 
     def get(self, request: Request, login: str) -> Response:
         contributor = get_object_or_404(
-            contributors_with_scores(), login__iexact=login, merged_into__isnull=True
+            Contributor.objects.all(), login__iexact=login, merged_into__isnull=True
         )
+        # All-time figures from the tallies: a few rows, however long the ledger.
+        tallies = contributor_tallies(contributor=contributor)
+        contributor_with_totals(contributor=contributor, tallies=tallies)
         awards = Award.objects.filter(contributor=contributor).select_related("badge")
         return Response(
             {
                 **ContributorSerializer(contributor).data,
-                "skills": contributor_skills(contributor=contributor),
+                "skills": contributor_skills(contributor=contributor, tallies=tallies),
                 "awards": AwardSerializer(awards, many=True).data,
             }
         )

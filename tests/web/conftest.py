@@ -21,6 +21,8 @@ from contrib.models import (
     Repository,
     Sponsorship,
 )
+from contrib.services import contribution_tallies_rebuild
+from contrib.skills import areas_mask
 from evaluation.models import Benchmark, EvaluationRun, Submission
 from evaluation.services import leaderboard_recompute
 
@@ -85,6 +87,10 @@ def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Co
             external_id=f"web-test:{i}:{n}",
             title=f"work {n}",
             metadata={"paths": ["train.py"]} if n % 3 == 0 else {},
+            areas=areas_mask(
+                kinds[(i + n) % len(kinds)] if n else ContributionKind.CODE,
+                {"paths": ["train.py"]} if n % 3 == 0 else {},
+            ),
         )
         for i, person in enumerate(persons)
         for n in range(per_person + (30 if i == 0 else 0))
@@ -98,9 +104,11 @@ def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Co
             occurred_at=now - timedelta(minutes=5 + i),
             source=ContributionSource.MANUAL,
             external_id=f"web-test-now:{i}",
+            areas=areas_mask(ContributionKind.REVIEW, {}),
         )
         for i, person in enumerate(persons[:20])
     )
+    contribution_tallies_rebuild()  # bulk inserts bypass contribution_record's tallies
     Issue.objects.bulk_create(
         Issue(
             repository=repository,
