@@ -61,7 +61,25 @@ def site(transactional_db: Any, redis_url: str, github: FakeGitHub) -> Iterator[
         yield Site(url=url, github=github)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def _orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API keeps an event loop on this thread; the tests' own ORM calls are
+    plain synchronous code beside it, which Django refuses unless told (Playwright's advice).
+    Only for these tests: the variable must not leak into the rest of the suite's processes."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+# Per module, not per session: while Playwright is open its event loop counts as running on this
+# thread, and the rest of the suite must not run beside it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     reason = chromium_missing()
     if reason and os.environ.get("CRUCIBLE_REQUIRE_BROWSER"):
@@ -70,9 +88,6 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"browser tests skipped: {reason}")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop on this thread; the tests' own ORM calls are
-    # plain synchronous code beside it, which Django refuses unless told (Playwright's advice).
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         try:
