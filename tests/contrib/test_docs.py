@@ -91,4 +91,6 @@ def test_only_signed_in_users_write_and_pages_render_safely() -> None:
     assert created.status_code == 201
     assert "<script" not in created.json()["html"] and "hi" in created.json()["html"]
     assert DocPage.objects.get(slug="evil").revisions.count() == 1
-    assert api.post("/api/doc-pages/", {"title": " ", "body": "x"}, format="json").status_code == 400
+    assert (
+        api.post("/api/doc-pages/", {"title": " ", "body": "x"}, format="json").status_code == 400
+    )
