@@ -203,16 +203,17 @@ def contribution_days(*, contributor: Contributor, since: datetime) -> dict[date
     return dict(rows)
 
 
-def contributor_kind_counts(*, contributor: Contributor) -> list[tuple[str, int]]:
-    """(kind, count) for all of a contributor's ledger, most first, read from their tallies."""
-    rows = (
-        ContributionTally.objects.filter(contributor=contributor)
-        .values_list("kind")
-        .annotate(n=Sum("count"))
-        .filter(n__gt=0)
-        .order_by("-n", "kind")
-    )
-    return list(rows)
+def contributor_kind_counts(
+    *, contributor: Contributor, tallies: Iterable[TallyRow] | None = None
+) -> list[tuple[str, int]]:
+    """(kind, count) for all of a contributor's ledger, most first, from their tallies (pass
+    `tallies` when the caller already read them)."""
+    if tallies is None:
+        tallies = contributor_tallies(contributor=contributor)
+    counts: dict[str, int] = {}
+    for kind, _areas, count in tallies:
+        counts[kind] = counts.get(kind, 0) + count
+    return sorted(((k, n) for k, n in counts.items() if n > 0), key=lambda row: (-row[1], row[0]))
 
 
 def contributor_get_public(*, login: str) -> Contributor | None:

@@ -35,6 +35,7 @@ from contrib.selectors import (
     contributor_get_public,
     contributor_is_sponsored,
     contributor_kind_counts,
+    contributor_tallies,
     doc_page_get,
     doc_pages,
     issues_for_newcomers,
@@ -167,7 +168,8 @@ def contributor_profile(request: HttpRequest, login: str) -> HttpResponse:
     today = timezone.now().astimezone(UTC).date()
     year_ago = datetime.combine(today - timedelta(days=371), datetime.min.time(), tzinfo=UTC)
     days = contribution_days(contributor=contributor, since=year_ago)
-    kinds = contributor_kind_counts(contributor=contributor)
+    tallies = contributor_tallies(contributor=contributor)  # read once: kinds and skills
+    kinds = contributor_kind_counts(contributor=contributor, tallies=tallies)
     context = {
         "contributor": contributor,
         "heatmap": heatmap(
@@ -178,7 +180,7 @@ def contributor_profile(request: HttpRequest, login: str) -> HttpResponse:
         "year_total": sum(days.values()),
         "kinds": [(KIND_LABELS.get(kind, kind), n) for kind, n in kinds],
         "kinds_peak": max((n for _, n in kinds), default=1),
-        "skills": contributor_skills(contributor=contributor),
+        "skills": contributor_skills(contributor=contributor, tallies=tallies),
         "awards": contributor_awards(contributor=contributor),
         "sponsored": contributor_is_sponsored(contributor=contributor),
         "panels": panels_render_context(page="profile", contributor=contributor),

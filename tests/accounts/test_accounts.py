@@ -179,7 +179,13 @@ def test_local_sign_up_and_when_it_is_closed(settings: Any) -> None:
     assert User.objects.filter(username="local-dev").exists()
     settings.ACCOUNT_ALLOW_SIGNUP = False
     closed = Client().get("/accounts/signup/")
-    assert b"Sign Up Closed" in closed.content or b"closed" in closed.content.lower()
+    assert b"Sign Up Closed" in closed.content and b'name="password1"' not in closed.content
+    refused = Client().post(
+        "/accounts/signup/",
+        {"username": "late", "password1": "a-long-password-1", "password2": "a-long-password-1"},
+    )
+    assert b"Sign Up Closed" in refused.content
+    assert not User.objects.filter(username="late").exists()
 
 
 # --- API tokens ----------------------------------------------------------------------------

@@ -18,8 +18,6 @@ from tests.support.processes import celery_worker, gunicorn, platform_env
 CLIENT_ID, CLIENT_SECRET = "Iv1.browser-tests", "browser-tests-secret"
 MODEL_REPO = "crucible-org/model"
 
-pytestmark = pytest.mark.browser
-
 
 @dataclass
 class Site:
