@@ -191,7 +191,6 @@ def main() -> int:
             byte_budget=args.mfu_steps * base.batch_size * base.block_size,
             device="cuda",
             eval_windows=64,
-            causality_windows=16,
         )
         gpt2 = {
             "n_layer": 12,

@@ -349,7 +349,6 @@ def engine_run(
     folder: Path,
     seed: int,
     byte_budget: int | None = None,
-    trusted: bool = False,
     on_progress: Callable[[int | None, float | None], bool] | None = None,
     heartbeat_seconds: float = 2.0,
     timeout: float | None = None,
@@ -357,9 +356,8 @@ def engine_run(
     """Run `python -m evaluation.engine run` on a submission folder, in its own process group.
 
     `on_progress(bytes_done, loss)` is called every `heartbeat_seconds` (and on progress lines);
-    returning False cancels the run, killing the whole group. `trusted` (the platform's own
-    reference code: config-only submissions) may run without bubblewrap where it is missing;
-    untrusted code never does.
+    returning False cancels the run, killing the whole group. Whether the folder's code is
+    trusted is the engine's decision, by content (the reference model's sha256), never ours.
     """
     out = Path(tempfile.mkdtemp(prefix="crucible-result-")) / "result.json"
     command = [
@@ -378,8 +376,6 @@ def engine_run(
     ]
     if byte_budget:
         command += ["--budget-bytes", str(byte_budget)]
-    if trusted and shutil.which("bwrap") is None:
-        command.append("--unsafe-no-sandbox")
     timeout = timeout or settings.EVALUATION_RUN_TIMEOUT
     process = subprocess.Popen(
         command,
@@ -471,17 +467,17 @@ class FetchError(Exception):
         self.platform_fault = platform_fault
 
 
-def submission_materialize(*, submission: Submission, folder: Path) -> bool:
-    """Write the submission's files into `folder`; returns whether it is trusted.
+def submission_materialize(*, submission: Submission, folder: Path) -> None:
+    """Write the submission's files into `folder`.
 
-    A config is written as `config.json` for the platform's own reference model (trusted). A
-    pull request or commit is fetched at its exact SHA as GitHub's tarball and only its
-    submission folder is extracted, safely (see `evaluation.archive`); that code is untrusted,
-    so the engine runs it only in its sandbox.
+    A config is written as `config.json` for the platform's own reference model. A pull
+    request or commit is fetched at its exact SHA as GitHub's tarball and only its submission
+    folder is extracted, safely (see `evaluation.archive`). Either way the engine decides by
+    content whether it is the reference code; anything else runs only in its sandbox.
     """
     if submission.source == Submission.Source.CONFIG:
         (folder / "config.json").write_text(json.dumps(submission.config))
-        return True
+        return
     if submission.repository is None or not submission.head_sha or not submission.folder:
         raise FetchError("the submission names no repository, commit or folder")
     data = _archive_fetch(submission=submission)
@@ -499,7 +495,6 @@ def submission_materialize(*, submission: Submission, folder: Path) -> bool:
         raise FetchError(f"the archive of {submission.head_sha[:7]} was refused: {exc}") from exc
     if not (folder / "config.json").is_file():
         raise FetchError(f"{submission.folder}/ has no config.json at {submission.head_sha[:7]}")
-    return False
 
 
 def _archive_fetch(*, submission: Submission) -> bytes:
@@ -580,7 +575,7 @@ def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
 
     with tempfile.TemporaryDirectory(prefix="crucible-submission-") as folder:
         try:
-            trusted = submission_materialize(submission=submission, folder=Path(folder))
+            submission_materialize(submission=submission, folder=Path(folder))
         except (ValidationError, FetchError) as exc:
             message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
             _record_run_failure(run=run, error=message)
@@ -595,7 +590,6 @@ def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
             folder=Path(folder),
             seed=run.seed,
             byte_budget=benchmark.byte_budget,
-            trusted=trusted,
             on_progress=heartbeat,
         )
     result = outcome.result
@@ -630,7 +624,12 @@ def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
         heartbeat_at=timezone.now(),
     )
     if status != "ok":
-        _fail(submission, f"seed {run.seed}: {error or 'the run failed'}")
+        # The engine says whose fault a failure is; the platform's own are not charged.
+        _fail(
+            submission,
+            f"seed {run.seed}: {error or 'the run failed'}",
+            platform_fault=result.get("fault") == "platform",
+        )
         return False
     return True
 

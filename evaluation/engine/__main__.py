@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     result["official"] = not (
         unofficial or args.unsafe_no_sandbox or (args.device and args.device != spec.device)
     )
-    text = json.dumps(result, indent=2)
+    text = json.dumps(result, indent=2, allow_nan=False)  # run_benchmark left no NaN in it
     if args.out:
         args.out.write_text(text + "\n")
     else:

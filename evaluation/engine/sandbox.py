@@ -11,22 +11,35 @@ Layers, outermost first:
    a two-line passwd. The network namespace holds only a loopback device, so no connection can
    leave. ``--die-with-parent`` and the PID namespace mean that killing ``bwrap`` kills every
    process the submission started; ``--new-session`` stops terminal injection.
-2. Privileges. Started as root (as on the GPU workers), ``bwrap`` drops every capability but
-   the three needed to switch user, and a two-line launcher inside switches to ``nobody``
-   (uid 65534) before the submission's Python starts, so every limit below applies (the kernel
-   exempts root from the process limit) and no file of the host is writable by ownership.
-   ``bwrap`` sets ``no_new_privs``, so a setuid binary cannot bring root back. Started as an
-   ordinary user, ``bwrap`` runs unprivileged in a user namespace instead.
-3. Resource limits (``setrlimit``, inherited): CPU seconds, largest file, open files, processes
+2. Privileges, one user per pass. Started as root (as on the GPU workers), ``bwrap`` drops
+   every capability but the three needed to switch user, and a two-line launcher inside switches
+   to a **fresh unprivileged uid drawn for this pass alone** (see :func:`fresh_uid`) before the
+   submission's Python starts. Kernel state that is keyed by the user and outlives a process
+   (key rings, the per-user process count, anything a later kernel adds) is therefore never
+   shared between the training, scoring and probe passes, nor with any other run on the machine,
+   and the process limit below counts this pass's processes only, so concurrent runs cannot
+   starve each other. No file of the host is writable by ownership. ``bwrap`` sets
+   ``no_new_privs``, so a setuid binary cannot bring root back. Started as an ordinary user,
+   ``bwrap`` runs unprivileged in a user namespace instead (one uid for every pass: see the
+   engine README's threat model for what that shares).
+3. A seccomp filter (``seccomp.py``), loaded by ``bwrap``: no key rings, no new namespaces (a
+   nested user namespace included), no ptrace, bpf, perf events, userfaultfd, io_uring or mounts.
+4. Resource limits (``setrlimit``, inherited): CPU seconds, largest file, open files, processes
    (which stops a fork bomb), address space on CPU runs (not on CUDA, which maps huge
    virtual ranges), no core files.
-4. The harness side: a clean environment (nothing of the platform's: no tokens, no database
+5. The harness side: a clean environment (nothing of the platform's: no tokens, no database
    URL), a wall-clock watchdog that kills the process group, captured stdout/stderr with a cap
    (printing more kills the run), and only the pipes the harness hands over.
 
-Without ``bwrap`` (or when its self-test fails) the engine refuses to run untrusted code unless
-``unsafe_no_sandbox=True`` (CLI ``--unsafe-no-sandbox``): then only layers 3 and 4 apply, in a
-private temporary work directory, and every result says so.
+Without ``bwrap`` (or when its self-test fails) the engine refuses to run a submission unless it
+is the platform's own reference code, verified file by file by sha256 (a config-only submission),
+or ``unsafe_no_sandbox=True`` (CLI ``--unsafe-no-sandbox``, for a developer's own code): then
+only layers 4 and 5 apply, in a private temporary work directory, a warning is printed, and
+the result's ``sandbox`` field says so. The sandbox is never skipped silently.
+
+Per pass, nothing of the kernel's is shared either: new IPC (SysV, POSIX message queues),
+network (abstract Unix sockets live there), PID, UTS and mount namespaces, and fresh tmpfs
+mounts at ``/tmp`` and ``/dev`` (``/dev/shm``) for every process tree.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ import contextlib
 import json
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -48,19 +62,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from .seccomp import SeccompUnavailableError, filter_program, program_fd
+
 ENGINE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = ENGINE_DIR.parent.parent
 NOBODY = 65534
 INSIDE_ROOT = "/job"
+# Per-pass uids are drawn from here: far above any distribution's system and login users
+# (systemd keeps 0-60513 and 524288-1879048191 for containers; this is 2^30-2^31), so they
+# belong to nobody else on the host.
+PASS_UIDS = (1 << 30, (1 << 31) - 2)
 
-# Two lines of trusted code run as pid 2 inside the sandbox: drop to nobody, then exec.
-# The process limit is set here, as the last root step before becoming nobody: RLIMIT_NPROC
-# counts every process of the real uid, and set while still root it would count all of the
-# machine's root processes (a busy host then fails the sandbox's own thread creation).
-_DROP_TO_NOBODY = (
-    "import os,sys,resource;n=int(sys.argv[1]);resource.setrlimit(resource.RLIMIT_NPROC,(n,n));"
-    f"os.setgroups([]);os.setgid({NOBODY});os.setuid({NOBODY});"
-    "os.execv(sys.argv[2],sys.argv[2:])"
+# Two lines of trusted code run as pid 2 inside the sandbox: become the pass's uid, then exec.
+# The process limit is set here, as the last root step: RLIMIT_NPROC counts every process of
+# the real uid, and set while still root it would count all of the machine's root processes.
+_DROP_PRIVILEGES = (
+    "import os,sys,resource;n=int(sys.argv[1]);u=int(sys.argv[2]);"
+    "resource.setrlimit(resource.RLIMIT_NPROC,(n,n));"
+    "os.setgroups([]);os.setgid(u);os.setuid(u);"
+    "os.execv(sys.argv[3],sys.argv[3:])"
 )
 _GPU_ENV = (
     "CUDA_VISIBLE_DEVICES",
@@ -101,6 +121,22 @@ class Outcome:
     def log_tail(self, limit: int = 4000) -> str:
         text = (self.stdout_tail + ("\n" if self.stdout_tail else "") + self.stderr_tail).strip()
         return text[-limit:]
+
+
+def fresh_uid() -> int:
+    """A uid no process on this machine has: a secret random draw, checked against ``/proc``
+    (each ``/proc/PID`` is owned by its process's user)."""
+    while True:
+        uid = PASS_UIDS[0] + secrets.randbelow(PASS_UIDS[1] - PASS_UIDS[0])
+        in_use = False
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.stat(f"/proc/{name}").st_uid == uid:
+                        in_use = True
+                        break
+        if not in_use:
+            return uid
 
 
 def bwrap_path() -> str | None:
@@ -149,13 +185,33 @@ def _python_roots() -> list[Path]:
 class Sandbox:
     """Starts worker processes under bubblewrap (or, opted in, without it)."""
 
-    def __init__(self, *, unsafe_no_sandbox: bool = False, gpu: bool = False) -> None:
+    def __init__(
+        self, *, unsafe_no_sandbox: bool = False, reference_code: bool = False, gpu: bool = False
+    ) -> None:
         self.gpu = gpu
         self.bwrap = bwrap_path()
         self.privileged = os.geteuid() == 0
-        problem = self._self_test() if self.bwrap else "bubblewrap (bwrap) is not installed"
+        self.seccomp_program = b""
+        problem = None if self.bwrap else "bubblewrap (bwrap) is not installed"
+        if problem is None:
+            try:
+                self.seccomp_program = filter_program()
+            except SeccompUnavailableError as exc:
+                problem = str(exc)
+        if problem is None:
+            problem = self._self_test()
+        self.reference_only = False
         if problem is None:
             self.mode = "bwrap"
+        elif reference_code and not unsafe_no_sandbox:
+            self.mode = "none"
+            self.reference_only = True
+            print(
+                f"WARNING: no sandbox here ({problem}); running the platform's reference code, "
+                "verified by sha256, without one.",
+                file=sys.stderr,
+                flush=True,
+            )
         elif unsafe_no_sandbox:
             self.mode = "none"
             print(
@@ -172,12 +228,27 @@ class Sandbox:
             )
         self.unavailable_reason = problem
 
+    def describe(self) -> str:
+        """How submission code runs, for the result (``sandbox``) and the pages."""
+        if self.mode == "bwrap":
+            return "bubblewrap"
+        if self.reference_only:
+            return (
+                "none: the platform's reference code, verified by sha256 "
+                f"({self.unavailable_reason})"
+            )
+        return "NONE (unsafe)"
+
     # -- command construction -------------------------------------------------------------
 
-    def _bwrap_args(self, job_dir: Path, scratch_bytes: int, processes: int = 512) -> list[str]:
+    def _bwrap_args(
+        self, job_dir: Path, scratch_bytes: int, *, uid: int, seccomp_fd: int, processes: int
+    ) -> list[str]:
         assert self.bwrap is not None
         args = [
             self.bwrap,
+            "--seccomp",
+            str(seccomp_fd),
             "--unshare-pid",
             "--unshare-net",
             "--unshare-ipc",
@@ -225,6 +296,10 @@ class Sandbox:
                     made.add(parent)
             args += ["--ro-bind", str(root), str(root)]
         args += ["--dev", "/dev", "--proc", "/proc"]
+        # POSIX shared memory and semaphores (multiprocessing, DataLoader workers): a private,
+        # size-capped tmpfs of this pass's own.
+        shm = "/dev/shm"  # noqa: S108 - inside the sandbox
+        args += ["--perms", "01777", "--size", str(scratch_bytes), "--tmpfs", shm]
         if self.gpu:
             for node in sorted(Path("/dev").glob("nvidia*")):
                 args += ["--dev-bind", str(node), str(node)]
@@ -234,7 +309,7 @@ class Sandbox:
         args += ["--ro-bind", str(job_dir), INSIDE_ROOT]
         args += ["--chdir", SANDBOX_TMP, "--"]
         if self.privileged:
-            args += [sys.executable, "-I", "-c", _DROP_TO_NOBODY, str(processes)]
+            args += [sys.executable, "-I", "-c", _DROP_PRIVILEGES, str(processes), str(uid)]
         return args
 
     def _self_test(self) -> str | None:
@@ -243,21 +318,33 @@ class Sandbox:
 
         with tempfile.TemporaryDirectory(prefix="crucible-probe-") as tmp:
             job_dir = Path(tmp)
-            self._write_etc(job_dir)
+            uid = fresh_uid() if self.privileged else NOBODY
+            self._write_etc(job_dir, uid)
+            seccomp_fd = program_fd(self.seccomp_program)
             try:
-                argv = [*self._bwrap_args(job_dir, 1 << 20), sys.executable, "-I", "-c", "0"]
-            except SandboxUnavailableError as exc:
-                return str(exc)
-            try:
+                argv = [
+                    *self._bwrap_args(
+                        job_dir, 1 << 20, uid=uid, seccomp_fd=seccomp_fd, processes=64
+                    ),
+                    sys.executable,
+                    "-I",
+                    "-c",
+                    "0",
+                ]
                 done = subprocess.run(
                     argv,
                     capture_output=True,
                     timeout=60,
                     env=self._env(job_dir, 1),
                     preexec_fn=lambda: os.umask(0o022),
+                    pass_fds=(seccomp_fd,),
                 )
+            except SandboxUnavailableError as exc:
+                return str(exc)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return f"bwrap failed to start: {exc}"
+            finally:
+                os.close(seccomp_fd)
             if done.returncode != 0:
                 return (
                     "bwrap cannot create the sandbox here: "
@@ -266,13 +353,13 @@ class Sandbox:
         return None
 
     @staticmethod
-    def _write_etc(job_dir: Path) -> None:
+    def _write_etc(job_dir: Path, uid: int) -> None:
         etc = job_dir / "etc"
         etc.mkdir(exist_ok=True)
         (etc / "passwd").write_text(
-            f"root:x:0:0:root:/root:/bin/sh\nnobody:x:{NOBODY}:{NOBODY}:nobody:/tmp:/bin/false\n"
+            f"root:x:0:0:root:/root:/bin/sh\nsandbox:x:{uid}:{uid}:sandbox:/tmp:/bin/false\n"
         )
-        (etc / "group").write_text(f"root:x:0:\nnogroup:x:{NOBODY}:\n")
+        (etc / "group").write_text(f"root:x:0:\nsandbox:x:{uid}:\n")
         (etc / "nsswitch.conf").write_text("passwd: files\ngroup: files\nhosts: files\n")
         for path in (etc, *etc.iterdir()):
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -283,8 +370,8 @@ class Sandbox:
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": tmp,
-            "USER": "nobody",  # getpass.getuser(), used by torch.compile's cache
-            "LOGNAME": "nobody",
+            "USER": "sandbox",  # getpass.getuser(), used by torch.compile's cache
+            "LOGNAME": "sandbox",
             "TMPDIR": tmp,
             "LANG": "C.UTF-8",
             "PYTHONHASHSEED": "0",
@@ -315,12 +402,22 @@ class Sandbox:
         threads: int,
         on_stdout_line: Callable[[str], None] | None = None,
     ) -> SandboxProcess:
-        """Start ``python job_dir/worker.py *worker_args`` sandboxed. ``job_dir`` must contain
-        ``worker.py``; in the sandbox it is ``/job`` (read-only)."""
-        self._write_etc(job_dir)
+        """Start ``python job_dir/worker.py *worker_args`` sandboxed, as a uid of its own.
+        ``job_dir`` must contain ``worker.py``; in the sandbox it is ``/job`` (read-only)."""
+        uid = fresh_uid() if self.privileged and self.mode == "bwrap" else NOBODY
+        self._write_etc(job_dir, uid)
+        seccomp_fd = -1
         if self.mode == "bwrap":
             root = INSIDE_ROOT
-            argv = self._bwrap_args(job_dir, limits.scratch_bytes, limits.processes)
+            seccomp_fd = program_fd(self.seccomp_program)
+            pass_fds = (*pass_fds, seccomp_fd)
+            argv = self._bwrap_args(
+                job_dir,
+                limits.scratch_bytes,
+                uid=uid,
+                seccomp_fd=seccomp_fd,
+                processes=limits.processes,
+            )
             env = self._env(SANDBOX_TMP, threads)
             cwd = None
         else:
@@ -341,7 +438,7 @@ class Sandbox:
                 resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes)
             )
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-            if not privileged:  # as root, the drop to nobody sets it (see _DROP_TO_NOBODY)
+            if not privileged:  # as root, the launcher sets it (see _DROP_PRIVILEGES)
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
             if limits.memory_bytes:
                 resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -364,10 +461,13 @@ class Sandbox:
                 preexec_fn=preexec,
             )
         finally:
-            if info_w >= 0:
-                os.close(info_w)
+            for fd in (info_w, seccomp_fd):
+                if fd >= 0:
+                    os.close(fd)
         pid_ns = _read_pid_namespace(info_r) if info_r >= 0 else None
-        return SandboxProcess(proc, limits, on_stdout_line, pid_ns)
+        process = SandboxProcess(proc, limits, on_stdout_line, pid_ns)
+        process.uid = uid
+        return process
 
 
 def _read_pid_namespace(info_r: int, timeout: float = 30.0) -> str | None:
@@ -425,6 +525,7 @@ class SandboxProcess:
     ) -> None:
         self.proc = proc
         self.pid_ns = pid_ns
+        self.uid: int | None = None
         self.limits = limits
         self.started = time.monotonic()
         self.killed_reason: str | None = None

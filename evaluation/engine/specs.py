@@ -80,7 +80,6 @@ class BenchmarkSpec:
     scratch_bytes: int = 512 << 20  # size of the private writable work directory
     max_checkpoint_bytes: int = 512 << 20
     max_output_bytes: int = 4 << 20  # stdout + stderr a submission may print
-    causality_windows: int = 32
     causality_atol_cpu: float = 1e-4  # nats, on the log-probability of the true next byte
     causality_atol_cuda: float = 2e-2
     config_fields: dict[str, ConfigField] = field(default_factory=dict)
@@ -157,7 +156,6 @@ SPECS: dict[str, BenchmarkSpec] = {
         max_params=200_000_000,
         scratch_bytes=4 << 30,
         max_checkpoint_bytes=2 << 30,
-        causality_windows=48,
         config_fields=_common_fields(
             lr=1.5e-3, max_layers=24, max_embd=1536, n_layer=8, n_head=8, n_embd=512
         ),

@@ -6,18 +6,21 @@ rest of the engine) and started as ``python worker.py {train,logits} ROOT``. ``R
 
 Nothing this process reports is trusted for the score. It talks to the harness over two pipes:
 
-- data fd (harness -> worker, argv[3]): raw bytes. ``train``: training micro-batches of
-  ``micro_batch_size × (block_size + 1)`` bytes, served by the harness, which stops serving at the
-  budget. ``logits``: validation inputs of ``eval_batch_size × block_size`` bytes (no targets).
+- data fd (harness -> worker, argv[3]): raw bytes. ``train``: one training micro-batch of
+  ``micro_batch_size × (block_size + 1)`` bytes for each ``R`` frame the worker sends; the harness
+  closes the pipe (end of file) at the byte budget or at the training deadline, which it keeps
+  itself. ``logits``: validation inputs of ``eval_batch_size × block_size`` bytes (no targets).
 - message fd (worker -> harness, argv[4]): frames
   ``kind (1 byte) | length (8 bytes, little endian) | payload``.
-  ``J`` a JSON record (progress, summary), ``C`` a chunk of the checkpoint, ``L`` the float32
-  logits of one batch.
+  ``R`` (empty) asks for the next training micro-batch, ``J`` a JSON record (progress, summary,
+  error; a flat object of scalars), ``C`` a chunk of the checkpoint, ``L`` the float32 logits of
+  one batch.
 
-Whatever this process says about its own training (loss curve, speed) is informational only:
-submission code shares this address space and could alter it. The score is computed by the
-harness, in another process, from the logits sent back, and the budget is enforced by the
-harness serving the training bytes.
+Whatever this process says about its own training (loss, learning rate, memory, architecture) is
+labelled as reported by the submission: submission code shares this address space and could
+alter it. The harness counts the bytes and steps it served and the time itself, reads the
+parameter count from the checkpoint, and computes the score in another process from the logits
+sent back.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ import io
 import json
 import math
 import os
+import resource
 import struct
 import sys
-import time
 import traceback
 import warnings
 from pathlib import Path
@@ -67,6 +70,12 @@ def send_json(record: dict[str, Any]) -> None:
     send(b"J", json.dumps(record).encode())
 
 
+def request_batch(size: int) -> bytes | None:
+    """The next training micro-batch, or None once the harness has stopped serving."""
+    send(b"R", b"")
+    return read_exact(size)
+
+
 def read_exact(size: int) -> bytes | None:
     """``size`` bytes from the harness, or None once it has stopped serving."""
     parts: list[bytes] = []
@@ -90,9 +99,13 @@ def tensor_bytes(tensor: torch.Tensor) -> bytes:
 
 
 def load_submission(root: Path, job: dict[str, Any]) -> tuple[Any, Any]:
-    """Import the submission's model.py (and optimizer.py if present)."""
+    """Import the submission's model.py (and optimizer.py if present).
+
+    The submission's folder goes *last* on ``sys.path``: its own helper modules import, but a
+    file named like a module of the standard library or of torch can never shadow it (and
+    everything this worker needs is imported before any submission code runs)."""
     sub = root / "submission"
-    sys.path.insert(0, str(sub))
+    sys.path.append(str(sub))
 
     def load(name: str) -> Any:
         path = sub / f"{name}.py"
@@ -169,12 +182,7 @@ def device_facts(device: torch.device) -> dict[str, Any]:
         facts["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device)
     else:
         facts["device_name"] = "cpu"
-        try:
-            import resource
-
-            facts["peak_memory_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        except (ImportError, OSError):
-            facts["peak_memory_bytes"] = None
+        facts["peak_memory_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return facts
 
 
@@ -223,20 +231,37 @@ def train(root: Path, job: dict[str, Any]) -> None:
     accum = job["batch_size"] // micro
     window = block + 1
     log_every = job["log_every"]
-    deadline = job["train_wall_s"]
-    seen = 0
-    stopped_early = False
     loss_sum = torch.zeros((), device=device)
-    start = time.perf_counter()
+    done = 0  # optimizer steps taken
+    logged = -1
+
+    def report(step: int, step_loss: torch.Tensor) -> None:
+        value = step_loss.item()
+        if not math.isfinite(value) or not math.isfinite(loss_sum.item()):
+            raise SubmissionError(
+                f"training loss became {value} at step {step}: lower the learning rate, "
+                "check the initialisation or clip gradients"
+            )
+        send_json(
+            {"type": "progress", "step": step, "loss": value, "lr": optimizer.param_groups[0]["lr"]}
+        )
+
+    last_loss = torch.zeros((), device=device)
     for step in range(steps):
         factor = lr_factor(step, steps, config["warmup_frac"], config["min_lr_frac"])
         for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
             group["lr"] = base * factor
         step_loss = torch.zeros((), device=device)
-        for _ in range(accum):
-            data = read_exact(micro * window)
+        served = True
+        for micro_step in range(accum):
+            # The harness serves whole steps only: it stops (end of file) at the budget or at its
+            # training deadline, before the first micro-batch of a step.
+            data = request_batch(micro * window)
             if data is None:
-                raise RuntimeError("the harness stopped serving training data before the budget")
+                if micro_step:
+                    raise RuntimeError("the harness stopped serving in the middle of a step")
+                served = False
+                break
             batch = torch.frombuffer(bytearray(data), dtype=torch.uint8).view(micro, window)
             batch = batch.to(device, non_blocking=True).long()
             x, y = batch[:, :-1], batch[:, 1:]
@@ -249,38 +274,24 @@ def train(root: Path, job: dict[str, Any]) -> None:
             )
             (loss / accum).backward()
             step_loss += loss.detach() / accum
+        if not served:
+            break
         if config["grad_clip"] > 0:
             torch.nn.utils.clip_grad_norm_(raw_model.parameters(), config["grad_clip"])
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        seen += job["batch_size"] * block
         loss_sum += step_loss
-        last = step == steps - 1
-        elapsed = time.perf_counter() - start
-        over_time = elapsed > deadline
-        if step % log_every == 0 or last or over_time:
-            value = step_loss.item()
-            if not math.isfinite(value) or not math.isfinite(loss_sum.item()):
-                raise SubmissionError(
-                    f"training loss became {value} at step {step}: lower the learning rate, "
-                    "check the initialisation or clip gradients"
-                )
-            send_json(
-                {
-                    "type": "progress",
-                    "step": step,
-                    "bytes": seen,
-                    "loss": value,
-                    "lr": optimizer.param_groups[0]["lr"],
-                    "elapsed": elapsed,
-                }
-            )
-        if over_time and not last:
-            stopped_early = True
-            break
+        last_loss = step_loss
+        done = step + 1
+        if step % log_every == 0 or done == steps:
+            report(step, step_loss)
+            logged = step
+    if done == 0:
+        raise RuntimeError("the harness served no training data")
+    if logged != done - 1:  # the harness stopped us between two log steps
+        report(done - 1, last_loss)
     if use_cuda:
         torch.cuda.synchronize(device)
-    train_seconds = time.perf_counter() - start
     buffer = io.BytesIO()
     torch.save(raw_model.state_dict(), buffer)
     payload = buffer.getbuffer()
@@ -289,11 +300,8 @@ def train(root: Path, job: dict[str, Any]) -> None:
     send_json(
         {
             "type": "summary",
-            "steps": step + 1,
-            "bytes": seen,
-            "train_seconds": train_seconds,
-            "stopped_early": stopped_early,
-            **facts,
+            "steps": done,
+            **{k: v for k, v in facts.items() if k in ("n_layer", "n_head", "head_dim")},
             **device_facts(device),
         }
     )

@@ -28,7 +28,6 @@ TINY = SPECS["demo-cpu"].with_overrides(
     eval_batch_size=8,
     eval_wall_s=30.0,
     log_every=1,
-    causality_windows=8,
     scratch_bytes=64 << 20,
     max_output_bytes=1 << 20,
 )

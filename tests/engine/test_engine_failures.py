@@ -84,17 +84,6 @@ def test_wall_clock_cap_ends_training_early_and_says_so(run, tiny_spec, make_sub
     assert result["val_bits_per_byte"] is not None
 
 
-def test_budget_is_served_by_the_harness(run, tiny_spec, make_submission) -> None:
-    """A trainer that reads extra training data (to see more than the budget) runs dry."""
-    greedy = model_with(
-        "if self.training:\n            fd = int(sys.argv[3])\n            os.read(fd, 1 << 16)"
-    )
-    result = run(tiny_spec(), make_submission(greedy))
-    assert result["status"] == "failed"
-    assert "stopped serving training data before the budget" in result["error"]
-    # (an honest run trains on exactly the budget: test_uniform_logits_score_exactly_eight)
-
-
 def test_invalid_config_is_rejected(run, tiny_spec, make_submission) -> None:
     result = run(tiny_spec(), make_submission(config={"lr": 3.0, "depth": 2}))
     assert result["status"] == "rejected"

@@ -1,4 +1,5 @@
-"""Without a working bubblewrap the engine refuses untrusted code unless told otherwise."""
+"""Without a working bubblewrap the engine refuses untrusted code unless told otherwise (the
+reference code alone, verified by content, runs: see test_engine_integrity)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ def test_refuses_without_sandbox_and_runs_only_when_opted_out(
     tiny_spec, make_submission, monkeypatch, capfd
 ) -> None:
     monkeypatch.setenv("CRUCIBLE_BWRAP", "/nonexistent/bwrap")
-    folder = make_submission(config={"n_layer": 1, "n_embd": 32, "n_head": 2})
+    model = "def build_model(vocab_size, block_size, config):\n    return nn.Embedding(256, 256)\n"
+    folder = make_submission(model)
     refused = run_benchmark(tiny_spec(), folder, seed=0, progress=None)
     assert refused["status"] == "failed"
     assert "cannot sandbox submission code" in refused["error"]

@@ -40,7 +40,6 @@ class Command(BaseCommand):
             folder=folder,
             seed=seed,
             byte_budget=found.byte_budget,
-            trusted=not (folder / "model.py").exists() and not (folder / "optimizer.py").exists(),
             on_progress=progress,
         )
         result = outcome.result
