@@ -107,9 +107,10 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "current_loss": running.current_loss if running else None,
         "chart": line_chart(
             lines=lines,
-            title=f"Training loss of submission #{submission.pk}'s seeds against the baseline",
-            x_label="training bytes",
-            y_label="loss",
+            title=f"Training loss of submission #{submission.pk}'s seeds against the baseline "
+            "(as reported by the submission)",
+            x_label="training bytes (counted by the harness)",
+            y_label="training loss, nats (reported)",
             x_ticks=[(0.0, "0"), (widest, f"{widest:,.0f}")],
         )
         if lines

@@ -22,13 +22,19 @@ A submission is a folder: ``config.json`` (required, ``{}`` for defaults), optio
 ``model.py`` the reference model (``reference/``) is trained.
 
 Result fields: ``status`` (``ok`` | ``rejected`` | ``failed``), ``error`` (what to fix),
-``val_bits_per_byte``, ``loss_curve`` ([{step, bytes, loss, lr, elapsed}]),
-``bytes_per_second`` (after step 0), ``mfu`` (CUDA only, PaLM formula over the device's bf16
-peak), ``peak_memory_bytes``, ``param_count``, ``device``, ``device_name``, ``torch_version``,
-``bytes_trained``, ``byte_budget``, ``steps``, ``stopped_early`` (wall-clock cap hit),
-``scored_bytes``, ``causality`` (probe figures), ``sandbox``, ``log_tail``, ``wall_seconds``,
-``benchmark``, ``seed``.
+``fault`` (``submission`` | ``platform``: whose failure it is), ``val_bits_per_byte``,
+``loss_curve`` ([{step, bytes, loss, lr, elapsed}]: step, bytes and time the harness's, loss and
+lr reported), ``bytes_per_second`` (after step 0), ``train_seconds``, ``mfu`` (CUDA only, PaLM
+formula over the device's bf16 peak), ``param_count`` (numbers in the trained checkpoint),
+``device``, ``device_name``, ``torch_version``, ``bytes_trained``, ``byte_budget``, ``steps``,
+``stopped_early`` (the harness stopped serving at the wall-clock cap), ``scored_bytes``,
+``causality`` (probe figures), ``pass_seconds`` (train, score, probe), ``sandbox``,
+``reported`` (what the submission's process said about itself: steps, peak memory, device,
+architecture, final training loss; never used for the score), ``log_tail``, ``wall_seconds``,
+``benchmark``, ``seed``. The result is strict JSON: no NaN, no infinity.
 
-Integrity: submission code runs only in ``sandbox.py``'s bubblewrap sandbox, never in the
-process that computes the score; see ``runner.py`` for the data flow and the causality probe.
+Integrity: submission code runs only in ``sandbox.py``'s bubblewrap sandbox (a fresh uid and a
+seccomp filter per pass), never in the process that computes the score; see ``README.md`` for
+the threat model, ``training.py`` for the harness's accounting and ``probe.py`` for the
+causality probe.
 """

@@ -45,24 +45,18 @@ mounts at ``/tmp`` and ``/dev`` (``/dev/shm``) for every process tree.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import resource
 import secrets
-import select
 import shutil
-import signal
 import site
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from .seccomp import SeccompUnavailableError, filter_program, program_fd
+from .supervise import Limits, SandboxProcess, read_pid_namespace
 
 ENGINE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = ENGINE_DIR.parent.parent
@@ -96,31 +90,6 @@ SANDBOX_TMP = "/tmp"  # noqa: S108 - a private, size-capped tmpfs inside the san
 
 class SandboxUnavailableError(RuntimeError):
     """No usable isolation and the caller did not opt out of it."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    wall_s: float
-    cpu_s: int
-    file_size_bytes: int
-    scratch_bytes: int
-    max_output_bytes: int
-    memory_bytes: int | None = None  # RLIMIT_AS; None on CUDA
-    open_files: int = 1024
-    processes: int = 512  # counts threads too
-
-
-@dataclass
-class Outcome:
-    returncode: int | None
-    killed_reason: str | None
-    stdout_tail: str
-    stderr_tail: str
-    wall_s: float
-
-    def log_tail(self, limit: int = 4000) -> str:
-        text = (self.stdout_tail + ("\n" if self.stdout_tail else "") + self.stderr_tail).strip()
-        return text[-limit:]
 
 
 def fresh_uid() -> int:
@@ -464,160 +433,7 @@ class Sandbox:
             for fd in (info_w, seccomp_fd):
                 if fd >= 0:
                     os.close(fd)
-        pid_ns = _read_pid_namespace(info_r) if info_r >= 0 else None
+        pid_ns = read_pid_namespace(info_r) if info_r >= 0 else None
         process = SandboxProcess(proc, limits, on_stdout_line, pid_ns)
         process.uid = uid
         return process
-
-
-def _read_pid_namespace(info_r: int, timeout: float = 30.0) -> str | None:
-    """The sandbox's PID namespace (``pid:[inode]``), from bwrap's ``--info-fd`` JSON."""
-    buffer = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([info_r], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                return None
-            chunk = os.read(info_r, 4096)
-            if not chunk:
-                break
-            buffer += chunk
-            try:
-                child = int(json.loads(buffer)["child-pid"])
-            except (ValueError, KeyError, TypeError):
-                continue
-            return os.readlink(f"/proc/{child}/ns/pid")
-    except OSError:
-        return None
-    finally:
-        os.close(info_r)
-    return None
-
-
-def _pids_in_namespace(pid_ns: str) -> list[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError):
-                if os.readlink(f"/proc/{name}/ns/pid") == pid_ns:
-                    pids.append(int(name))
-    return pids
-
-
-@dataclass
-class _Capture:
-    tail: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-
-class SandboxProcess:
-    """A started sandbox: watchdog, capped output capture, kill of the whole group."""
-
-    TAIL_BYTES = 16 * 1024
-
-    def __init__(
-        self,
-        proc: subprocess.Popen[bytes],
-        limits: Limits,
-        on_stdout_line: Callable[[str], None] | None,
-        pid_ns: str | None = None,
-    ) -> None:
-        self.proc = proc
-        self.pid_ns = pid_ns
-        self.uid: int | None = None
-        self.limits = limits
-        self.started = time.monotonic()
-        self.killed_reason: str | None = None
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._captures = {"stdout": _Capture(), "stderr": _Capture()}
-        self._threads = [
-            threading.Thread(
-                target=self._drain, args=(proc.stdout, "stdout", on_stdout_line), daemon=True
-            ),
-            threading.Thread(target=self._drain, args=(proc.stderr, "stderr", None), daemon=True),
-            threading.Thread(target=self._watchdog, daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def kill(self, reason: str) -> None:
-        with self._lock:
-            if self.killed_reason is None and self.proc.poll() is None:
-                self.killed_reason = reason
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-
-    def _watchdog(self) -> None:
-        if not self._done.wait(self.limits.wall_s):
-            self.kill(f"exceeded the wall-clock limit of {self.limits.wall_s:.0f} s")
-
-    def _drain(
-        self, stream: IO[bytes] | None, name: str, on_line: Callable[[str], None] | None
-    ) -> None:
-        assert stream is not None
-        capture = self._captures[name]
-        pending = b""
-        while True:
-            chunk = stream.read1(65536)  # type: ignore[attr-defined]
-            if not chunk:
-                break
-            capture.total += len(chunk)
-            capture.tail += chunk
-            if len(capture.tail) > self.TAIL_BYTES:
-                del capture.tail[: len(capture.tail) - self.TAIL_BYTES]
-            total = sum(c.total for c in self._captures.values())
-            if total > self.limits.max_output_bytes:
-                self.kill(
-                    f"printed more than {self.limits.max_output_bytes // (1 << 20)} MiB to "
-                    "stdout/stderr"
-                )
-            if on_line is not None:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines[-5:]:
-                    on_line(line.decode("utf-8", "replace")[:300])
-                pending = pending[-4096:]
-
-    def wait(self) -> Outcome:
-        self.proc.wait()
-        self._done.set()
-        # In unsafe mode children may linger in the group; in bwrap mode the PID namespace is
-        # gone with its init already. Either way nothing of this run may outlive it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        if self.pid_ns:  # the kernel tears the namespace down asynchronously: wait for it
-            deadline = time.monotonic() + 30
-            while (left := _pids_in_namespace(self.pid_ns)) and time.monotonic() < deadline:
-                for pid in left:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
-                time.sleep(0.05)
-        for thread in self._threads[:2]:
-            thread.join(timeout=10)
-        returncode = self.proc.returncode
-        # A signal shows as a negative code, or as 128 + signal once bwrap relays it.
-        sig = 0
-        if returncode is not None and returncode < 0:
-            sig = -returncode
-        elif returncode is not None and 128 < returncode < 160:
-            sig = returncode - 128
-        if sig and self.killed_reason is None:
-            if sig == signal.SIGXCPU:
-                self.killed_reason = f"exceeded the CPU-time limit of {self.limits.cpu_s} s"
-            elif sig == signal.SIGKILL:
-                self.killed_reason = "was killed (SIGKILL), probably out of memory"
-            else:
-                self.killed_reason = f"was killed by signal {signal.Signals(sig).name}"
-
-        def tail(name: str) -> str:
-            return bytes(self._captures[name].tail).decode("utf-8", "replace")
-
-        return Outcome(
-            returncode=returncode,
-            killed_reason=self.killed_reason,
-            stdout_tail=tail("stdout"),
-            stderr_tail=tail("stderr"),
-            wall_s=time.monotonic() - self.started,
-        )

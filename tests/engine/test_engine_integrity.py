@@ -464,3 +464,40 @@ def test_four_runs_succeed_beside_a_fork_bomb(run, tiny_spec, make_submission):
     bomb_uid = int(re.search(r"UID (\d+)", bombed["log_tail"]).group(1))
     assert bomb_uid not in _uids_in_use()  # every process of the bomb is gone
     assert os.getuid() != bomb_uid
+
+
+@pytest.mark.parametrize(
+    ("block", "windows", "batch"), [(32, 32, 8), (128, 256, 32), (1024, 240, 16)]
+)
+def test_every_pass_layout_covers_every_cut_in_full_batches_of_strangers(block, windows, batch):
+    """The layouts of the test, demo-cpu and gpu-small shapes: each scored window untouched
+    once, each cut 0..T-2 spliced once, full batches, and no batch holding two rows made from
+    the same or neighbouring windows (they share text a cross-row reader could use)."""
+    import secrets
+
+    from evaluation.engine import data
+    from evaluation.engine.probe import pass_layout
+
+    train, val = data.corpus_split("shakespeare")
+    scored = data.eval_windows(val, block, windows)
+    rows = pass_layout(
+        scored, block=block, batch=batch, decoy_source=train, rng=secrets.SystemRandom()
+    )
+    assert len(rows) % batch == 0
+    untouched = sorted(r.window for r in rows if r.window >= 0 and r.cut is None)
+    assert untouched == list(range(windows))
+    assert sorted(r.cut for r in rows if r.cut is not None) == list(range(block - 1))
+    assert sum(r.window < 0 for r in rows) >= batch
+    spliced = [r for r in rows if r.cut is not None]
+    for row in spliced:  # the byte right after the cut always differs: a peek there shows
+        assert scored[row.donor][row.cut + 1] != scored[row.window][row.cut + 1]
+    alike = sum(scored[r.donor][r.cut] == scored[r.window][r.cut] for r in spliced)
+    assert alike > len(spliced) // 2  # and mostly the splice continues from the same byte
+    for start in range(0, len(rows), batch):
+        keys = [
+            k
+            for r in rows[start : start + batch]
+            if r.window >= 0
+            for k in (r.window, r.window + 1)
+        ]
+        assert len(keys) == len(set(keys))

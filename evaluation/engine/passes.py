@@ -1,0 +1,289 @@
+"""One sandboxed pass of the worker, and the harness's side of its protocol.
+
+The worker (``worker.py``) is started in the sandbox with two pipes: data in, frames out
+(``kind | length | payload``; see ``worker.py``). Everything that comes back is untrusted:
+frames are size-capped before any allocation, JSON records are parsed strictly and counted
+(:class:`RecordBook`), training data is served one request at a time and counted by the
+harness (:class:`TrainingFeed`), and any breach ends the pass as the submission's failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import struct
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .sandbox import Sandbox
+from .supervise import Limits, Outcome
+
+ENGINE_DIR = Path(__file__).resolve().parent
+REFERENCE_DIR = ENGINE_DIR / "reference"
+WORKER_FILE = ENGINE_DIR / "worker.py"
+VOCAB_SIZE = 256
+HEADER = struct.Struct("<cQ")
+FRAME_KINDS = (b"J", b"C", b"L", b"R")
+MAX_RECORD_BYTES = 64 << 10  # one JSON record from the worker
+MAX_RECORD_TEXT = 4000  # characters kept of a string in a record
+MIN_CHECKPOINT_CHUNK = 64 << 10  # the checkpoint comes in chunks of at least this (but the last)
+MAX_CHECKPOINT_CHUNK = 1 << 20  # the worker's CHUNK
+OTHER_RECORDS = 8  # summary and error records a pass may send besides progress
+
+
+class RunFailedError(Exception):
+    """Ends an evaluation; ``status`` is 'failed' or 'rejected'; ``fault`` says whose it is
+    ('submission' or 'platform': the platform does not charge its own faults to anyone)."""
+
+    def __init__(self, status: str, message: str, *, fault: str = "submission") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fault = fault
+
+
+@dataclass(frozen=True)
+class PassContext:
+    """What every pass of one evaluation shares: the sandbox, the submission's files, the job
+    description the worker reads, its thread count, and the limits for a pass of a given
+    wall-clock cap."""
+
+    sandbox: Sandbox
+    files: dict[str, bytes]
+    job: dict[str, Any]
+    threads: int
+    limits: Callable[[float], Limits]
+
+
+@dataclass
+class PassResult:
+    outcome: Outcome
+    records: list[dict[str, Any]]
+    error: str | None
+
+
+def stage(job_dir: Path, files: dict[str, bytes], job: dict[str, Any]) -> None:
+    sub = job_dir / "submission"
+    for rel, content in files.items():
+        target = sub / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    if "model.py" not in files:  # config-only submission: the reference model
+        for name in ("model.py", "optimizer.py"):
+            if (REFERENCE_DIR / name).exists():
+                shutil.copy(REFERENCE_DIR / name, sub / name)
+    shutil.copy(WORKER_FILE, job_dir / "worker.py")
+    (job_dir / "job.json").write_text(json.dumps(job))
+    for path in [job_dir, *job_dir.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _frames(fd: int, max_frame: int) -> Iterator[tuple[bytes, bytes]]:
+    """Frames from the worker until EOF. The worker is untrusted: sizes are capped before any
+    allocation, and a truncated stream just ends the iteration."""
+    with os.fdopen(fd, "rb", buffering=1 << 20, closefd=True) as stream:
+        while True:
+            header = stream.read(HEADER.size)
+            if len(header) < HEADER.size:
+                return
+            kind, length = HEADER.unpack(header)
+            if kind not in FRAME_KINDS or length > max_frame or (kind == b"R") != (length == 0):
+                raise RunFailedError(
+                    "failed", f"the worker sent a malformed frame ({kind!r}, {length} bytes)"
+                )
+            payload = stream.read(length)
+            if len(payload) < length:
+                return
+            yield kind, payload
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _scalar(value: Any) -> bool:
+    if value is None or isinstance(value, bool | str):
+        return True
+    if isinstance(value, int):
+        return abs(value) < 1 << 63
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def parse_record(payload: bytes) -> dict[str, Any]:
+    """One JSON record from the worker, strictly: a flat object of finite numbers, strings,
+    booleans and nulls, at most ``MAX_RECORD_BYTES``. Anything else is the submission's fault
+    (its code shares the worker's process and can write to the pipe)."""
+    if len(payload) > MAX_RECORD_BYTES:
+        raise RunFailedError(
+            "failed",
+            f"the worker sent a record of {len(payload):,} bytes (at most "
+            f"{MAX_RECORD_BYTES >> 10} KiB)",
+        )
+    try:
+        record = json.loads(payload, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise RunFailedError(
+            "failed",
+            f"the worker sent a record that is not valid JSON ({type(exc).__name__}: "
+            f"{str(exc)[:200]})",
+        ) from None
+    if not isinstance(record, dict) or not all(_scalar(v) for v in record.values()):
+        raise RunFailedError(
+            "failed",
+            "the worker sent a record that is not a flat JSON object of finite numbers and strings",
+        )
+    return {
+        key[:100]: value[:MAX_RECORD_TEXT] if isinstance(value, str) else value
+        for key, value in record.items()
+    }
+
+
+class RecordBook:
+    """The records of one pass, with caps that keep the harness's memory bounded whatever the
+    worker sends: at most one progress record per ``log_every`` served steps (plus the first
+    and the last), and a few others (summary, error)."""
+
+    def __init__(self, *, log_every: int = 1) -> None:
+        self.log_every = max(1, log_every)
+        self.progress = 0
+        self.others: list[dict[str, Any]] = []
+
+    def add(self, payload: bytes, *, served_steps: int = 0) -> dict[str, Any]:
+        record = parse_record(payload)
+        if record.get("type") == "progress":
+            self.progress += 1
+            allowed = served_steps // self.log_every + 2
+            if self.progress > allowed:
+                raise RunFailedError(
+                    "failed",
+                    f"the worker sent {self.progress} progress records after {served_steps} "
+                    f"training steps (at most one every {self.log_every} steps)",
+                )
+            return record
+        if len(self.others) >= OTHER_RECORDS:
+            raise RunFailedError("failed", "the worker sent too many records")
+        self.others.append(record)
+        return record
+
+    @property
+    def error(self) -> str | None:
+        found = next((r for r in self.others if r.get("type") == "error"), None)
+        return None if found is None else str(found.get("message", ""))
+
+    def summary(self) -> dict[str, Any] | None:
+        return next((r for r in self.others if r.get("type") == "summary"), None)
+
+
+def stream(chunks: Iterable[bytes]) -> Callable[[int], None]:
+    """A feeder that writes ``chunks`` to the worker's data pipe as fast as it reads them."""
+
+    def feed(fd: int) -> None:
+        try:
+            for chunk in chunks:
+                write_all(fd, chunk)
+        except OSError:  # the worker exited or closed its end
+            pass
+
+    return feed
+
+
+def write_all(fd: int, chunk: bytes) -> None:
+    view = memoryview(chunk)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def run_pass(
+    ctx: PassContext,
+    *,
+    mode: str,
+    wall_s: float,
+    feed: Callable[[int], None],
+    on_frame: Callable[[bytes, bytes, dict[str, Any] | None], None],
+    checkpoint: Path | None = None,
+    on_end: Callable[[], None] | None = None,
+    served_steps: Callable[[], int] = lambda: 0,
+) -> PassResult:
+    """Run one worker process in the sandbox, under ``wall_s``: ``feed(fd)`` writes its input
+    (in a thread),
+    ``on_frame(kind, payload, record)`` takes each frame it sends back (``record``: a JSON
+    record, parsed and counted by a :class:`RecordBook`); ``on_end`` runs once the process is
+    gone."""
+    with tempfile.TemporaryDirectory(prefix=f"crucible-{mode}-") as tmp:
+        job_dir = Path(tmp) / "job"
+        scratch = Path(tmp) / "scratch"
+        job_dir.mkdir()
+        scratch.mkdir()
+        scratch.chmod(0o1777)
+        stage(job_dir, ctx.files, ctx.job)
+        if checkpoint is not None:
+            shutil.copy(checkpoint, job_dir / "checkpoint.pt")
+            (job_dir / "checkpoint.pt").chmod(0o644)
+        data_r, data_w = os.pipe()
+        msg_r, msg_w = os.pipe()
+        try:
+            process = ctx.sandbox.start(
+                job_dir=job_dir,
+                scratch_dir=scratch,
+                worker_args=[mode, "{ROOT}", str(data_r), str(msg_w)],
+                limits=ctx.limits(wall_s),
+                pass_fds=(data_r, msg_w),
+                threads=ctx.threads,
+            )
+        finally:
+            os.close(data_r)
+            os.close(msg_w)
+
+        def feeder() -> None:
+            try:
+                feed(data_w)
+            finally:
+                os.close(data_w)
+
+        feeding = threading.Thread(target=feeder, daemon=True)
+        feeding.start()
+        book = RecordBook(log_every=ctx.job["log_every"])
+        try:
+            max_frame = max(
+                MAX_CHECKPOINT_CHUNK,
+                ctx.job["eval_batch_size"] * ctx.job["block_size"] * VOCAB_SIZE * 4,
+            )
+            for kind, payload in _frames(msg_r, max_frame):
+                record = book.add(payload, served_steps=served_steps()) if kind == b"J" else None
+                on_frame(kind, payload, record)
+        except RunFailedError as exc:
+            process.kill(f"broke the harness protocol: {exc.message}")
+            raise
+        finally:
+            outcome = process.wait()
+            if on_end is not None:
+                on_end()
+            feeding.join(timeout=10)
+        return PassResult(outcome=outcome, records=book.others, error=book.error)
+
+
+def explain(pass_name: str, result: PassResult) -> str:
+    outcome = result.outcome
+    if outcome.killed_reason:
+        hint = ""
+        if "wall-clock" in outcome.killed_reason:
+            hint = (
+                " (an endless loop, a far too slow model, or a blocking call?) — make the "
+                "model faster or smaller"
+            )
+        message = f"the {pass_name} process {outcome.killed_reason}{hint}"
+        if result.error:
+            message += f"; it reported: {result.error}"
+        return message
+    if result.error:
+        return f"{pass_name}: {result.error}"
+    return (
+        f"the {pass_name} process exited with code {outcome.returncode} without a result; "
+        f"log tail:\n{outcome.log_tail(1500)}"
+    )

@@ -1,0 +1,337 @@
+"""The causality probe: the two logits passes, laid out in secret, and their comparison.
+
+Why it holds against a model that tries to pass it:
+
+- Both logits passes are built alike and in secret (``secrets``): every scored window once,
+  untouched; ``block_size - 1`` *spliced* rows, one per cut position ``c`` in ``0..T-2``, in which
+  a scored window keeps bytes ``0..c`` and continues with another window's bytes (one that has
+  the same byte at ``c``, so the splice reads like text); and decoy rows from the training text,
+  never scored, that pad every batch to the same full size. Rows are shuffled into batches so
+  that no batch holds two rows made from the same window or from neighbouring windows.
+- Every untouched window must get the same log-probabilities, at every position, in both passes
+  (it sits among other rows, in another batch, at another place): a model that reads other rows
+  of the batch, counts its calls, or tells the passes apart moves them. Every spliced row must
+  match its window's untouched row of the *other* pass at positions ``0..c``: a model whose
+  prediction at ``t`` reads any byte after ``t`` is caught at the cut ``c = t``, and every ``t`` is
+  a cut in both passes, so a single-position look-ahead fails on every seed, not by chance.
+- Each pass is a fresh process with a fresh uid and a fresh ``/tmp``, ``/dev/shm``, IPC and
+  network namespace, and key rings are blocked: nothing of one pass reaches the other.
+- The tolerance (``causality_atol_*``, nats) only absorbs float noise; a model could cheat by
+  less than that, which is worth at most that many nats on the checked positions. On the CPU
+  every batch has the same shape, so an honest model's rows come out bit for bit the same.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import metrics
+from .passes import VOCAB_SIZE, PassContext, RunFailedError, explain, run_pass, stream
+from .specs import BenchmarkSpec
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a logits pass: scored window ``window`` (or a decoy: ``window`` < 0), either
+    untouched or spliced after position ``cut`` with the bytes of window ``donor``."""
+
+    window: int
+    cut: int | None = None
+    donor: int = -1
+    decoy: bytes = b""
+
+
+def _donor(windows: list[bytes], index: int, cut: int, rng: secrets.SystemRandom) -> int:
+    """Another window whose byte after ``cut`` differs (so a look-ahead at ``cut`` shows), and
+    that has the same byte at ``cut`` where one exists (so the splice reads like text)."""
+    here = windows[index]
+    differs = [
+        j for j, other in enumerate(windows) if j != index and other[cut + 1] != here[cut + 1]
+    ]
+    alike = [j for j in differs if windows[j][cut] == here[cut]]
+    return rng.choice(alike or differs)
+
+
+def pass_layout(
+    windows: list[bytes],
+    *,
+    block: int,
+    batch: int,
+    decoy_source: bytes,
+    rng: secrets.SystemRandom,
+) -> list[Row]:
+    """The rows of one logits pass, in the order served (see the module docstring).
+
+    Every scored window once untouched; one spliced row for each cut ``0..block-2``, on windows
+    drawn without replacement while they last; decoys from ``decoy_source`` (training text) to
+    fill every batch, at least one batch's worth. No batch holds two rows made from the same or
+    from neighbouring windows (they share text a model could read across rows)."""
+    rows = [Row(window=i) for i in range(len(windows))]
+    cuts = list(range(block - 1))
+    rng.shuffle(cuts)
+    pool: list[int] = []
+    for cut in cuts:
+        if not pool:
+            pool = list(range(len(windows)))
+            rng.shuffle(pool)
+        index = pool.pop()
+        rows.append(Row(window=index, cut=cut, donor=_donor(windows, index, cut, rng)))
+    total = -(-(len(rows) + batch) // batch) * batch
+    while len(rows) < total:
+        start = rng.randrange(0, len(decoy_source) - block - 1)
+        rows.append(Row(window=-1, decoy=decoy_source[start : start + block + 1]))
+    return _arrange(rows, batch=batch, rng=rng)
+
+
+def _arrange(rows: list[Row], *, batch: int, rng: secrets.SystemRandom) -> list[Row]:
+    """Rows shuffled into full batches so that rows sharing a window or a neighbour never meet;
+    the most constrained rows are placed first, into a random batch that has room."""
+    batches = len(rows) // batch
+
+    def keys(row: Row) -> set[int]:
+        return set() if row.window < 0 else {row.window, row.window + 1}
+
+    for _attempt in range(50):
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        order.sort(key=lambda i: rows[i].window < 0)
+        bins: list[list[Row]] = [[] for _ in range(batches)]
+        used: list[set[int]] = [set() for _ in range(batches)]
+        for i in order:
+            row_keys = keys(rows[i])
+            room = [b for b in range(batches) if len(bins[b]) < batch and not row_keys & used[b]]
+            if not room:
+                break
+            chosen = rng.choice(room)
+            bins[chosen].append(rows[i])
+            used[chosen] |= row_keys
+        else:
+            for rows_in_bin in bins:
+                rng.shuffle(rows_in_bin)
+            rng.shuffle(bins)
+            return [row for rows_in_bin in bins for row in rows_in_bin]
+    # Only a benchmark with very few windows per batch gets here: serve a plain shuffle.
+    shuffled = list(rows)
+    rng.shuffle(shuffled)
+    return shuffled
+
+
+def _row_input(row: Row, windows: list[bytes], block: int) -> bytes:
+    if row.window < 0:
+        return row.decoy[:block]
+    if row.cut is None:
+        return windows[row.window][:block]
+    return windows[row.window][: row.cut + 1] + windows[row.donor][row.cut + 1 : block]
+
+
+def _row_target(row: Row, windows: list[bytes]) -> bytes:
+    return row.decoy[1:] if row.window < 0 else windows[row.window][1:]
+
+
+def logits_pass(
+    ctx: PassContext,
+    *,
+    name: str,
+    rows: list[Row],
+    windows: list[bytes],
+    wall_s: float,
+    checkpoint: Path,
+) -> torch.Tensor:
+    """Log-probabilities ``[len(rows), T]`` (float64) of each row's true next bytes (its own
+    window's, for a spliced row), from logits the model returns for the rows' inputs."""
+    block = ctx.job["block_size"]
+    batch = ctx.job["eval_batch_size"]
+    count = len(rows)
+    out = torch.empty((count, block), dtype=torch.float64)
+    filled = 0
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, count, batch):
+            yield b"".join(_row_input(row, windows, block) for row in rows[start : start + batch])
+
+    def on_frame(kind: bytes, payload: bytes, _record: dict[str, Any] | None) -> None:
+        nonlocal filled
+        if kind != b"L":
+            return
+        size = min(batch, count - filled)
+        if size <= 0 or len(payload) != size * block * VOCAB_SIZE * 4:
+            raise RunFailedError("failed", f"{name}: the model returned logits of the wrong size")
+        logits = torch.frombuffer(bytearray(payload), dtype=torch.float32)
+        logits = logits.view(size, block, VOCAB_SIZE)
+        if not torch.isfinite(logits).all():
+            raise RunFailedError(
+                "failed", f"{name}: the model produced NaN or infinite logits on validation data"
+            )
+        target = torch.frombuffer(
+            bytearray(b"".join(_row_target(row, windows) for row in rows[filled : filled + size])),
+            dtype=torch.uint8,
+        )
+        out[filled : filled + size] = metrics.target_log_probs(
+            logits, target.view(size, block).long()
+        )
+        filled += size
+
+    result = run_pass(
+        ctx,
+        mode="logits",
+        wall_s=wall_s,
+        feed=stream(chunks()),
+        on_frame=on_frame,
+        checkpoint=checkpoint,
+    )
+    if result.error or result.outcome.killed_reason or result.outcome.returncode != 0:
+        raise RunFailedError("failed", explain(name, result))
+    if filled != count:
+        raise RunFailedError(
+            "failed", f"{name}: the model returned logits for {filled}/{count} rows"
+        )
+    return out
+
+
+@dataclass
+class Mismatch:
+    diff: float
+    row: Row
+    position: int
+
+
+@dataclass
+class Consistency:
+    """The worst difference between the two logits passes, apart for untouched rows (the same
+    bytes among other rows) and spliced rows (positions ``0..cut`` after a splice)."""
+
+    untouched: Mismatch | None = None
+    spliced: Mismatch | None = None
+    checked: int = 0
+
+    def note(self, row: Row, diff: torch.Tensor) -> None:
+        self.checked += len(diff)
+        position = int(diff.argmax())
+        found = Mismatch(diff=float(diff[position]), row=row, position=position)
+        worst = self.untouched if row.cut is None else self.spliced
+        if worst is None or found.diff > worst.diff:
+            if row.cut is None:
+                self.untouched = found
+            else:
+                self.spliced = found
+
+    @property
+    def worst(self) -> float:
+        return max((m.diff for m in (self.untouched, self.spliced) if m is not None), default=0.0)
+
+    def failure(self, atol: float) -> Mismatch | None:
+        """The mismatch to report, if any exceeds ``atol``: a row that changed with its company
+        explains everything else, so it comes first."""
+        for mismatch in (self.untouched, self.spliced):
+            if mismatch is not None and not mismatch.diff <= atol:
+                return mismatch
+        return None
+
+
+def compare_passes(
+    first: tuple[list[Row], torch.Tensor], second: tuple[list[Row], torch.Tensor], count: int
+) -> Consistency:
+    """Every checked position of either pass against the other pass's untouched row of the
+    same window: untouched rows at every position (once per pair), spliced rows at ``0..cut``."""
+    found = Consistency()
+    for (rows, values), (other_rows, other_values) in ((first, second), (second, first)):
+        untouched = torch.empty((count, values.shape[1]), dtype=torch.float64)
+        for index, row in enumerate(other_rows):
+            if row.window >= 0 and row.cut is None:
+                untouched[row.window] = other_values[index]
+        for index, row in enumerate(rows):
+            if row.window < 0 or (row.cut is None and rows is second[0]):
+                continue  # decoys are not compared; untouched pairs once
+            limit = values.shape[1] if row.cut is None else row.cut + 1
+            diff = (values[index, :limit] - untouched[row.window, :limit]).abs()
+            found.note(row, torch.nan_to_num(diff, nan=math.inf))
+    return found
+
+
+def causality_error(mismatch: Mismatch, atol: float) -> str:
+    row = mismatch.row
+    if row.cut is None:
+        where = (
+            f"window {row.window}, position {mismatch.position}: the same bytes, served among "
+            "other rows and in another batch, got a different prediction"
+        )
+    else:
+        where = (
+            f"window {row.window}, position {mismatch.position}: only bytes after position "
+            f"{row.cut} changed, yet the prediction there moved"
+        )
+    return (
+        f"causality check failed at {where} ({mismatch.diff:.4g} nats; tolerance {atol:g}). "
+        "The model must predict byte t+1 from bytes 0..t of its own row only: no look-ahead, no "
+        "reading other rows of the batch, no state between calls, deterministic in eval mode."
+    )
+
+
+def score_and_probe(
+    ctx: PassContext,
+    *,
+    spec: BenchmarkSpec,
+    windows: list[bytes],
+    decoy_source: bytes,
+    checkpoint: Path,
+    atol: float,
+    say: Callable[[str], None],
+    timings: dict[str, float],
+) -> tuple[float, dict[str, Any]]:
+    """The scoring pass and the probe, laid out alike in secret; returns the bits per byte of
+    the scored windows (from the scoring pass) and the probe's figures, or raises ``rejected``.
+    Each pass's wall time, the harness's own work on its logits included, goes to ``timings``."""
+    rng = secrets.SystemRandom()
+    passes: list[tuple[list[Row], torch.Tensor]] = []
+    for key, name in (("score", "scoring"), ("probe", "causality probe")):
+        started = time.perf_counter()
+        rows = pass_layout(
+            windows,
+            block=spec.block_size,
+            batch=spec.eval_batch_size,
+            decoy_source=decoy_source,
+            rng=rng,
+        )
+        say(
+            f"{name}: {len(rows)} rows ({len(windows)} scored windows, "
+            f"{sum(r.cut is not None for r in rows)} spliced, "
+            f"{sum(r.window < 0 for r in rows)} decoys)"
+        )
+        values = logits_pass(
+            ctx,
+            name=name,
+            rows=rows,
+            windows=windows,
+            wall_s=spec.eval_wall_s,
+            checkpoint=checkpoint,
+        )
+        passes.append((rows, values))
+        timings[key] = round(time.perf_counter() - started, 3)
+    scored_rows, scored_values = passes[0]
+    log_probs = torch.empty((len(windows), spec.block_size), dtype=torch.float64)
+    for index, row in enumerate(scored_rows):
+        if row.window >= 0 and row.cut is None:
+            log_probs[row.window] = scored_values[index]
+    val_bpb = metrics.bits_per_byte(float(log_probs.sum()), spec.scored_bytes)
+    found = compare_passes(passes[0], passes[1], len(windows))
+    figures = {
+        "rows_per_pass": len(scored_rows),
+        "cut_positions": spec.block_size - 1,
+        "spliced_rows": sum(r.cut is not None for rows, _ in passes for r in rows),
+        "decoy_rows": sum(r.window < 0 for rows, _ in passes for r in rows),
+        "checked_positions": found.checked,
+        "max_abs_diff_nats": found.worst,
+        "tolerance_nats": atol,
+    }
+    mismatch = found.failure(atol)
+    if mismatch is not None:
+        raise RunFailedError("rejected", causality_error(mismatch, atol))
+    return val_bpb, figures

@@ -1,0 +1,270 @@
+"""The training pass: data served on request, the harness's own books, the checkpoint.
+
+The worker asks for each training micro-batch and the harness serves it (:class:`TrainingFeed`),
+counting the bytes and whole steps and keeping the clock itself: at the byte budget, or when a
+step would start after ``train_wall_s``, it stops serving (end of file). The checkpoint comes back
+in capped chunks and its size in parameters is read from the file by the harness. The result's
+``steps``, ``bytes_trained``, ``train_seconds``, ``bytes_per_second``, ``param_count`` and the loss
+curve's step, bytes and time are the harness's figures; the loss, learning rate, memory and
+architecture the worker sends are kept under ``reported``.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import data
+from .passes import (
+    MIN_CHECKPOINT_CHUNK,
+    VOCAB_SIZE,
+    PassContext,
+    RunFailedError,
+    explain,
+    run_pass,
+    write_all,
+)
+from .specs import BenchmarkSpec
+
+
+@dataclass
+class TrainingFeed:
+    """Serves training micro-batches one request at a time and keeps the books: the bytes and
+    whole steps served and the clock are the harness's own, and so is the training deadline.
+
+    The clock starts at the first request (imports, the model's build and anything done before
+    come out of the startup grace); from then on serving stops at the budget or when a step
+    would start after ``wall_s``, and the worker sees the end of its data."""
+
+    sampler: data.BatchSampler
+    micro: int
+    accum: int
+    steps: int
+    block: int
+    wall_s: float
+    served: int = 0  # micro-batches
+    first_at: float | None = None
+    second_step_at: float | None = None
+    requests: int = 0
+    stopped_by_clock: bool = False
+    _pending: queue.SimpleQueue[bool] = field(default_factory=queue.SimpleQueue)
+
+    @property
+    def steps_served(self) -> int:
+        return self.served // self.accum
+
+    @property
+    def bytes_served(self) -> int:
+        return self.steps_served * self.accum * self.micro * self.block
+
+    def request(self) -> None:
+        """A request frame arrived (called from the thread that reads frames)."""
+        self.requests += 1
+        if self.requests > self.steps * self.accum + 1:
+            raise RunFailedError(
+                "failed", "the worker kept asking for training data after the harness stopped"
+            )
+        self._pending.put(True)
+
+    def close(self) -> None:
+        self._pending.put(False)
+
+    def __call__(self, fd: int) -> None:
+        try:
+            while self.served < self.steps * self.accum and self._pending.get():
+                now = time.monotonic()
+                if self.first_at is None:
+                    self.first_at = now
+                if self.served % self.accum == 0 and self.served:
+                    if now - self.first_at > self.wall_s:
+                        self.stopped_by_clock = True
+                        return
+                    if self.served == self.accum:
+                        self.second_step_at = now
+                write_all(fd, self.sampler.next_batch(self.micro))
+                self.served += 1
+        except OSError:
+            pass
+
+    def elapsed(self, now: float | None = None) -> float:
+        if self.first_at is None:
+            return 0.0
+        return (now or time.monotonic()) - self.first_at
+
+
+def train(
+    ctx: PassContext,
+    *,
+    spec: BenchmarkSpec,
+    feed: TrainingFeed,
+    checkpoint: Path,
+    result: dict[str, Any],
+    say: Callable[[str], None],
+) -> int:
+    """Run the training pass, writing the checkpoint to ``checkpoint`` and the harness's figures
+    into ``result``. Returns the checkpoint's parameters outside the byte embeddings."""
+    written = chunks = 0
+    trained_at: float | None = None  # the first checkpoint chunk: training is over
+    curve: list[dict[str, Any]] = result["loss_curve"]
+    max_chunks = spec.max_checkpoint_bytes // MIN_CHECKPOINT_CHUNK + 1
+
+    with checkpoint.open("wb") as sink:
+
+        def on_frame(kind: bytes, payload: bytes, record: dict[str, Any] | None) -> None:
+            nonlocal written, chunks, trained_at
+            if kind == b"R":
+                feed.request()
+            elif kind == b"C":
+                trained_at = trained_at or time.monotonic()
+                written += len(payload)
+                chunks += 1
+                if written > spec.max_checkpoint_bytes or chunks > max_chunks:
+                    raise RunFailedError(
+                        "failed",
+                        f"the checkpoint exceeds {spec.max_checkpoint_bytes >> 20} MiB "
+                        f"(or came in more than {max_chunks:,} pieces)",
+                    )
+                sink.write(payload)
+            elif record is not None and record.get("type") == "progress":
+                entry = _curve_point(record, feed)
+                curve.append(entry)
+                say(
+                    f"step {entry['step']:>6} | bytes {entry['bytes']:>12,} | "
+                    f"loss {entry['loss']:.4f} | lr {entry['lr']:.2e} | "
+                    f"{entry['bytes'] / max(entry['elapsed'], 1e-9):,.0f} B/s"
+                )
+
+        trained = run_pass(
+            ctx,
+            mode="train",
+            wall_s=spec.train_wall_s + spec.startup_grace_s,
+            feed=feed,
+            on_frame=on_frame,
+            on_end=feed.close,
+            served_steps=lambda: feed.steps_served,
+        )
+    result["log_tail"] = trained.outcome.log_tail()
+    result["pass_seconds"]["train"] = round(trained.outcome.wall_s, 3)
+    summary = next((r for r in trained.records if r.get("type") == "summary"), None)
+    if trained.error or trained.outcome.killed_reason or summary is None:
+        raise RunFailedError("failed", explain("training", trained))
+    result["steps"] = feed.steps_served
+    result["bytes_trained"] = feed.bytes_served
+    result["stopped_early"] = feed.steps_served < spec.steps
+    end = trained_at or time.monotonic()
+    result["train_seconds"] = round(feed.elapsed(end), 3)
+    result["bytes_per_second"] = _rate(feed, end)
+    result["reported"] = _reported(summary, curve)
+    numbers, non_embedding = checkpoint_numbers(checkpoint)
+    result["param_count"] = numbers
+    if numbers > spec.max_params:
+        raise RunFailedError(
+            "failed",
+            f"the trained checkpoint holds {numbers:,} parameters; this benchmark allows "
+            f"{spec.max_params:,}",
+        )
+    if result["stopped_early"]:
+        say(
+            f"NOTE: training hit the wall-clock cap of {spec.train_wall_s:.0f} s after "
+            f"{feed.steps_served} of {spec.steps} steps; scoring the model as it is"
+        )
+    return non_embedding
+
+
+def checkpoint_numbers(path: Path) -> tuple[int, int]:
+    """(numbers stored, numbers outside ``[256, ·]`` matrices) in a trained checkpoint.
+
+    Read by the harness itself, safely: ``torch.load(weights_only=True, mmap=True)`` unpickles
+    tensors and plain containers only and maps the data instead of reading it. Each storage is
+    counted once (tied weights share one), whole (a view cannot hide the rest of its storage).
+    The second figure leaves out the byte embedding and output matrices, for the MFU formula."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:  # noqa: BLE001 - any refusal of an untrusted file
+        raise RunFailedError(
+            "failed", f"the trained checkpoint is not a state_dict of tensors: {str(exc)[:300]}"
+        ) from None
+    if not isinstance(state, dict) or not all(
+        isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items()
+    ):
+        raise RunFailedError(
+            "failed", "the trained checkpoint must be a flat state_dict: names to tensors"
+        )
+    seen: set[tuple[int, int]] = set()
+    total = embedding = 0
+    for tensor in state.values():
+        storage = tensor.untyped_storage()
+        key = (storage.data_ptr(), storage.nbytes())
+        if key in seen:
+            continue
+        seen.add(key)
+        numbers = storage.nbytes() // max(1, tensor.element_size())
+        total += numbers
+        if tensor.dim() == 2 and VOCAB_SIZE in tensor.shape:
+            embedding += numbers
+    return total, total - embedding
+
+
+def _curve_point(record: dict[str, Any], feed: TrainingFeed) -> dict[str, Any]:
+    """A loss-curve point: step, bytes and time are the harness's own at the record's arrival
+    (the worker reports after a step and before asking for the next); loss and learning rate
+    are the submission's report, and must be finite numbers."""
+    reported = {}
+    for key in ("loss", "lr"):
+        value = record.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise RunFailedError(
+                "failed", f"the worker sent a progress record whose {key} is not a number"
+            )
+        reported[key] = float(value)
+    return {
+        "step": max(0, feed.steps_served - 1),
+        "bytes": feed.bytes_served,
+        "loss": reported["loss"],
+        "lr": reported["lr"],
+        "elapsed": round(feed.elapsed(), 4),
+    }
+
+
+def _rate(feed: TrainingFeed, end: float) -> float | None:
+    """Training bytes/s after the first step (which carries compilation and warm-up)."""
+    if feed.second_step_at is not None and end > feed.second_step_at:
+        after_first = (feed.steps_served - 1) * feed.accum * feed.micro * feed.block
+        return after_first / (end - feed.second_step_at)
+    seconds = feed.elapsed(end)
+    return feed.bytes_served / seconds if seconds > 0 else None
+
+
+_REPORTED_TYPES: dict[str, type] = {
+    "steps": int,
+    "peak_memory_bytes": int,
+    "device_name": str,
+    "n_layer": int,
+    "n_head": int,
+    "head_dim": int,
+}
+
+
+def _reported(summary: dict[str, Any], curve: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the submission's process said about itself, kept apart from the harness's figures."""
+    clean = {
+        key: summary[key]
+        for key, kind in _REPORTED_TYPES.items()
+        if isinstance(summary.get(key), kind) and not isinstance(summary.get(key), bool)
+    }
+    architecture = {k: clean.pop(k) for k in ("n_layer", "n_head", "head_dim") if k in clean}
+    reported: dict[str, Any] = {
+        "note": "reported by the submission's own process; not checked by the harness",
+        **clean,
+    }
+    if architecture:
+        reported["architecture"] = architecture
+    if curve:
+        reported["final_train_loss"] = curve[-1]["loss"]
+    return reported
