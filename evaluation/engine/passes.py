@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -103,6 +104,15 @@ def _frames(fd: int, max_frame: int) -> Iterator[tuple[bytes, bytes]]:
             yield kind, payload
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` as any database and terminal takes it: lone surrogates replaced, control
+    characters (NUL included) but tab and newlines dropped."""
+    return _CONTROL.sub("", text.encode("utf-8", "replace").decode("utf-8"))
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -139,7 +149,9 @@ def parse_record(payload: bytes) -> dict[str, Any]:
             "the worker sent a record that is not a flat JSON object of finite numbers and strings",
         )
     return {
-        key[:100]: value[:MAX_RECORD_TEXT] if isinstance(value, str) else value
+        clean_text(key[:100]): clean_text(value[:MAX_RECORD_TEXT])
+        if isinstance(value, str)
+        else value
         for key, value in record.items()
     }
 

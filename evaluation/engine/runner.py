@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from . import data, metrics
-from .passes import REFERENCE_DIR, PassContext, RunFailedError
+from .passes import REFERENCE_DIR, PassContext, RunFailedError, clean_text
 from .probe import score_and_probe
 from .sandbox import Sandbox, SandboxUnavailableError
 from .specs import BenchmarkSpec, config_errors, config_resolve
@@ -150,6 +150,7 @@ def run_benchmark(
         "bytes_per_second": None,
         "mfu": None,
         "param_count": None,
+        "peak_memory_bytes": None,
         "device": None,
         "device_name": None,
         "torch_version": torch.__version__,
@@ -186,15 +187,19 @@ def run_benchmark(
             + "".join(traceback.format_exception(exc, limit=-3))[-2000:]
         )
     result["wall_seconds"] = round(time.perf_counter() - started, 3)
+    result = json_safe(result)
     if result["status"] != "ok":
         say(f"{result['status'].upper()}: {result['error']}")
-    return json_safe(result)
+    return result
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by None (strict JSON has no NaN)."""
+    """``value`` with every non-finite float replaced by None (strict JSON has no NaN) and
+    every string cleaned (:func:`~.passes.clean_text`): any database can store it."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return clean_text(value)
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -260,6 +265,7 @@ def _evaluate(
             memory_bytes=spec.memory_limit_bytes if device == "cpu" else None,
             # torch.compile's worker pool and CUDA's threads count as processes
             processes=512 if device == "cpu" else 4096,
+            pass_memory_bytes=spec.memory_limit_bytes,
         )
 
     ctx = PassContext(sandbox=sandbox, files=files, job=job, threads=threads, limits=limits)

@@ -55,6 +55,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .cgroups import PassCgroup
 from .seccomp import SeccompUnavailableError, filter_program, program_fd
 from .supervise import Limits, SandboxProcess, read_pid_namespace
 
@@ -169,6 +170,10 @@ class Sandbox:
                 problem = str(exc)
         if problem is None:
             problem = self._self_test()
+        probe = PassCgroup.create(memory_bytes=1 << 30, processes=16)
+        self.cgroups = probe is not None
+        if probe is not None:
+            probe.remove()
         self.reference_only = False
         if problem is None:
             self.mode = "bwrap"
@@ -200,7 +205,9 @@ class Sandbox:
     def describe(self) -> str:
         """How submission code runs, for the result (``sandbox``) and the pages."""
         if self.mode == "bwrap":
-            return "bubblewrap"
+            if self.cgroups:
+                return "bubblewrap"
+            return "bubblewrap (no cgroup here: memory and processes limited per process)"
         if self.reference_only:
             return (
                 "none: the platform's reference code, verified by sha256 "
@@ -399,7 +406,15 @@ class Sandbox:
 
         privileged = self.privileged
 
+        cgroup = None
+        if self.cgroups and limits.pass_memory_bytes:
+            cgroup = PassCgroup.create(
+                memory_bytes=limits.pass_memory_bytes, processes=limits.processes
+            )
+
         def preexec() -> None:
+            if cgroup is not None:  # before anything of the pass exists: all of it is charged
+                cgroup.enter()
             os.umask(0o022)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 5))
@@ -429,11 +444,15 @@ class Sandbox:
                 start_new_session=True,
                 preexec_fn=preexec,
             )
+        except BaseException:
+            if cgroup is not None:
+                cgroup.remove()
+            raise
         finally:
             for fd in (info_w, seccomp_fd):
                 if fd >= 0:
                     os.close(fd)
         pid_ns = read_pid_namespace(info_r) if info_r >= 0 else None
-        process = SandboxProcess(proc, limits, on_stdout_line, pid_ns)
+        process = SandboxProcess(proc, limits, on_stdout_line, pid_ns, cgroup)
         process.uid = uid
         return process

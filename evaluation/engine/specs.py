@@ -76,7 +76,9 @@ class BenchmarkSpec:
     device: str = "auto"  # auto | cpu | cuda
     log_every: int = 10
     max_params: int = 50_000_000
-    memory_limit_bytes: int = 8 << 30  # address-space limit, CPU runs only
+    # Host memory: the address-space limit of each process on CPU runs, and of all of a pass's
+    # processes together (tmpfs included) wherever a cgroup holds the pass, CPU and CUDA.
+    memory_limit_bytes: int = 8 << 30
     scratch_bytes: int = 512 << 20  # size of the private writable work directory
     max_checkpoint_bytes: int = 512 << 20
     max_output_bytes: int = 4 << 20  # stdout + stderr a submission may print
@@ -154,6 +156,7 @@ SPECS: dict[str, BenchmarkSpec] = {
         device="cuda",
         log_every=100,
         max_params=200_000_000,
+        memory_limit_bytes=64 << 30,
         scratch_bytes=4 << 30,
         max_checkpoint_bytes=2 << 30,
         config_fields=_common_fields(

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
+from .cgroups import PassCgroup
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -23,9 +25,10 @@ class Limits:
     file_size_bytes: int
     scratch_bytes: int
     max_output_bytes: int
-    memory_bytes: int | None = None  # RLIMIT_AS; None on CUDA
+    memory_bytes: int | None = None  # RLIMIT_AS, per process; None on CUDA
     open_files: int = 1024
     processes: int = 512  # counts threads too
+    pass_memory_bytes: int | None = None  # all of the pass's memory, where a cgroup holds it
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Outcome:
     stdout_tail: str
     stderr_tail: str
     wall_s: float
+    peak_memory_bytes: int | None = None  # the pass's cgroup's peak, when it had one
 
     def log_tail(self, limit: int = 4000) -> str:
         text = (self.stdout_tail + ("\n" if self.stdout_tail else "") + self.stderr_tail).strip()
@@ -93,9 +97,11 @@ class SandboxProcess:
         limits: Limits,
         on_stdout_line: Callable[[str], None] | None,
         pid_ns: str | None = None,
+        cgroup: PassCgroup | None = None,
     ) -> None:
         self.proc = proc
         self.pid_ns = pid_ns
+        self.cgroup = cgroup
         self.uid: int | None = None
         self.limits = limits
         self.started = time.monotonic()
@@ -168,6 +174,15 @@ class SandboxProcess:
         for thread in self._threads[:2]:
             thread.join(timeout=10)
         returncode = self.proc.returncode
+        peak = None
+        if self.cgroup is not None:
+            peak = self.cgroup.peak_memory_bytes()
+            if self.cgroup.out_of_memory() and returncode and self.killed_reason is None:
+                self.killed_reason = (
+                    f"ran out of memory: its processes together may use "
+                    f"{self.cgroup.memory_bytes / (1 << 30):.1f} GiB"
+                )
+            self.cgroup.remove()
         # A signal shows as a negative code, or as 128 + signal once bwrap relays it.
         sig = 0
         if returncode is not None and returncode < 0:
@@ -191,4 +206,5 @@ class SandboxProcess:
             stdout_tail=tail("stdout"),
             stderr_tail=tail("stderr"),
             wall_s=time.monotonic() - self.started,
+            peak_memory_bytes=peak,
         )

@@ -11,8 +11,10 @@ architecture the worker sends are kept under ``reported``.
 
 from __future__ import annotations
 
+import os
 import queue
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +55,7 @@ class TrainingFeed:
     second_step_at: float | None = None
     requests: int = 0
     stopped_by_clock: bool = False
+    ended_at: float | None = None
     _pending: queue.SimpleQueue[bool] = field(default_factory=queue.SimpleQueue)
 
     @property
@@ -73,6 +76,8 @@ class TrainingFeed:
         self._pending.put(True)
 
     def close(self) -> None:
+        """The worker's process is gone: training is over, by the harness's clock."""
+        self.ended_at = time.monotonic()
         self._pending.put(False)
 
     def __call__(self, fd: int) -> None:
@@ -110,18 +115,16 @@ def train(
     """Run the training pass, writing the checkpoint to ``checkpoint`` and the harness's figures
     into ``result``. Returns the checkpoint's parameters outside the byte embeddings."""
     written = chunks = 0
-    trained_at: float | None = None  # the first checkpoint chunk: training is over
     curve: list[dict[str, Any]] = result["loss_curve"]
     max_chunks = spec.max_checkpoint_bytes // MIN_CHECKPOINT_CHUNK + 1
 
     with checkpoint.open("wb") as sink:
 
         def on_frame(kind: bytes, payload: bytes, record: dict[str, Any] | None) -> None:
-            nonlocal written, chunks, trained_at
+            nonlocal written, chunks
             if kind == b"R":
                 feed.request()
             elif kind == b"C":
-                trained_at = trained_at or time.monotonic()
                 written += len(payload)
                 chunks += 1
                 if written > spec.max_checkpoint_bytes or chunks > max_chunks:
@@ -151,17 +154,21 @@ def train(
         )
     result["log_tail"] = trained.outcome.log_tail()
     result["pass_seconds"]["train"] = round(trained.outcome.wall_s, 3)
+    result["peak_memory_bytes"] = trained.outcome.peak_memory_bytes
     summary = next((r for r in trained.records if r.get("type") == "summary"), None)
     if trained.error or trained.outcome.killed_reason or summary is None:
         raise RunFailedError("failed", explain("training", trained))
     result["steps"] = feed.steps_served
     result["bytes_trained"] = feed.bytes_served
     result["stopped_early"] = feed.steps_served < spec.steps
-    end = trained_at or time.monotonic()
+    # Training ends when the worker's process has exited (after it sent the checkpoint): a
+    # frame it sends cannot stop the clock early.
+    end = feed.ended_at or time.monotonic()
     result["train_seconds"] = round(feed.elapsed(end), 3)
     result["bytes_per_second"] = _rate(feed, end)
     result["reported"] = _reported(summary, curve)
-    numbers, non_embedding = checkpoint_numbers(checkpoint)
+    state = checkpoint_load(checkpoint)
+    numbers, non_embedding = checkpoint_numbers(state)
     result["param_count"] = numbers
     if numbers > spec.max_params:
         raise RunFailedError(
@@ -169,6 +176,8 @@ def train(
             f"the trained checkpoint holds {numbers:,} parameters; this benchmark allows "
             f"{spec.max_params:,}",
         )
+    checkpoint_save_clean(state, checkpoint)
+    del state
     if result["stopped_early"]:
         say(
             f"NOTE: training hit the wall-clock cap of {spec.train_wall_s:.0f} s after "
@@ -177,25 +186,74 @@ def train(
     return non_embedding
 
 
-def checkpoint_numbers(path: Path) -> tuple[int, int]:
-    """(numbers stored, numbers outside ``[256, ·]`` matrices) in a trained checkpoint.
+MAX_KEY_CHARS = 200  # one state_dict name
+MAX_KEYS_CHARS = 64 << 10  # all the names together: no room to smuggle weights in them
+MAX_PICKLE_BYTES = 8 << 20  # the checkpoint's data.pkl: names and tensor descriptions only
 
-    Read by the harness itself, safely: ``torch.load(weights_only=True, mmap=True)`` unpickles
-    tensors and plain containers only and maps the data instead of reading it. Each storage is
-    counted once (tied weights share one), whole (a view cannot hide the rest of its storage).
-    The second figure leaves out the byte embedding and output matrices, for the MFU formula."""
+
+def _check_zip(path: Path) -> None:
+    """``torch.save``'s zip, checked before anything is read from it: every record stored
+    uncompressed (no zip bomb can inflate in the harness), sizes that add up to the file, and a
+    bounded pickle."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as exc:  # noqa: BLE001 - any refusal of an untrusted file
-        raise RunFailedError(
-            "failed", f"the trained checkpoint is not a state_dict of tensors: {str(exc)[:300]}"
-        ) from None
-    if not isinstance(state, dict) or not all(
-        isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items()
-    ):
-        raise RunFailedError(
-            "failed", "the trained checkpoint must be a flat state_dict: names to tensors"
-        )
+        with zipfile.ZipFile(path) as archive:
+            records = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(f"it is not a torch.save file ({exc})") from None
+    size = path.stat().st_size
+    if sum(r.file_size for r in records) > size:
+        raise CheckpointError("its records claim more bytes than the file holds")
+    for record in records:
+        if record.compress_type != zipfile.ZIP_STORED or record.file_size != record.compress_size:
+            raise CheckpointError(f"record {record.filename[:80]!r} is compressed")
+        if record.filename.endswith("data.pkl") and record.file_size > MAX_PICKLE_BYTES:
+            raise CheckpointError(f"its pickle is larger than {MAX_PICKLE_BYTES >> 20} MiB")
+
+
+class CheckpointError(ValueError):
+    """The trained checkpoint is refused; the message says why (the submission's fault)."""
+
+
+def checkpoint_load(path: Path) -> dict[str, torch.Tensor]:
+    """The trained checkpoint, read by the harness itself and safely: the zip checked first,
+    then ``torch.load(weights_only=True, mmap=True)`` (tensors and plain containers only, data
+    mapped rather than read); a flat dict of short names to dense CPU tensors, or
+    :class:`RunFailedError` (the submission's fault) saying what is wrong."""
+    try:
+        _check_zip(path)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception as exc:  # noqa: BLE001 - any refusal of an untrusted file
+            raise CheckpointError(str(exc)[:300]) from None
+        if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+        ):
+            raise CheckpointError("it must be a flat state_dict: names to tensors")
+        if any(len(k) > MAX_KEY_CHARS for k in state) or sum(map(len, state)) > MAX_KEYS_CHARS:
+            raise CheckpointError(
+                f"its names are too long (at most {MAX_KEY_CHARS} characters each, "
+                f"{MAX_KEYS_CHARS >> 10} Ki in all)"
+            )
+        for name, tensor in state.items():
+            if (
+                tensor.layout != torch.strided
+                or tensor.is_nested
+                or tensor.is_quantized
+                or tensor.device.type != "cpu"
+            ):
+                raise CheckpointError(f"{name[:80]!r} is not a dense tensor")
+    except CheckpointError as exc:
+        raise RunFailedError("failed", f"the trained checkpoint is refused: {exc}") from None
+    return state
+
+
+def checkpoint_numbers(state: dict[str, torch.Tensor]) -> tuple[int, int]:
+    """(parameters stored, of which outside the ``[256, ·]`` byte embedding and output matrices,
+    for the MFU formula) in a loaded checkpoint.
+
+    Each storage is counted once (tied weights share one) and whole (a view cannot hide the rest
+    of its storage), as its elements or its bytes / 4, whichever is more: a float64 or complex
+    element holds more than one float32's worth and counts as such."""
     seen: set[tuple[int, int]] = set()
     total = embedding = 0
     for tensor in state.values():
@@ -204,11 +262,21 @@ def checkpoint_numbers(path: Path) -> tuple[int, int]:
         if key in seen:
             continue
         seen.add(key)
-        numbers = storage.nbytes() // max(1, tensor.element_size())
+        numbers = max(storage.nbytes() // max(1, tensor.element_size()), storage.nbytes() // 4)
         total += numbers
         if tensor.dim() == 2 and VOCAB_SIZE in tensor.shape:
             embedding += numbers
     return total, total - embedding
+
+
+def checkpoint_save_clean(state: dict[str, torch.Tensor], path: Path) -> None:
+    """What the scoring passes load: a fresh ``torch.save`` of the tensors alone, so nothing
+    else the trainer put in its file (extra zip records, bytes after the pickle, the unused rest
+    of a storage) reaches them."""
+    clean = {name: tensor.contiguous().clone() for name, tensor in state.items()}
+    fresh = path.with_suffix(".clean")
+    torch.save(clean, fresh)
+    os.replace(fresh, path)  # the mapped original stays readable until it is unmapped
 
 
 def _curve_point(record: dict[str, Any], feed: TrainingFeed) -> dict[str, Any]:

@@ -1,0 +1,197 @@
+"""Attacks a red-team review found against the hardened engine, each kept with its fix.
+
+Checkpoint smuggling (weights in names, wider dtypes, extra zip content), a zip bomb and sparse
+tensors for the harness's checkpoint reader, a training clock stopped early by a forged frame,
+memory fanned out over child processes, and strings no database can store.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evaluation.engine.sandbox import Sandbox
+
+BIGRAM = """
+class Bigram(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.table = nn.Embedding(256, 256)
+
+    def forward(self, idx):
+        return self.table(idx)
+"""
+
+# The real weights ride in a state_dict *name*; load_state_dict would decode them.
+WEIGHTS_IN_NAMES = (
+    BIGRAM
+    + """
+    def state_dict(self, *args, **kwargs):
+        blob = "x" * 5000  # stands for 1,250 float32 numbers' worth of bytes
+        return {"table.weight": self.table.weight.detach(), "blob:" + blob: torch.zeros(1)}
+
+def build_model(vocab_size, block_size, config):
+    return Bigram()
+"""
+)
+
+# 1,000 complex128 numbers hold 4,000 float32 numbers' worth.
+WIDE = (
+    BIGRAM.replace(
+        "self.table = nn.Embedding(256, 256)",
+        "self.table = nn.Embedding(256, 256)\n"
+        "        self.packed = nn.Parameter(torch.zeros(1000, dtype=torch.complex128))",
+    )
+    + "\ndef build_model(v, b, c):\n    return Bigram()\n"
+)
+
+# The checkpoint deflated, with 256 MiB of zeros in an extra record: a few hundred KiB sent.
+ZIP_BOMB = (
+    BIGRAM
+    + """
+import io, zipfile
+_save = torch.save
+
+def bomb_save(obj, f, *args, **kwargs):
+    plain = io.BytesIO()
+    _save(obj, plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+        dst.writestr("archive/padding", bytes(256 << 20))
+    f.write(out.getvalue())
+
+torch.save = bomb_save
+
+def build_model(vocab_size, block_size, config):
+    return Bigram()
+"""
+)
+
+SPARSE = (
+    BIGRAM
+    + """
+    def state_dict(self, *args, **kwargs):
+        return {"table.weight": self.table.weight.detach().to_sparse()}
+
+def build_model(vocab_size, block_size, config):
+    return Bigram()
+"""
+)
+
+# Sends a forged first checkpoint byte right after its first data request (the clock used to
+# stop at the first checkpoint frame), drops that byte from the real checkpoint, then trains
+# slowly: at least 6 × 0.4 s.
+EARLY_FRAME = (
+    BIGRAM.replace(
+        "return self.table(idx)",
+        "if self.training:\n            time.sleep(0.4)\n        return self.table(idx)",
+    )
+    + """
+import __main__
+_send, _request = __main__.send, __main__.request_batch
+state = {"forged": False, "stripped": False}
+
+def send(kind, payload):
+    if kind == b"C" and not state["stripped"]:
+        payload, state["stripped"] = payload[1:], True
+    _send(kind, payload)
+
+def request_batch(size):
+    data = _request(size)
+    if not state["forged"]:
+        _send(b"C", b"P")
+        state["forged"] = True
+    return data
+
+__main__.send, __main__.request_batch = send, request_batch
+
+def build_model(vocab_size, block_size, config):
+    return Bigram()
+"""
+)
+
+# Three plain child processes each fill 1.2 GiB: more than the pass may hold together (3 GiB),
+# though each alone is far under the per-process limit.
+FAN_OUT = (
+    BIGRAM.replace(
+        "self.table = nn.Embedding(256, 256)",
+        """self.table = nn.Embedding(256, 256)
+        import subprocess
+        child = "import time; x = b'\\\\1' * (1200 << 20); time.sleep(3)"
+        kids = [subprocess.Popen([sys.executable, "-I", "-c", child]) for _ in range(3)]
+        print("CHILDREN", [kid.wait() for kid in kids], flush=True)""",
+    )
+    + "\ndef build_model(v, b, c):\n    return Bigram()\n"
+)
+
+# A lone surrogate and a NUL in strings the harness copies into the result.
+BAD_STRINGS = (
+    BIGRAM
+    + """
+import __main__
+_facts = __main__.device_facts
+__main__.device_facts = lambda device: {**_facts(device), "device_name": "cpu\\ud800\\u0000"}
+
+def build_model(vocab_size, block_size, config):
+    return Bigram()
+"""
+)
+
+
+def test_weights_hidden_in_names_are_refused(run, tiny_spec, make_submission):
+    result = run(tiny_spec(), make_submission(WEIGHTS_IN_NAMES))
+    assert result["status"] == "failed"
+    assert "the trained checkpoint is refused: its names are too long" in result["error"]
+    assert result["fault"] == "submission"
+
+
+def test_wide_numbers_count_by_their_bytes(run, tiny_spec, make_submission):
+    result = run(tiny_spec(), make_submission(WIDE))
+    assert result["status"] == "ok", result["error"]
+    assert result["param_count"] == 256 * 256 + 4 * 1000
+
+
+def test_a_compressed_checkpoint_is_refused_before_it_is_inflated(run, tiny_spec, make_submission):
+    result = run(tiny_spec(), make_submission(ZIP_BOMB))
+    assert result["status"] == "failed"
+    assert "the trained checkpoint is refused" in result["error"]
+    assert "compressed" in result["error"] or "claim more bytes" in result["error"]
+    assert result["fault"] == "submission"
+
+
+def test_a_sparse_checkpoint_is_the_submission_fault(run, tiny_spec, make_submission):
+    result = run(tiny_spec(), make_submission(SPARSE))
+    assert result["status"] == "failed"
+    assert "'table.weight' is not a dense tensor" in result["error"]
+    assert result["fault"] == "submission"
+
+
+def test_a_forged_frame_cannot_stop_the_training_clock(run, tiny_spec, make_submission):
+    spec = tiny_spec()
+    result = run(spec, make_submission(EARLY_FRAME))
+    assert result["status"] == "ok", result["error"]
+    assert result["train_seconds"] >= 0.4 * spec.steps
+    assert result["bytes_per_second"] <= spec.byte_budget / (0.4 * (spec.steps - 1))
+
+
+def test_children_cannot_take_more_memory_than_the_pass_together(run, tiny_spec, make_submission):
+    if not Sandbox().cgroups:
+        pytest.skip("no cgroup for the engine on this host: memory is limited per process")
+    limit = 3 << 30
+    result = run(tiny_spec(memory_limit_bytes=limit), make_submission(FAN_OUT))
+    assert result["status"] == "ok", result["error"]
+    assert result["peak_memory_bytes"] <= limit
+    children = json.loads(result["log_tail"].split("CHILDREN ", 1)[1].splitlines()[0])
+    assert -9 in children  # the kernel killed at least one for the pass's limit
+
+
+def test_strings_are_stored_clean(run, tiny_spec, make_submission):
+    result = run(tiny_spec(), make_submission(BAD_STRINGS))
+    assert result["status"] == "ok", result["error"]
+    assert result["reported"]["device_name"] == "cpu?"
+    text = json.dumps(result, ensure_ascii=False, allow_nan=False)
+    text.encode("utf-8")  # no lone surrogate left
+    assert "\\u0000" not in text and "\x00" not in text
