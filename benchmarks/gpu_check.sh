@@ -5,6 +5,9 @@
 # bubblewrap: the machine's, else a carried copy in .gpu/ (bwrap + its libs), made here with
 #   mkdir -p .gpu/lib && cp /usr/bin/bwrap .gpu/ && cp -L $(ldd /usr/bin/bwrap | awk '/=>/{print $3}') .gpu/lib/
 #   echo /.gpu/ >> .git/info/exclude        # then carry [".gpu"]
+# The seccomp filter is compiled by pyseccomp (one pure-Python file) over the machine's
+# libseccomp.so.2 (there wherever apt is); where the machine's Python lacks pyseccomp, carry it:
+#   mkdir -p .gpu/py && cp .venv/lib/python3.*/site-packages/pyseccomp.py .gpu/py/
 # If the sandbox cannot be built there the runs fall back to --unsafe-no-sandbox, and say so.
 set -u
 OUT=${OUT:-/tmp/crucible-gpu-out}
@@ -25,6 +28,7 @@ PY=${PY:-python3}
       export CRUCIBLE_BWRAP=$PWD/.gpu/bwrap
     fi
   fi
+  if [ -d .gpu/py ]; then export PYTHONPATH=$PWD/.gpu/py${PYTHONPATH:+:$PYTHONPATH}; fi
   echo "bwrap: ${CRUCIBLE_BWRAP:-$(command -v bwrap)}"
 } > "$OUT/env.txt" 2>&1
 UNSAFE=""

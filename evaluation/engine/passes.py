@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .sandbox import Sandbox
-from .supervise import Limits, Outcome
+from .supervise import Limits, Outcome, SandboxProcess
 
 ENGINE_DIR = Path(__file__).resolve().parent
 REFERENCE_DIR = ENGINE_DIR / "reference"
@@ -220,13 +220,14 @@ def run_pass(
     on_frame: Callable[[bytes, bytes, dict[str, Any] | None], None],
     checkpoint: Path | None = None,
     on_end: Callable[[], None] | None = None,
+    on_start: Callable[[SandboxProcess], None] | None = None,
     served_steps: Callable[[], int] = lambda: 0,
 ) -> PassResult:
     """Run one worker process in the sandbox, under ``wall_s``: ``feed(fd)`` writes its input
     (in a thread),
     ``on_frame(kind, payload, record)`` takes each frame it sends back (``record``: a JSON
-    record, parsed and counted by a :class:`RecordBook`); ``on_end`` runs once the process is
-    gone."""
+    record, parsed and counted by a :class:`RecordBook`); ``on_start`` gets the started
+    process (to kill it on a deadline of the caller's), ``on_end`` runs once it is gone."""
     with tempfile.TemporaryDirectory(prefix=f"crucible-{mode}-") as tmp:
         job_dir = Path(tmp) / "job"
         scratch = Path(tmp) / "scratch"
@@ -248,6 +249,8 @@ def run_pass(
                 pass_fds=(data_r, msg_w),
                 threads=ctx.threads,
             )
+            if on_start is not None:
+                on_start(process)
         finally:
             os.close(data_r)
             os.close(msg_w)

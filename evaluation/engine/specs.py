@@ -68,12 +68,13 @@ class BenchmarkSpec:
     batch_size: int  # sequences per optimizer step (split into micro-batches)
     byte_budget: int  # predicted training bytes = steps * batch_size * block_size
     train_wall_s: float  # training-loop cap: training stops early, and says so
-    startup_grace_s: float  # model build, compile, checkpoint save on top of train_wall_s
+    startup_grace_s: float  # imports and the model's build, before the first batch
     eval_windows: int  # validation windows of block_size scored
     eval_batch_size: int
     eval_wall_s: float  # hard cap per scoring pass
     seeds: tuple[int, ...]
     device: str = "auto"  # auto | cpu | cuda
+    finish_grace_s: float = 30.0  # the last step and the checkpoint, after the last data served
     log_every: int = 10
     max_params: int = 50_000_000
     # Host memory: the address-space limit of each process on CPU runs, and of all of a pass's

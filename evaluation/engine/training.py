@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from .passes import (
     write_all,
 )
 from .specs import BenchmarkSpec
+from .supervise import SandboxProcess
 
 
 @dataclass
@@ -42,7 +44,9 @@ class TrainingFeed:
 
     The clock starts at the first request (imports, the model's build and anything done before
     come out of the startup grace); from then on serving stops at the budget or when a step
-    would start after ``wall_s``, and the worker sees the end of its data."""
+    would start after ``wall_s``, and the worker sees the end of its data. The first frame of
+    the checkpoint ends serving too, so a worker cannot send one early and keep training on new
+    data. Training ends, by this clock, at the summary record that follows the checkpoint."""
 
     sampler: data.BatchSampler
     micro: int
@@ -55,7 +59,9 @@ class TrainingFeed:
     second_step_at: float | None = None
     requests: int = 0
     stopped_by_clock: bool = False
-    ended_at: float | None = None
+    ended_at: float | None = None  # training over: the summary record, or the exit
+    serving: bool = True
+    served_all: threading.Event = field(default_factory=threading.Event)  # serving is over
     _pending: queue.SimpleQueue[bool] = field(default_factory=queue.SimpleQueue)
 
     @property
@@ -75,14 +81,19 @@ class TrainingFeed:
             )
         self._pending.put(True)
 
-    def close(self) -> None:
-        """The worker's process is gone: training is over, by the harness's clock."""
-        self.ended_at = time.monotonic()
+    def close(self, *, ended: bool = False) -> None:
+        """Stop serving (the checkpoint is coming, or the process is gone); ``ended``: training
+        is over by the harness's clock (the summary arrived, or the process is gone)."""
+        if ended and self.ended_at is None:
+            self.ended_at = time.monotonic()
+        self.serving = False
         self._pending.put(False)
 
     def __call__(self, fd: int) -> None:
         try:
             while self.served < self.steps * self.accum and self._pending.get():
+                if not self.serving:
+                    return
                 now = time.monotonic()
                 if self.first_at is None:
                     self.first_at = now
@@ -96,6 +107,8 @@ class TrainingFeed:
                 self.served += 1
         except OSError:
             pass
+        finally:
+            self.served_all.set()
 
     def elapsed(self, now: float | None = None) -> float:
         if self.first_at is None:
@@ -113,8 +126,30 @@ def train(
     say: Callable[[str], None],
 ) -> int:
     """Run the training pass, writing the checkpoint to ``checkpoint`` and the harness's figures
-    into ``result``. Returns the checkpoint's parameters outside the byte embeddings."""
+    into ``result``. Returns the checkpoint's parameters outside the byte embeddings.
+
+    Deadlines, all kept here: serving stops at ``train_wall_s`` (see :class:`TrainingFeed`);
+    the checkpoint and its summary must then arrive within ``finish_grace_s`` of the last data
+    served (one last step and the save), or the pass is killed, so data fetched ahead cannot
+    be trained on past the cap; the whole pass is killed at ``train_wall_s + startup_grace_s``."""
     written = chunks = 0
+    summarised = threading.Event()
+
+    def guard(process: SandboxProcess) -> None:
+        def watch() -> None:
+            feed.served_all.wait()
+            if not summarised.wait(spec.finish_grace_s):
+                process.kill(
+                    f"did not send its checkpoint within {spec.finish_grace_s:.0f} s of its last "
+                    "training data"
+                )
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    def ended() -> None:
+        feed.close(ended=True)
+        summarised.set()
+
     curve: list[dict[str, Any]] = result["loss_curve"]
     max_chunks = spec.max_checkpoint_bytes // MIN_CHECKPOINT_CHUNK + 1
 
@@ -122,9 +157,15 @@ def train(
 
         def on_frame(kind: bytes, payload: bytes, record: dict[str, Any] | None) -> None:
             nonlocal written, chunks
-            if kind == b"R":
+            if summarised.is_set():
+                raise RunFailedError("failed", "the worker sent more after its summary record")
+            if record is not None and record.get("type") == "summary":
+                feed.close(ended=True)
+                summarised.set()
+            elif kind == b"R":
                 feed.request()
             elif kind == b"C":
+                feed.close()
                 written += len(payload)
                 chunks += 1
                 if written > spec.max_checkpoint_bytes or chunks > max_chunks:
@@ -149,7 +190,8 @@ def train(
             wall_s=spec.train_wall_s + spec.startup_grace_s,
             feed=feed,
             on_frame=on_frame,
-            on_end=feed.close,
+            on_start=guard,
+            on_end=ended,
             served_steps=lambda: feed.steps_served,
         )
     result["log_tail"] = trained.outcome.log_tail()
@@ -161,8 +203,6 @@ def train(
     result["steps"] = feed.steps_served
     result["bytes_trained"] = feed.bytes_served
     result["stopped_early"] = feed.steps_served < spec.steps
-    # Training ends when the worker's process has exited (after it sent the checkpoint): a
-    # frame it sends cannot stop the clock early.
     end = feed.ended_at or time.monotonic()
     result["train_seconds"] = round(feed.elapsed(end), 3)
     result["bytes_per_second"] = _rate(feed, end)

@@ -1,7 +1,7 @@
 """Attacks a red-team review found against the hardened engine, each kept with its fix.
 
 Checkpoint smuggling (weights in names, wider dtypes, extra zip content), a zip bomb and sparse
-tensors for the harness's checkpoint reader, a training clock stopped early by a forged frame,
+tensors for the harness's checkpoint reader, a training clock stopped by a forged frame,
 memory fanned out over child processes, and strings no database can store.
 """
 
@@ -169,12 +169,14 @@ def test_a_sparse_checkpoint_is_the_submission_fault(run, tiny_spec, make_submis
     assert result["fault"] == "submission"
 
 
-def test_a_forged_frame_cannot_stop_the_training_clock(run, tiny_spec, make_submission):
+def test_a_forged_frame_that_stops_the_clock_also_stops_the_data(run, tiny_spec, make_submission):
+    """The first checkpoint frame ends training by the harness's clock, and serving with it:
+    the figures stay true to each other (one step's data in the time it took)."""
     spec = tiny_spec()
     result = run(spec, make_submission(EARLY_FRAME))
-    assert result["status"] == "ok", result["error"]
-    assert result["train_seconds"] >= 0.4 * spec.steps
-    assert result["bytes_per_second"] <= spec.byte_budget / (0.4 * (spec.steps - 1))
+    assert result["steps"] == 1 and result["bytes_trained"] == spec.batch_size * spec.block_size
+    assert result["stopped_early"] is True
+    assert result["bytes_per_second"] <= result["bytes_trained"] / 0.4
 
 
 def test_children_cannot_take_more_memory_than_the_pass_together(run, tiny_spec, make_submission):
@@ -195,3 +197,37 @@ def test_strings_are_stored_clean(run, tiny_spec, make_submission):
     text = json.dumps(result, ensure_ascii=False, allow_nan=False)
     text.encode("utf-8")  # no lone surrogate left
     assert "\\u0000" not in text and "\x00" not in text
+
+
+# Fetches every batch of its budget at once, then trains on them slowly: without a deadline
+# after the last data served, it could train past the cap until the outer watchdog.
+PREFETCH = (
+    BIGRAM.replace(
+        "return self.table(idx)",
+        "if self.training:\n            time.sleep(0.5)\n        return self.table(idx)",
+    )
+    + """
+import __main__
+_request = __main__.request_batch
+AHEAD = []
+
+def request_batch(size):
+    if not AHEAD:
+        while (data := _request(size)) is not None:
+            AHEAD.append(data)
+        AHEAD.append(None)
+    return AHEAD.pop(0)
+
+__main__.request_batch = request_batch
+
+def build_model(vocab_size, block_size, config):
+    return Bigram()
+"""
+)
+
+
+def test_data_fetched_ahead_cannot_be_trained_on_past_the_deadline(run, tiny_spec, make_submission):
+    spec = tiny_spec(finish_grace_s=1.0)
+    result = run(spec, make_submission(PREFETCH))
+    assert result["status"] == "failed"
+    assert "did not send its checkpoint within 1 s of its last training data" in result["error"]

@@ -50,6 +50,23 @@ def test_config_submission_is_scored_ranked_against_the_baseline_and_credited() 
     assert EvaluationRun.objects.get(pk=run.pk).attempts == 1
 
 
+@pytest.mark.django_db
+def test_a_failure_the_engine_blames_on_the_platform_is_not_charged() -> None:
+    """A GPU benchmark's job on a machine without a GPU: the engine says whose fault it is."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    benchmark = benchmark_get_or_create(slug="gpu", engine_spec="gpu-small", queue="gpu", seeds=1)
+    submission = submission_create_config(
+        benchmark=benchmark, contributor=ContributorFactory(login="octo"), config={}
+    )
+    assert submission_evaluate(submission_id=submission.pk) == "failed"
+    submission.refresh_from_db()
+    assert "none is available here" in submission.reason
+    assert not submission.counts_for_quota
+
+
 @pytest.mark.django_db(transaction=True)
 def test_cancelling_a_running_submission_kills_its_engine() -> None:
     # Rows made directly: with eager tasks in this transactional test the services' enqueue
