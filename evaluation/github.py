@@ -1,5 +1,6 @@
-"""How GitHub reaches the evaluation pipeline: pull requests become submissions, and the
-`@crucible evaluate` / `@crucible cancel` bot commands act on them.
+"""How GitHub reaches the evaluation pipeline: the event handler for pull requests, and the
+`@crucible evaluate` / `@crucible cancel` bot commands. What a pull request becomes is
+`evaluation.services.intake`'s business.
 
 Both are registered into contrib's registries from `EvaluationConfig.ready`, so contrib never
 imports evaluation. The webhook handler only looks at the payload and queues
@@ -7,27 +8,16 @@ imports evaluation. The webhook handler only looks at the payload and queues
 author is (a transient GitHub failure is retried by the task, not lost with the delivery).
 """
 
-import posixpath
-from typing import Any
-
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from contrib.github.bot import CommandRejected, maintainer_check
-from contrib.github.client import github_client, iter_pages
 from contrib.github.registry import Payload
-from contrib.models import BotCommand, Contributor, PullRequest, Repository
-from contrib.services import contributor_get_or_create_from_github
-from evaluation.models import Benchmark, Submission
-from evaluation.services import (
-    _enqueue,
-    submission_approve,
-    submission_cancel,
-    submission_publish,
-    submission_rerun,
-    submission_transition,
-)
+from contrib.models import BotCommand, Repository
+from evaluation.models import Submission
+from evaluation.services import submission_approve, submission_cancel, submission_rerun
+from evaluation.services.intake import benchmarks_for_repository
+from evaluation.tasks import intake_pull_request
 
 Status = Submission.Status
 INTAKE_ACTIONS = ("opened", "synchronize", "reopened")
@@ -51,16 +41,6 @@ def comment_on_model_repository(payload: Payload) -> bool:
     return _model_repository(payload) is not None
 
 
-def _benchmarks_for(repository: Repository) -> list[Benchmark]:
-    """Active benchmarks whose submissions live in this repository (or in any model repository
-    when the benchmark names none)."""
-    return list(
-        Benchmark.objects.filter(active=True)
-        .exclude(submission_path="")
-        .filter(Q(model_repository=repository) | Q(model_repository__isnull=True))
-    )
-
-
 def handle_pull_request_submission(payload: Payload) -> None:
     """`pull_request` opened/synchronize/reopened on a tracked model repository: queue the
     intake of its head SHA; closed without merging: cancel what still waits or runs for it."""
@@ -68,7 +48,7 @@ def handle_pull_request_submission(payload: Payload) -> None:
     if action not in (*INTAKE_ACTIONS, "closed"):
         return
     repository = _model_repository(payload)
-    if repository is None or not _benchmarks_for(repository):
+    if repository is None or not benchmarks_for_repository(repository=repository):
         return
     pr = payload.get("pull_request") or {}
     number = int(pr["number"])
@@ -92,159 +72,9 @@ def handle_pull_request_submission(payload: Payload) -> None:
     repository_id = repository.pk
 
     def enqueue() -> None:
-        from evaluation.tasks import intake_pull_request
-
         intake_pull_request.delay(repository_id, pull_request)
 
     transaction.on_commit(enqueue)
-
-
-def _changed_files(repository: Repository, number: int) -> list[dict[str, Any]]:
-    gh = github_client(repository=repository)
-    files: list[dict[str, Any]] = []
-    for page in iter_pages(gh, f"/repos/{repository.full_name}/pulls/{number}/files"):
-        files += page.items
-    return files
-
-
-def submission_folders(*, benchmark: Benchmark, files: list[dict[str, Any]]) -> list[str]:
-    """The submission folders a PR changes under the benchmark's path: `submissions/demo/wider`
-    for `submissions/demo/wider/model.py`; the path itself for files directly in it. Folders
-    whose files were all removed are not submissions."""
-    root = posixpath.normpath(benchmark.submission_path.strip("/"))
-    folders: dict[str, bool] = {}
-    for item in files:
-        path = str(item.get("filename") or "")
-        if not path.startswith(root + "/"):
-            continue
-        rest = path[len(root) + 1 :]
-        folder = f"{root}/{rest.split('/', 1)[0]}" if "/" in rest else root
-        kept = item.get("status") != "removed"
-        folders[folder] = folders.get(folder, False) or kept
-    return sorted(folder for folder, kept in folders.items() if kept)
-
-
-def _may_run_at_once(*, repository: Repository, contributor: Contributor, login: str) -> bool:
-    """Maintainers (write access on GitHub) and authors of a merged PR in the repository."""
-    merged = PullRequest.objects.filter(
-        repository=repository, author=contributor, merged_at__isnull=False
-    ).exists()
-    return merged or maintainer_check(repository=repository, login=login)
-
-
-def pull_request_intake(*, repository_id: int, pull_request: dict[str, Any]) -> list[Submission]:
-    """Create the submissions of one PR head SHA, one per benchmark whose folder it changes;
-    supersede the PR's older SHAs. Idempotent: the same SHA again creates nothing."""
-    repository = Repository.objects.get(pk=repository_id)
-    number = int(pull_request["number"])
-    sha = str(pull_request["head_sha"])
-    benchmarks = _benchmarks_for(repository)
-    if not benchmarks:
-        return []
-    files = _changed_files(repository, number)
-    wanted = [(b, submission_folders(benchmark=b, files=files)) for b in benchmarks]
-    wanted = [(b, folders) for b, folders in wanted if folders]
-    if not wanted:
-        return []
-    user = pull_request.get("user") or {}
-    login = str(user.get("login") or "")
-    contributor = contributor_get_or_create_from_github(user=user)
-    at_once = _may_run_at_once(repository=repository, contributor=contributor, login=login)
-    created = []
-    for benchmark, folders in wanted:
-        with transaction.atomic():
-            # One intake per benchmark at a time: two deliveries of one PR never both create.
-            Benchmark.objects.select_for_update().get(pk=benchmark.pk)
-            same = Submission.objects.filter(
-                benchmark=benchmark, repository=repository, pr_number=number
-            )
-            if same.filter(head_sha=sha).exists():
-                continue
-            for older in same.filter(status__in=Submission.ACTIVE):
-                _supersede(older, sha=sha)
-            created.append(
-                _create(
-                    benchmark=benchmark,
-                    repository=repository,
-                    number=number,
-                    sha=sha,
-                    folders=folders,
-                    contributor=contributor,
-                    title=str(pull_request.get("title") or ""),
-                    at_once=at_once,
-                )
-            )
-    return created
-
-
-def _supersede(older: Submission, *, sha: str) -> None:
-    reason = f"superseded by {sha[:7]}"
-    if older.status == Status.RUNNING:
-        # The worker sees the cancel on its next heartbeat and kills the engine.
-        submission_cancel(submission=older, reason=reason)
-        return
-    locked = Submission.objects.select_for_update().get(pk=older.pk)
-    if Status.SUPERSEDED in Submission.ALLOWED_TRANSITIONS[locked.status]:
-        submission_transition(submission=locked, to=Status.SUPERSEDED, reason=reason)
-        locked.runs.filter(status__in=["queued", "running"]).update(status="cancelled")
-        submission_publish(submission=locked)
-
-
-def _over_quota(*, benchmark: Benchmark, contributor: Contributor) -> str:
-    from django.core.exceptions import ValidationError
-
-    from evaluation.services import submission_check_quota
-
-    try:
-        submission_check_quota(benchmark=benchmark, contributor=contributor)
-    except ValidationError as exc:
-        return " ".join(exc.messages)
-    return ""
-
-
-def _create(
-    *,
-    benchmark: Benchmark,
-    repository: Repository,
-    number: int,
-    sha: str,
-    folders: list[str],
-    contributor: Contributor,
-    title: str,
-    at_once: bool,
-) -> Submission:
-    submission = Submission(
-        benchmark=benchmark,
-        contributor=contributor,
-        source=Submission.Source.PULL_REQUEST,
-        title=title[:300],
-        repository=repository,
-        pr_number=number,
-        head_sha=sha,
-        folder=folders[0],
-        official=benchmark.byte_budget is None,
-    )
-    quota = "" if at_once else _over_quota(benchmark=benchmark, contributor=contributor)
-    if len(folders) > 1:
-        submission.status = Status.FAILED
-        submission.reason = (
-            f"this pull request changes {len(folders)} submission folders "
-            f"({', '.join(folders)}); one pull request holds one submission"
-        )
-        submission.counts_for_quota = False
-    elif at_once:
-        submission.status = Status.QUEUED
-        submission.queued_at = timezone.now()
-    else:
-        submission.status = Status.PENDING_APPROVAL
-        submission.reason = (
-            f"{quota}; a maintainer can still approve it" if quota else "new contributor"
-        )
-    submission.save()
-    if submission.status == Status.QUEUED:
-        _enqueue(submission)
-    submission_publish(submission=submission)
-    return submission
 
 
 # --- bot commands -------------------------------------------------------------------------------

@@ -1,22 +1,28 @@
-"""Celery tasks of evaluation: a few lines each, calling one service."""
+"""Celery tasks of evaluation: a few lines each, calling one service.
+
+Each task imports its service when it runs: services queue these tasks, so this module imports
+nothing of the app at load time (the one lazy import the app's layout allows).
+"""
 
 from typing import Any
 
 from celery import shared_task
-
-from evaluation.services import runs_reap_stale, submission_evaluate
 
 
 @shared_task(name="evaluation.evaluate_submission", acks_late=True)
 def evaluate_submission(submission_id: int) -> str:
     """Train and score a queued submission on this worker (routed to the benchmark's queue at
     send time). Idempotent: a redelivered task for a finished submission does nothing."""
+    from evaluation.services.runs import submission_evaluate
+
     return submission_evaluate(submission_id=submission_id)
 
 
 @shared_task(name="evaluation.reap_stale_runs", queue="default")
 def reap_stale_runs() -> dict[str, int]:
     """Periodic (beat): requeue or fail runs whose worker stopped sending heartbeats."""
+    from evaluation.services.runs import runs_reap_stale
+
     return runs_reap_stale()
 
 
@@ -31,7 +37,7 @@ def intake_pull_request(self: Any, repository_id: int, pull_request: dict[str, A
     """Turn a pull request's head SHA into submissions (asks GitHub for its files and its
     author's rights); GitHub's transient failures are retried with backoff. Idempotent."""
     from contrib.github.client import is_transient
-    from evaluation.github import pull_request_intake
+    from evaluation.services.intake import pull_request_intake
 
     try:
         created = pull_request_intake(repository_id=repository_id, pull_request=pull_request)

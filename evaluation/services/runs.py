@@ -1,0 +1,320 @@
+"""The worker's job: fetch a submission's files, train and score every seed through the engine,
+record the runs, finish (score, rank, credit) or fail, and requeue runs whose worker died."""
+
+import json
+import socket
+import statistics
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from contrib.badges import award_grant, badges_ensure
+from contrib.models import ContributionKind, ContributionSource
+from contrib.services import contribution_record
+from evaluation.archive import Limits, UnsafeArchive, extract_folder
+from evaluation.engine.specs import SPECS
+from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.services.engine_process import LOG_TAIL_CHARS, engine_run
+from evaluation.services.leaderboard import leaderboard_recompute
+from evaluation.services.publish import submission_publish
+from evaluation.services.transitions import enqueue, submission_transition
+
+Status = Submission.Status
+RunStatus = EvaluationRun.Status
+
+
+class FetchError(Exception):
+    """The submission's files could not be fetched or were refused; the message says why.
+    `platform_fault`: GitHub or the network failed, not the contributor."""
+
+    def __init__(self, message: str, *, platform_fault: bool = False) -> None:
+        super().__init__(message)
+        self.platform_fault = platform_fault
+
+
+def submission_materialize(*, submission: Submission, folder: Path) -> None:
+    """Write the submission's files into `folder`.
+
+    A config is written as `config.json` for the platform's own reference model. A pull
+    request or commit is fetched at its exact SHA as GitHub's tarball and only its submission
+    folder is extracted, safely (see `evaluation.archive`). Either way the engine decides by
+    content whether it is the reference code; anything else runs only in its sandbox.
+    """
+    if submission.source == Submission.Source.CONFIG:
+        (folder / "config.json").write_text(json.dumps(submission.config))
+        return
+    if submission.repository is None or not submission.head_sha or not submission.folder:
+        raise FetchError("the submission names no repository, commit or folder")
+    data = _archive_fetch(submission=submission)
+    try:
+        extract_folder(
+            data,
+            folder=submission.folder,
+            dest=folder,
+            limits=Limits(
+                max_bytes=settings.EVALUATION_SUBMISSION_MAX_BYTES,
+                max_files=settings.EVALUATION_SUBMISSION_MAX_FILES,
+            ),
+        )
+    except UnsafeArchive as exc:
+        raise FetchError(f"the archive of {submission.head_sha[:7]} was refused: {exc}") from exc
+    if not (folder / "config.json").is_file():
+        raise FetchError(f"{submission.folder}/ has no config.json at {submission.head_sha[:7]}")
+
+
+def _archive_fetch(*, submission: Submission) -> bytes:
+    from github import GithubException
+
+    from contrib.github.client import GitHubNotConfigured, archive_download, is_transient
+
+    assert submission.repository is not None
+    name = f"{submission.repository.full_name}@{submission.head_sha[:7]}"
+    try:
+        data = archive_download(repository=submission.repository, ref=submission.head_sha)
+    except GithubException as exc:
+        raise FetchError(
+            f"GitHub refused the archive of {name} ({exc.status})",
+            platform_fault=is_transient(exc),
+        ) from exc
+    except GitHubNotConfigured as exc:
+        raise FetchError(str(exc), platform_fault=True) from exc
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise FetchError(f"could not download {name}: {exc}", platform_fault=True) from exc
+    if len(data) > settings.EVALUATION_ARCHIVE_MAX_BYTES:
+        raise FetchError(
+            f"the archive of {name} is larger than "
+            f"{settings.EVALUATION_ARCHIVE_MAX_BYTES:,} bytes (EVALUATION_ARCHIVE_MAX_BYTES)"
+        )
+    return data
+
+
+def submission_evaluate(*, submission_id: int) -> str:
+    """The worker's job: train and score every seed of a queued submission, then publish.
+
+    Idempotent: a submission that is not queued (finished, cancelled, running elsewhere) is left
+    alone, and seeds already finished are not run again after a requeue.
+    """
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update().select_related("benchmark").get(pk=submission_id)
+        )
+        if submission.status != Status.QUEUED:
+            return submission.status
+        submission_transition(submission=submission, to=Status.RUNNING)
+    benchmark = submission.benchmark
+    host = socket.gethostname()
+    for seed in range(benchmark.seeds):
+        run, _created = EvaluationRun.objects.get_or_create(submission=submission, seed=seed)
+        if run.status in EvaluationRun.FINISHED:
+            continue
+        if not _run_seed(submission=submission, run=run, host=host):
+            return Submission.objects.get(pk=submission.pk).status
+    return submission_finish(submission_id=submission.pk)
+
+
+def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
+    """Run one seed; False when the submission stopped (cancelled, or failed for good)."""
+    benchmark = submission.benchmark
+    spec = SPECS[benchmark.engine_spec]
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        worker_host=host,
+        attempts=F("attempts") + 1,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        error="",
+        budget_bytes=benchmark.byte_budget or spec.byte_budget,
+    )
+
+    def heartbeat(done: int | None, loss: float | None) -> bool:
+        updates: dict[str, Any] = {"heartbeat_at": timezone.now()}
+        if done is not None:
+            updates["progress_bytes"] = done
+        if loss is not None and loss == loss and abs(loss) != float("inf"):
+            updates["current_loss"] = loss
+        EvaluationRun.objects.filter(pk=run.pk).update(**updates)
+        status = Submission.objects.filter(pk=submission.pk).values_list("status", flat=True)
+        return bool(status) and status[0] == Status.RUNNING
+
+    with tempfile.TemporaryDirectory(prefix="crucible-submission-") as folder:
+        try:
+            submission_materialize(submission=submission, folder=Path(folder))
+        except (ValidationError, FetchError) as exc:
+            message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            _record_run_failure(run=run, error=message)
+            _fail(
+                submission,
+                f"could not fetch the submission: {message}",
+                platform_fault=getattr(exc, "platform_fault", False),
+            )
+            return False
+        outcome = engine_run(
+            spec=benchmark.engine_spec,
+            folder=Path(folder),
+            seed=run.seed,
+            byte_budget=benchmark.byte_budget,
+            on_progress=heartbeat,
+        )
+    result = outcome.result
+    if outcome.cancelled:
+        EvaluationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.CANCELLED,
+            finished_at=timezone.now(),
+            log_tail=outcome.output_tail,
+            error="cancelled while running",
+        )
+        return False
+    status = result.get("status")
+    error = result.get("error") or ""
+    if outcome.timed_out:
+        status, error = "failed", "the run exceeded the platform's time limit and was stopped"
+    elif not result:
+        status = "failed"
+        error = f"the engine stopped without a result (exit status {outcome.exit_status})"
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        status={"ok": RunStatus.OK, "rejected": RunStatus.REJECTED}.get(
+            str(status), RunStatus.FAILED
+        ),
+        val_bits_per_byte=result.get("val_bits_per_byte"),
+        loss_curve=result.get("loss_curve") or [],
+        metrics={k: v for k, v in result.items() if k not in ("loss_curve", "log_tail")},
+        device=str(result.get("device_name") or result.get("device") or ""),
+        log_tail=((result.get("log_tail") or "") + outcome.output_tail)[-LOG_TAIL_CHARS:],
+        exit_status=outcome.exit_status,
+        error=error,
+        progress_bytes=result.get("bytes_trained") or F("progress_bytes"),
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    if status != "ok":
+        # The engine says whose fault a failure is; the platform's own are not charged.
+        _fail(
+            submission,
+            f"seed {run.seed}: {error or 'the run failed'}",
+            platform_fault=result.get("fault") == "platform",
+        )
+        return False
+    return True
+
+
+def _record_run_failure(*, run: EvaluationRun, error: str) -> None:
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.FAILED, error=error, finished_at=timezone.now()
+    )
+
+
+def _fail(submission: Submission, reason: str, *, platform_fault: bool = False) -> None:
+    with transaction.atomic():
+        fresh = Submission.objects.select_for_update().get(pk=submission.pk)
+        if Status.FAILED in Submission.ALLOWED_TRANSITIONS[fresh.status]:
+            submission_transition(submission=fresh, to=Status.FAILED, reason=reason)
+            if platform_fault:
+                fresh.counts_for_quota = False
+                fresh.save(update_fields=["counts_for_quota"])
+            submission_publish(submission=fresh)
+
+
+def submission_finish(*, submission_id: int) -> str:
+    """All seeds scored: record mean ± std, update the leaderboard, credit the author."""
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission_id)
+        if submission.status != Status.RUNNING:
+            return submission.status
+        scores = [
+            run.val_bits_per_byte
+            for run in submission.runs.filter(status=RunStatus.OK)
+            if run.val_bits_per_byte is not None
+        ]
+        submission.mean_val_bpb = statistics.fmean(scores)
+        submission.std_val_bpb = statistics.stdev(scores) if len(scores) > 1 else 0.0
+        submission.is_record = _beats_every_earlier_score(submission)
+        submission_transition(submission=submission, to=Status.SCORED)
+        leaderboard_recompute(benchmark=submission.benchmark)
+        submission_publish(submission=submission)
+        if submission.contributor is not None:
+            contribution_record(
+                contributor=submission.contributor,
+                kind=ContributionKind.EVALUATION,
+                occurred_at=submission.finished_at or timezone.now(),
+                source=ContributionSource.PLATFORM,
+                external_id=f"evaluation:{submission.pk}",
+                title=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb",
+                metadata={"submission": submission.pk, "benchmark": submission.benchmark.slug},
+            )
+            if submission.is_record:
+                # One record-holder badge per contributor and benchmark, however many records.
+                award_grant(
+                    badge=badges_ensure()["leaderboard-record"],
+                    contributor=submission.contributor,
+                    citation=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb "
+                    f"(submission #{submission.pk})",
+                    period_key=submission.benchmark.slug[:20],
+                )
+    return Status.SCORED
+
+
+def _beats_every_earlier_score(submission: Submission) -> bool:
+    """A record: better than every submission of the benchmark scored before it (the baseline
+    included); the baseline itself and a first score against nothing are not records."""
+    benchmark = submission.benchmark
+    if submission.pk == benchmark.baseline_id or submission.mean_val_bpb is None:
+        return False
+    earlier = Submission.objects.filter(
+        benchmark=benchmark, status=Status.SCORED, mean_val_bpb__isnull=False
+    ).exclude(pk=submission.pk)
+    lower = benchmark.metric_direction == Benchmark.Direction.LOWER
+    best = earlier.order_by("mean_val_bpb" if lower else "-mean_val_bpb").first()
+    if best is None or best.mean_val_bpb is None:
+        return False
+    return (
+        submission.mean_val_bpb < best.mean_val_bpb
+        if lower
+        else submission.mean_val_bpb > best.mean_val_bpb
+    )
+
+
+def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
+    """Find running submissions whose worker stopped beating: requeue once, then fail them
+    with "worker lost". Nothing stays `running` forever."""
+    stale_after = stale_after or timedelta(seconds=settings.EVALUATION_HEARTBEAT_TIMEOUT)
+    cutoff = timezone.now() - stale_after
+    counts = {"requeued": 0, "failed": 0}
+    stale = EvaluationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+    for run in stale.select_related("submission"):
+        with transaction.atomic():
+            submission = Submission.objects.select_for_update().get(pk=run.submission_id)
+            locked = EvaluationRun.objects.select_for_update().get(pk=run.pk)
+            if locked.status != RunStatus.RUNNING or submission.status != Status.RUNNING:
+                continue
+            if locked.attempts < 2:
+                locked.status = RunStatus.QUEUED
+                locked.error = f"worker lost on {locked.worker_host or 'an unknown host'}; requeued"
+                locked.save(update_fields=["status", "error"])
+                submission_transition(submission=submission, to=Status.QUEUED)
+                enqueue(submission)
+                submission_publish(submission=submission)
+                counts["requeued"] += 1
+            else:
+                locked.status = RunStatus.FAILED
+                locked.error = "worker lost"
+                locked.finished_at = timezone.now()
+                locked.save(update_fields=["status", "error", "finished_at"])
+                submission_transition(
+                    submission=submission,
+                    to=Status.FAILED,
+                    reason=f"worker lost twice (last on {locked.worker_host or 'unknown host'})",
+                )
+                submission.counts_for_quota = False
+                submission.save(update_fields=["counts_for_quota"])
+                submission_publish(submission=submission)
+                counts["failed"] += 1
+    return counts

@@ -1,0 +1,164 @@
+"""Creating submissions, the daily quota, and the maintainer's actions on one (cancel,
+approve, re-run)."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from contrib.models import Contributor, Repository
+from evaluation.engine.specs import validate_config
+from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.services.publish import submission_publish
+from evaluation.services.transitions import TransitionError, enqueue, submission_transition
+
+Status = Submission.Status
+RunStatus = EvaluationRun.Status
+
+
+def submission_create_config(
+    *,
+    benchmark: Benchmark,
+    contributor: Contributor | None,
+    config: Any,
+    title: str = "",
+    check_quota: bool = True,
+) -> Submission:
+    """A config against the platform's reference model: validated, then queued at once (no
+    contributor code runs, so no approval is needed). Errors name the field."""
+    if not benchmark.active:
+        raise ValidationError({"benchmark": f"benchmark {benchmark.slug} is not accepting entries"})
+    errors = validate_config(benchmark.engine_spec, config)
+    if errors:
+        raise ValidationError(
+            {("config" if key == "__all__" else f"config.{key}"): msg for key, msg in errors}
+        )
+    if check_quota and contributor is not None:
+        submission_check_quota(benchmark=benchmark, contributor=contributor)
+    return submission_create(
+        benchmark=benchmark,
+        contributor=contributor,
+        source=Submission.Source.CONFIG,
+        title=title,
+        status=Status.QUEUED,
+        config=config,
+    )
+
+
+def submission_create(
+    *,
+    benchmark: Benchmark,
+    contributor: Contributor | None,
+    source: str,
+    title: str,
+    status: str,
+    reason: str = "",
+    counts_for_quota: bool = True,
+    config: Any = None,
+    repository: Repository | None = None,
+    pr_number: int | None = None,
+    head_sha: str = "",
+    folder: str = "",
+) -> Submission:
+    """The one way a submission comes to exist, whatever brought it (a config from the pages,
+    the API or the admin; a pull request): created in ``status``, queued for its benchmark's
+    workers when that is ``queued``, and announced on GitHub when it has a pull request."""
+    with transaction.atomic():
+        submission = Submission.objects.create(
+            benchmark=benchmark,
+            contributor=contributor,
+            source=source,
+            title=title[:300],
+            config=config if config is not None else {},
+            status=status,
+            reason=reason,
+            counts_for_quota=counts_for_quota,
+            queued_at=timezone.now() if status == Status.QUEUED else None,
+            official=benchmark.byte_budget is None,
+            repository=repository,
+            pr_number=pr_number,
+            head_sha=head_sha,
+            folder=folder,
+        )
+        if status == Status.QUEUED:
+            enqueue(submission)
+        if repository is not None:
+            submission_publish(submission=submission)
+    return submission
+
+
+def quota_problem(*, benchmark: Benchmark, contributor: Contributor) -> str:
+    """The quota policy, for every kind of submission: what is wrong ("" when within quota).
+    Platform failures, cancellations and superseded SHAs are free."""
+    since = timezone.now() - timedelta(days=1)
+    used = (
+        Submission.objects.filter(
+            benchmark=benchmark,
+            contributor=contributor,
+            created_at__gte=since,
+            counts_for_quota=True,
+        )
+        .exclude(status__in=[Status.CANCELLED, Status.SUPERSEDED])
+        .count()
+    )
+    if used >= benchmark.daily_quota:
+        return (
+            f"daily quota reached: {used} of {benchmark.daily_quota} submissions to "
+            f"{benchmark.slug} in the last 24 hours"
+        )
+    return ""
+
+
+def submission_check_quota(*, benchmark: Benchmark, contributor: Contributor) -> None:
+    """Refuse a submission over the daily quota (:func:`quota_problem`)."""
+    problem = quota_problem(benchmark=benchmark, contributor=contributor)
+    if problem:
+        raise ValidationError({"benchmark": problem})
+
+
+def submission_cancel(*, submission: Submission, reason: str = "cancelled") -> Submission:
+    """Cancel a waiting or running submission; a running worker sees it and kills its sandbox."""
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission.pk)
+        submission_transition(submission=submission, to=Status.CANCELLED, reason=reason)
+        submission.counts_for_quota = False
+        submission.save(update_fields=["counts_for_quota"])
+        submission.runs.exclude(status__in=EvaluationRun.FINISHED).exclude(
+            status=RunStatus.RUNNING
+        ).update(status=RunStatus.CANCELLED, finished_at=timezone.now())
+        submission_publish(submission=submission)
+    return submission
+
+
+def submission_approve(
+    *, submission: Submission, user: User | None, github_login: str = ""
+) -> Submission:
+    """A maintainer (a platform user, or a GitHub maintainer by `@crucible evaluate`) lets a
+    waiting code submission run."""
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission.pk)
+        if submission.status != Status.PENDING_APPROVAL:
+            raise TransitionError(f"submission #{submission.pk} is not waiting for approval")
+        submission.approved_by = user
+        submission.approved_by_login = github_login[:100]
+        submission_transition(submission=submission, to=Status.QUEUED)
+        enqueue(submission)
+        submission_publish(submission=submission)
+    return submission
+
+
+def submission_rerun(*, submission: Submission) -> Submission:
+    """Run a finished submission again from scratch (a maintainer's decision)."""
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission.pk)
+        submission_transition(submission=submission, to=Status.QUEUED)
+        submission.runs.all().delete()
+        submission.mean_val_bpb = submission.std_val_bpb = None
+        submission.is_record = False
+        submission.save()
+        enqueue(submission)
+        submission_publish(submission=submission)
+    return submission
