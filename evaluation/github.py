@@ -15,6 +15,7 @@ from contrib.github.bot import CommandRejected, maintainer_check
 from contrib.github.registry import Payload
 from contrib.models import BotCommand, Repository
 from evaluation.models import Submission
+from evaluation.policies import github_is_author, state_allows, submission_may
 from evaluation.services import submission_approve, submission_cancel, submission_rerun
 from evaluation.services.intake import benchmarks_for_repository
 from evaluation.tasks import intake_pull_request
@@ -102,7 +103,8 @@ def _no_submission(command: BotCommand) -> CommandRejected:
 def command_evaluate(command: BotCommand) -> str:
     """`@crucible evaluate`: a maintainer approves the PR's waiting submission, or runs a
     finished one again."""
-    if not maintainer_check(repository=command.repository, login=command.author_login):
+    is_maintainer = maintainer_check(repository=command.repository, login=command.author_login)
+    if not submission_may(action="approve", is_author=False, is_maintainer=is_maintainer):
         raise CommandRejected(
             f"@{command.author_login}, only maintainers (write access to "
             f"{command.repository.full_name}) can start an evaluation."
@@ -113,10 +115,10 @@ def command_evaluate(command: BotCommand) -> str:
     said = []
     for submission in submissions:
         name = f"`{submission.benchmark.slug}` ({submission.head_sha[:7]})"
-        if submission.status == Status.PENDING_APPROVAL:
+        if state_allows(action="approve", submission=submission):
             submission_approve(submission=submission, user=None, github_login=command.author_login)
             said.append(f"Approved {name}: it is queued.")
-        elif submission.status in (Status.FAILED, Status.CANCELLED, Status.SCORED):
+        elif state_allows(action="rerun", submission=submission):
             submission_rerun(submission=submission)
             said.append(f"Queued {name} again.")
         else:
@@ -134,13 +136,14 @@ def command_cancel(command: BotCommand) -> str:
         raise CommandRejected(
             f"Nothing to cancel on #{command.number}: no evaluation waits or runs."
         )
-    author = active[0].contributor
-    is_author = author is not None and (
-        (command.author_github_id is not None and author.github_id == command.author_github_id)
-        or author.login.lower() == command.author_login.lower()
+    is_author = github_is_author(
+        submission=active[0], login=command.author_login, github_id=command.author_github_id
     )
-    if not is_author and not maintainer_check(
-        repository=command.repository, login=command.author_login
+    if not submission_may(
+        action="cancel",
+        is_author=is_author,
+        is_maintainer=is_author
+        or maintainer_check(repository=command.repository, login=command.author_login),
     ):
         raise CommandRejected(
             f"@{command.author_login}, only the pull request's author or a maintainer can "

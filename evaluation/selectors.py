@@ -3,7 +3,6 @@
 import statistics
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Prefetch, QuerySet
 
 from contrib.models import Contributor
@@ -73,27 +72,6 @@ def submission_get(*, pk: int) -> Submission | None:
         .filter(pk=pk)
         .first()
     )
-
-
-def submission_actions_for_user(*, submission: Submission, user: User | AnonymousUser) -> list[str]:
-    """What `user` may do to `submission` now: the API's rules (cancel: its author or a
-    maintainer; approve and re-run: a maintainer), limited to what its state allows."""
-    if not user.is_authenticated:
-        return []
-    is_owner = submission.contributor is not None and submission.contributor.user_id == user.pk
-    actions = []
-    if (is_owner or user.is_staff) and submission.status in Submission.ACTIVE:
-        actions.append("cancel")
-    if user.is_staff and submission.status == Status.PENDING_APPROVAL:
-        actions.append("approve")
-    finished = submission.status not in Submission.ACTIVE
-    if (
-        user.is_staff
-        and finished
-        and Status.QUEUED in Submission.ALLOWED_TRANSITIONS[submission.status]
-    ):
-        actions.append("rerun")
-    return actions
 
 
 def contributor_submissions(*, contributor: Contributor, limit: int = 20) -> dict[str, Any]:

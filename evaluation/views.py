@@ -18,6 +18,7 @@ from contrib.services import contributor_get_or_create_for_user
 from evaluation.engine.specs import SPECS
 from evaluation.forms import ConfigSubmissionForm
 from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.policies import submission_actions_for_user, user_quota_exempt
 from evaluation.selectors import (
     benchmarks_open,
     contributor_submissions,
@@ -25,7 +26,6 @@ from evaluation.selectors import (
     leaderboard_get,
     record_progression,
     records_latest,
-    submission_actions_for_user,
     submission_get,
 )
 from evaluation.services import (
@@ -134,7 +134,7 @@ ACTIONS = {
 
 @require_POST
 def submission_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Cancel, approve or re-run, for the people allowed to (see the selector)."""
+    """Cancel, approve or re-run, for the people allowed to (`evaluation.policies`)."""
     submission = submission_get(pk=pk)
     if submission is None or action not in ACTIONS:
         raise Http404("no such submission or action")
@@ -175,7 +175,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                     contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
                     config=form.config(),
                     title=form.cleaned_data["title"],
-                    check_quota=not request.user.is_staff,
+                    check_quota=not user_quota_exempt(request.user),
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)

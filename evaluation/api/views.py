@@ -14,13 +14,14 @@ from rest_framework.response import Response
 
 from contrib.api.permissions import PublicReadOnly
 from contrib.services import contributor_get_or_create_for_user
-from evaluation.api.permissions import IsMaintainer, IsSubmissionOwnerOrMaintainer
+from evaluation.api.permissions import IsMaintainer, MaySubmissionAction
 from evaluation.api.serializers import (
     BenchmarkSerializer,
     LeaderboardEntrySerializer,
     SubmissionSerializer,
 )
 from evaluation.models import Benchmark, LeaderboardEntry, Submission
+from evaluation.policies import user_quota_exempt
 from evaluation.services import (
     TransitionError,
     submission_approve,
@@ -71,9 +72,9 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
         if self.action in ("list", "retrieve"):
             return [PublicReadOnly()]
         if self.action in ("approve", "rerun"):
-            return [IsAuthenticated(), IsMaintainer()]
+            return [IsAuthenticated(), IsMaintainer(), MaySubmissionAction()]
         if self.action == "cancel":
-            return [IsAuthenticated(), IsSubmissionOwnerOrMaintainer()]
+            return [IsAuthenticated(), MaySubmissionAction()]
         return [IsAuthenticated()]
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -85,7 +86,7 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
                 contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
                 config=serializer.validated_data["config"],
                 title=serializer.validated_data.get("title", ""),
-                check_quota=not request.user.is_staff,
+                check_quota=not user_quota_exempt(request.user),
             )
         except DjangoValidationError as exc:
             raise _as_drf(exc) from exc
