@@ -6,5 +6,5 @@ class ContribConfig(AppConfig):
     verbose_name = "Contributors and contributions"
 
     def ready(self) -> None:
-        # Registers the GitHub event handlers, and the bot's (which runs after them).
+        # Registers the GitHub event handlers and the bot's (their order: contrib.github.registry).
         from contrib.github import bot, handlers  # noqa: F401

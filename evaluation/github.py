@@ -11,7 +11,8 @@ author is (a transient GitHub failure is retried by the task, not lost with the 
 from django.db import transaction
 from django.db.models import Q
 
-from contrib.github.bot import CommandRejected, maintainer_check
+from contrib.github.bot import CommandRejected
+from contrib.github.maintainers import maintainer_check
 from contrib.github.registry import Payload
 from contrib.models import BotCommand, Repository
 from evaluation.models import Submission

@@ -35,12 +35,12 @@ from contrib.github.facts import (
     pull_request_merge_record,
     review_record,
 )
-from contrib.github.handlers import (
+from contrib.github.payloads import (
     DEFAULT_DOCS_PATHS,
-    _is_docs_only,
-    _item_fields,
-    _pull_request_fields,
+    is_docs_only,
+    item_fields,
     parse_time,
+    pull_request_fields,
 )
 from contrib.models import (
     Contribution,
@@ -142,7 +142,7 @@ def _number_from_url(url: str) -> int:
 
 
 def _record_issue(run: _Run, issue: Json) -> None:
-    fields = _item_fields(issue)
+    fields = item_fields(issue)
     mirror = issue_mirror_upsert(
         repository=run.repository, number=int(issue["number"]), fields=fields
     )
@@ -158,7 +158,7 @@ def _record_issue(run: _Run, issue: Json) -> None:
 
 def _record_pull(run: _Run, pr: Json, reviews: list[Json]) -> None:
     mirror = pull_request_mirror_upsert(
-        repository=run.repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
+        repository=run.repository, number=int(pr["number"]), fields=pull_request_fields(pr)
     )
     if pr.get("merged_at"):
         pull_request_merge_record(
@@ -226,7 +226,7 @@ def _record_commit(run: _Run, commit: Json, files: list[Json]) -> None:
         contributor=contributor,
         sha=str(commit["sha"]),
         paths=paths,
-        docs_only=_is_docs_only(paths, patterns),
+        docs_only=is_docs_only(paths, patterns),
         occurred_at=parse_time(author.get("date")),
         message=str(git.get("message") or ""),
         url=str(commit.get("html_url") or ""),
@@ -247,12 +247,12 @@ def _mirror_for(run: _Run, number: int, *, pull: bool) -> Issue | PullRequest:
     if pull:
         pr = run.get(f"{run.path}/pulls/{number}")
         return pull_request_mirror_upsert(
-            repository=run.repository, number=number, fields=_pull_request_fields(pr)
+            repository=run.repository, number=number, fields=pull_request_fields(pr)
         )
     issue = run.get(f"{run.path}/issues/{number}")
     if issue.get("pull_request"):
         return _mirror_for(run, number, pull=True)
-    return issue_mirror_upsert(repository=run.repository, number=number, fields=_item_fields(issue))
+    return issue_mirror_upsert(repository=run.repository, number=number, fields=item_fields(issue))
 
 
 # --- the phases: fetch a page and all it needs, then write it ---------------------------------

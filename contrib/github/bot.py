@@ -17,21 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from github import GithubException
 
-# Imported first so that the comment itself is recorded before its commands are looked at.
-from contrib.github import handlers  # noqa: F401
 from contrib.github.answers import bot_reply_sent, bot_reply_set
 from contrib.github.client import github_call, github_client, is_transient
-from contrib.github.registry import Payload, register
-from contrib.models import BotCommand, ContributionKind, ContributionSource, Repository
+from contrib.github.maintainers import maintainer_check
+from contrib.github.payloads import tracked_repository
+from contrib.github.registry import BOT, Payload, register
+from contrib.models import BotCommand, ContributionKind, ContributionSource
 from contrib.services import (
     contribution_record,
     contributor_get_or_create_from_github,
-    repository_get_or_create_from_github,
 )
 
 # All Contributors' contribution types and everyday words, onto the platform's kinds. Kinds the
@@ -83,7 +81,6 @@ KIND_ALIASES: dict[str, str] = {
 }
 
 MARKER_PREFIX = "<!-- crucible:"
-WRITE_PERMISSIONS = ("admin", "maintain", "write")
 
 
 def _bot_name() -> str:
@@ -191,7 +188,7 @@ def _skipped(rest: str, payload: Payload) -> bool:
     return applies is not None and not applies(payload)
 
 
-@register("issue_comment")
+@register("issue_comment", order=BOT)
 def handle_bot_commands(payload: Payload) -> None:
     """Store the `@crucible` commands of a new comment and queue them; never raises for a comment
     without one (the delivery's other handler has recorded the comment itself)."""
@@ -207,7 +204,7 @@ def handle_bot_commands(payload: Payload) -> None:
     ]
     if not lines:
         return
-    repository = repository_get_or_create_from_github(repo=payload["repository"])
+    repository = tracked_repository(payload)  # an untracked repository runs no commands
     user = comment.get("user") or {}
     for number, text in lines:
         try:
@@ -237,23 +234,6 @@ def handle_bot_commands(payload: Payload) -> None:
 
 
 # --- running them ---------------------------------------------------------------------------
-
-
-def maintainer_check(*, repository: Repository, login: str) -> bool:
-    """Whether `login` has write access to the repository, asked of GitHub, cached briefly."""
-    key = f"crucible:github-permission:{repository.pk}:{login.lower()}"
-    permission = cache.get(key)
-    if permission is None:
-        gh = github_client(repository=repository)
-        try:
-            with github_call():
-                permission = gh.get_repo(repository.full_name).get_collaborator_permission(login)
-        except GithubException as exc:
-            if exc.status != 404:
-                raise
-            permission = "none"
-        cache.set(key, permission, settings.GITHUB_PERMISSION_CACHE_SECONDS)
-    return permission in WRITE_PERMISSIONS
 
 
 class CommandRejected(Exception):  # noqa: N818 - the outcome, said to the commenter

@@ -5,12 +5,9 @@ that is not guaranteed is read with `.get`. External ids are built from GitHub's
 redelivered or backfilled event lands on the same ledger key and adds nothing.
 """
 
-from datetime import UTC, datetime
-from fnmatch import fnmatch
-from typing import Any
+from datetime import datetime
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from contrib.github.facts import (
     commit_record,
@@ -19,9 +16,17 @@ from contrib.github.facts import (
     pull_request_merge_record,
     review_record,
 )
-from contrib.github.registry import DeliveryIgnored, Payload, register
+from contrib.github.payloads import (
+    DEFAULT_DOCS_PATHS,
+    is_docs_only,
+    item_fields,
+    parse_time,
+    pull_request_fields,
+    tracked_repository,
+)
+from contrib.github.registry import RECORD, DeliveryIgnored, Payload, register
 from contrib.models import ContributionKind as Kind
-from contrib.models import ContributionSource, Repository
+from contrib.models import ContributionSource
 from contrib.services import (
     contribution_record,
     contributor_get_or_create_from_github,
@@ -29,74 +34,16 @@ from contrib.services import (
     issue_mirror_upsert,
     pull_request_mirror_upsert,
     repositories_set_tracked,
-    repository_get_or_create_from_github,
     sponsorship_apply_event,
 )
 
-DEFAULT_DOCS_PATHS = ["docs/*", "doc/*", "*.md", "*.rst", "mkdocs.yml", "*.ipynb"]
 SOURCE = ContributionSource.GITHUB
 
 
-def parse_time(value: Any) -> datetime | None:
-    """GitHub sends ISO 8601 strings, and Unix seconds in a few older fields."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    parsed = parse_datetime(str(value))
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
-    return parsed
-
-
-def _tracked_repository(payload: Payload) -> Repository:
-    repository = repository_get_or_create_from_github(repo=payload["repository"])
-    if not repository.tracked:
-        raise DeliveryIgnored(f"repository {repository.full_name} is not tracked")
-    return repository
-
-
-def _labels(item: Payload) -> list[str]:
-    return [label["name"] for label in item.get("labels") or [] if isinstance(label, dict)]
-
-
-def _item_fields(item: Payload) -> dict[str, Any]:
-    """Fields common to issues and pull requests, as GitHub's issue/PR objects carry them."""
-    return {
-        "github_id": item.get("id"),
-        "title": str(item.get("title") or "")[:500],
-        "state": str(item.get("state") or "open"),
-        "author": contributor_get_or_create_from_github(user=item.get("user")),
-        "labels": _labels(item),
-        "html_url": str(item.get("html_url") or ""),
-        "created_at": parse_time(item.get("created_at")),
-        "updated_at": parse_time(item.get("updated_at")),
-        "closed_at": parse_time(item.get("closed_at")),
-    }
-
-
-def _pull_request_fields(pr: Payload) -> dict[str, Any]:
-    fields = _item_fields(pr)
-    head = pr.get("head") or {}
-    base = pr.get("base") or {}
-    fields.update(
-        merged_at=parse_time(pr.get("merged_at")),
-        head_sha=str(head.get("sha") or ""),
-        head_ref=str(head.get("ref") or ""),
-        base_ref=str(base.get("ref") or ""),
-        draft=bool(pr.get("draft")),
-    )
-    return fields
-
-
-def _is_docs_only(paths: list[str], patterns: list[str]) -> bool:
-    return bool(paths) and all(any(fnmatch(path, p) for p in patterns) for path in paths)
-
-
-@register("push")
+@register("push", order=RECORD)
 def handle_push(payload: Payload) -> None:
     """One `code` row per commit by its author; commits that only touch docs are `doc`."""
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     patterns = repository.docs_paths or DEFAULT_DOCS_PATHS
     for commit in payload.get("commits") or []:
         author = commit.get("author") or {}
@@ -115,7 +62,7 @@ def handle_push(payload: Payload) -> None:
             contributor=contributor,
             sha=commit["id"],
             paths=paths,
-            docs_only=_is_docs_only(paths, patterns),
+            docs_only=is_docs_only(paths, patterns),
             occurred_at=parse_time(commit.get("timestamp")),
             message=str(commit.get("message") or ""),
             url=str(commit.get("url") or ""),
@@ -124,13 +71,13 @@ def handle_push(payload: Payload) -> None:
         )
 
 
-@register("pull_request")
+@register("pull_request", order=RECORD)
 def handle_pull_request(payload: Payload) -> None:
     """Mirror the PR; a merge is a `code` contribution by the PR's author."""
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     pr = payload["pull_request"]
     mirror = pull_request_mirror_upsert(
-        repository=repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
+        repository=repository, number=int(pr["number"]), fields=pull_request_fields(pr)
     )
     if payload.get("action") == "closed" and pr.get("merged"):
         pull_request_merge_record(
@@ -146,12 +93,12 @@ def handle_pull_request(payload: Payload) -> None:
 def _record_review(
     payload: Payload, *, item: Payload, external_id: str, occurred: datetime | None
 ) -> None:
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     pr = payload["pull_request"]
     reviewer = contributor_get_or_create_from_github(user=item.get("user"))
     # A review can arrive before the PR it belongs to: the PR object inside it seeds the mirror.
     mirror = pull_request_mirror_upsert(
-        repository=repository, number=int(pr["number"]), fields=_pull_request_fields(pr)
+        repository=repository, number=int(pr["number"]), fields=pull_request_fields(pr)
     )
     review_record(
         repository=repository,
@@ -164,7 +111,7 @@ def _record_review(
     )
 
 
-@register("pull_request_review")
+@register("pull_request_review", order=RECORD)
 def handle_pull_request_review(payload: Payload) -> None:
     """A submitted review is a `review` contribution and may be the PR's first response."""
     if payload.get("action") != "submitted":
@@ -178,7 +125,7 @@ def handle_pull_request_review(payload: Payload) -> None:
     )
 
 
-@register("pull_request_review_comment")
+@register("pull_request_review_comment", order=RECORD)
 def handle_pull_request_review_comment(payload: Payload) -> None:
     """A review comment is a `review` contribution and may be the PR's first response."""
     if payload.get("action") != "created":
@@ -192,12 +139,12 @@ def handle_pull_request_review_comment(payload: Payload) -> None:
     )
 
 
-@register("issues")
+@register("issues", order=RECORD)
 def handle_issues(payload: Payload) -> None:
     """Mirror the issue; opening one is a `bug` contribution by its author."""
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     issue = payload["issue"]
-    fields = _item_fields(issue)
+    fields = item_fields(issue)
     if payload.get("action") == "deleted":
         fields["state"] = "deleted"
     mirror = issue_mirror_upsert(repository=repository, number=int(issue["number"]), fields=fields)
@@ -212,14 +159,14 @@ def handle_issues(payload: Payload) -> None:
         )
 
 
-@register("issue_comment")
+@register("issue_comment", order=RECORD)
 def handle_issue_comment(payload: Payload) -> None:
     """A comment is a `discussion` contribution and may be the issue's or PR's first response."""
     if payload.get("action") != "created":
         raise DeliveryIgnored(f"comment action {payload.get('action')!r} changes nothing")
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     issue, comment = payload["issue"], payload["comment"]
-    fields = _item_fields(issue)
+    fields = item_fields(issue)
     number = int(issue["number"])
     # GitHub sends PR conversation comments as issue comments on the PR.
     mirror = (
@@ -237,11 +184,11 @@ def handle_issue_comment(payload: Payload) -> None:
     )
 
 
-@register("discussion")
+@register("discussion", order=RECORD)
 def handle_discussion(payload: Payload) -> None:
     """A new discussion is a `question` (Q&A categories) or `discussion`; an accepted answer
     credits the answer's author."""
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     discussion = payload["discussion"]
     action = payload.get("action")
     if action == "created":
@@ -276,12 +223,12 @@ def handle_discussion(payload: Payload) -> None:
         raise DeliveryIgnored(f"discussion action {action!r} adds no contribution")
 
 
-@register("discussion_comment")
+@register("discussion_comment", order=RECORD)
 def handle_discussion_comment(payload: Payload) -> None:
     """A reply in a discussion is a `discussion` contribution."""
     if payload.get("action") != "created":
         raise DeliveryIgnored(f"comment action {payload.get('action')!r} changes nothing")
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     comment, discussion = payload["comment"], payload.get("discussion") or {}
     contribution_record(
         contributor=contributor_get_or_create_from_github(user=comment.get("user")),
@@ -296,10 +243,10 @@ def handle_discussion_comment(payload: Payload) -> None:
     )
 
 
-@register("gollum")
+@register("gollum", order=RECORD)
 def handle_gollum(payload: Payload) -> None:
     """Each wiki page created or edited is a `doc` contribution by the sender."""
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     editor = contributor_get_or_create_from_github(user=payload.get("sender"))
     for page in payload.get("pages") or []:
         contribution_record(
@@ -316,13 +263,13 @@ def handle_gollum(payload: Payload) -> None:
         )
 
 
-@register("release")
+@register("release", order=RECORD)
 def handle_release(payload: Payload) -> None:
     """Publishing a release is a `maintenance` contribution by its author."""
     action = payload.get("action")
     if action not in ("published", "released", "created", "prereleased"):
         raise DeliveryIgnored(f"release action {action!r} adds no contribution")
-    repository = _tracked_repository(payload)
+    repository = tracked_repository(payload)
     release = payload["release"]
     if release.get("draft"):
         raise DeliveryIgnored("draft releases are not contributions yet")
@@ -341,7 +288,7 @@ def handle_release(payload: Payload) -> None:
     )
 
 
-@register("sponsorship")
+@register("sponsorship", order=RECORD)
 def handle_sponsorship(payload: Payload) -> None:
     """Keep the sponsorship current (tier, state, pending changes with their effective date);
     a new public sponsorship is a `sponsorship` contribution of the sponsor. Private sponsors
@@ -353,7 +300,7 @@ def handle_sponsorship(payload: Payload) -> None:
     )
 
 
-@register("installation")
+@register("installation", order=RECORD)
 def handle_installation(payload: Payload) -> None:
     """Installing the GitHub App tracks its repositories; removing or suspending it untracks."""
     installation_id = (payload.get("installation") or {}).get("id")
@@ -367,7 +314,7 @@ def handle_installation(payload: Payload) -> None:
         raise DeliveryIgnored(f"installation action {action!r} changes nothing")
 
 
-@register("installation_repositories")
+@register("installation_repositories", order=RECORD)
 def handle_installation_repositories(payload: Payload) -> None:
     """Repositories added to or removed from the App's installation are tracked or untracked."""
     installation_id = (payload.get("installation") or {}).get("id")

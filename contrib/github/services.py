@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contrib.github.registry import DeliveryIgnored, handlers_for
+from contrib.github.registry import DeliveryIgnored, handler_name, handlers_for
 from contrib.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -53,9 +53,10 @@ def webhook_delivery_receive(
 def webhook_delivery_process(*, delivery_id: str) -> str:
     """Run the handlers of one pending delivery, exactly once, and record the outcome.
 
-    The row lock makes a second worker with the same delivery wait, then find it done. Handler
-    effects roll back together when one raises; the delivery is then marked failed with the
-    error so that a maintainer can fix the cause and reprocess it.
+    The row lock makes a second worker with the same delivery wait, then find it done. Each
+    handler runs in its own savepoint: one that raises rolls back its own rows only (another
+    app's failure never undoes the ledger), and the delivery is marked failed, naming the
+    handler and its error, so that a maintainer can fix the cause and reprocess it.
     """
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().get(delivery_id=delivery_id)
@@ -68,18 +69,29 @@ def webhook_delivery_process(*, delivery_id: str) -> str:
             delivery.outcome = Outcome.IGNORED
             delivery.error = f"the {delivery.event!r} event is stored but not mapped"
         else:
-            try:
-                with transaction.atomic():
-                    for handler in handlers:
+            failed, ignored = [], []
+            for handler in handlers:
+                try:
+                    with transaction.atomic():  # a savepoint: its rows alone roll back
                         handler(delivery.payload)
-                delivery.outcome = Outcome.PROCESSED
-            except DeliveryIgnored as reason:
-                delivery.outcome = Outcome.IGNORED
-                delivery.error = str(reason)
-            except Exception as exc:
-                logger.exception("GitHub delivery %s (%s) failed", delivery_id, delivery.event)
+                except DeliveryIgnored as reason:
+                    ignored.append(str(reason))
+                except Exception as exc:
+                    logger.exception(
+                        "GitHub delivery %s (%s): %s failed",
+                        delivery_id,
+                        delivery.event,
+                        handler_name(handler),
+                    )
+                    failed.append(f"{handler_name(handler)}: {type(exc).__name__}: {exc}")
+            if failed:
                 delivery.outcome = Outcome.FAILED
-                delivery.error = f"{type(exc).__name__}: {exc}"
+                delivery.error = "\n".join(failed)
+            elif ignored:
+                delivery.outcome = Outcome.IGNORED
+                delivery.error = ignored[0]
+            else:
+                delivery.outcome = Outcome.PROCESSED
         delivery.processed_at = timezone.now()
         delivery.save(update_fields=["outcome", "error", "attempts", "processed_at"])
         return delivery.outcome

@@ -274,3 +274,32 @@ def test_a_scored_pr_gets_success_with_score_delta_rank_and_the_comment(
     with django_capture_on_commit_callbacks(execute=True):
         submission_publish(submission=submission)
     assert len(fake_github.platform_comments()) == 1
+
+
+def test_a_failing_evaluation_handler_leaves_the_ledger_and_names_itself(
+    model_repo: Repository, monkeypatch: pytest.MonkeyPatch, post_delivery: Any
+) -> None:
+    """Each handler of a delivery runs in its own savepoint. The failure is injected (a
+    benchmark lookup that raises): evaluation's handler fails, contrib's rows stay."""
+    import copy
+
+    from contrib.models import Contribution, WebhookDelivery
+    from tests.conftest import load_payload
+
+    def unreadable(**_kwargs: Any) -> list[Benchmark]:
+        raise RuntimeError("benchmarks are unreadable")
+
+    monkeypatch.setattr("evaluation.github.benchmarks_for_repository", unreadable)
+    merged = copy.deepcopy(load_payload("pull_request.closed"))
+    merged["pull_request"].update(merged=True, merged_at="2019-05-15T15:21:18Z")
+    post_delivery("pull_request", merged, delivery_id="half-failed")
+
+    delivery = WebhookDelivery.objects.get(delivery_id="half-failed")
+    assert delivery.outcome == WebhookDelivery.Outcome.FAILED
+    assert delivery.error == (
+        "evaluation.github.handle_pull_request_submission: RuntimeError: benchmarks are unreadable"
+    )
+    assert list(Contribution.objects.values_list("contributor__login", "kind")) == [
+        ("Codertocat", "code")
+    ]
+    assert PullRequest.objects.get(number=2).merged
