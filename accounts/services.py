@@ -15,10 +15,10 @@ from github import GithubException
 from requests import RequestException
 
 from accounts.models import ApiToken
+from contrib.contributors import contributor_get_or_create_from_github, contributors_merge
 from contrib.github.client import GitHubNotConfigured, GitHubRateLimitWaitTooLong
 from contrib.github.maintainers import maintainer_check
 from contrib.models import Contributor, Repository
-from contrib.services import contributor_get_or_create_from_github, contributors_merge
 
 log = logging.getLogger(__name__)
 

@@ -91,8 +91,8 @@ def run(url: str) -> None:
 
     from contrib.health import community_health
     from contrib.honor_rolls import honor_roll_freeze, period_window
+    from contrib.ledger import contribution_tallies_rebuild
     from contrib.models import ContributionTally, HonorRoll
-    from contrib.services import contribution_tallies_rebuild
     from contrib.skills import areas_mask
 
     call_command("migrate", verbosity=0)
@@ -184,7 +184,7 @@ def run(url: str) -> None:
     )
     timed("community health, October 2026", lambda: community_health(window=month), repeat=3)
 
-    from contrib.selectors import contribution_scores
+    from contrib.scores import contribution_scores
 
     plan = contribution_scores(since=month.starts_at, until=month.ends_at).explain()
     print("\nplan of the roll aggregation (the month's rows found through an index):")

@@ -9,8 +9,10 @@ from django.http import HttpRequest
 
 from contrib.badges import award_grant
 from contrib.bounties import BountyError, bounty_create, bounty_transition
+from contrib.contributors import contributors_merge, contributors_set_bot
 from contrib.github.services import webhook_deliveries_reprocess
 from contrib.honor_rolls import Window, honor_roll_freeze
+from contrib.ledger import contribution_record
 from contrib.models import (
     Award,
     Badge,
@@ -35,7 +37,6 @@ from contrib.models import (
     Sponsorship,
     WebhookDelivery,
 )
-from contrib.services import contribution_record, contributors_merge, contributors_set_bot
 
 admin.site.site_header = "Crucible administration"
 admin.site.site_title = "Crucible"

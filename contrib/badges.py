@@ -4,11 +4,12 @@ Every award is unique per (badge, contributor, period), so evaluating the rules 
 nothing; awards follow the ledger, so a merged identity keeps what either record earned.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, QuerySet
 
 from contrib.models import (
     Award,
@@ -187,3 +188,17 @@ def award_grant(
             ), True
     except IntegrityError:
         return Award.objects.get(badge=badge, contributor=contributor, period_key=period_key), False
+
+
+def contributor_awards(*, contributor: Contributor) -> QuerySet[Award]:
+    """A contributor's awards grouped by badge (for `{% regroup %}`), latest first in each."""
+    return contributor.awards.select_related("badge").order_by("badge__name", "-period_key", "-pk")
+
+
+def awards_for(*, contributor_ids: Iterable[int]) -> dict[int, list[Award]]:
+    """Awards of several contributors, per contributor id, in one query (badges inline)."""
+    result: dict[int, list[Award]] = {}
+    awards = Award.objects.filter(contributor_id__in=list(contributor_ids)).select_related("badge")
+    for award in awards.order_by("badge__name", "period_key"):
+        result.setdefault(award.contributor_id, []).append(award)
+    return result

@@ -17,8 +17,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from contrib.ledger import contribution_record
 from contrib.models import Bounty, BountyEvent, ContributionSource, Contributor, Issue
-from contrib.services import contribution_record
 
 State = Bounty.State
 CURRENCY = re.compile(r"^[A-Z]{3}$")

@@ -11,13 +11,14 @@ import difflib
 import nh3
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from markdown_it import MarkdownIt
 
+from contrib.contributors import contributor_get_or_create_for_user
+from contrib.ledger import contribution_record
 from contrib.models import ContributionKind, ContributionSource, DocPage, DocRevision
-from contrib.services import contribution_record, contributor_get_or_create_for_user
 
 _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table")
 ALLOWED_TAGS = {
@@ -150,3 +151,16 @@ def doc_diff(*, page: DocPage, from_number: int, to_number: int) -> str:
             tofile=f"{page.slug} r{new.number}",
         )
     )
+
+
+def doc_pages() -> QuerySet[DocPage]:
+    return DocPage.objects.annotate(revision_count=Count("revisions")).order_by("title")
+
+
+def doc_page_get(*, slug: str) -> tuple[DocPage, DocRevision | None] | None:
+    """A page and its latest revision (with author), or None."""
+    page = DocPage.objects.filter(slug=slug).first()
+    if page is None:
+        return None
+    latest = page.revisions.select_related("author").order_by("-number").first()
+    return page, latest

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contrib.models import Contribution, ContributionKind, Contributor, HonorRoll, HonorRollEntry
-from contrib.selectors import contribution_scores, count_field, scoring_points
+from contrib.scores import contribution_scores, count_field, scoring_points
 
 Period = HonorRoll.Period
 Category = HonorRoll.Category

@@ -16,7 +16,7 @@ from typing import Any
 
 from contrib.models import ContributionKind as K
 from contrib.models import Contributor
-from contrib.selectors import contributor_tallies
+from contrib.scores import contributor_tallies
 
 # Stored as bit masks (`Contribution.areas`, `ContributionTally.areas`): bit i is AREAS[i], so
 # append new areas at the end and never reorder or remove one without a data migration.

@@ -13,8 +13,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from contrib.badges import awards_for, contributor_awards
 from contrib.charts import heatmap, legend, stacked_bars
-from contrib.docs import DocError, doc_diff, doc_revision_create, markdown_render
+from contrib.contributors import contributor_get_public
+from contrib.docs import (
+    DocError,
+    doc_diff,
+    doc_page_get,
+    doc_pages,
+    doc_revision_create,
+    markdown_render,
+)
 from contrib.forms import DocEditForm
 from contrib.health import community_health
 from contrib.honor_rolls import (
@@ -25,24 +34,17 @@ from contrib.honor_rolls import (
     parse_at,
     period_window,
 )
+from contrib.mirrors import issues_for_newcomers, issues_open_count
 from contrib.models import Award, ContributionKind, DocPage, DocRevision
 from contrib.panels import panels_render_context
-from contrib.selectors import (
-    awards_for,
+from contrib.scores import (
     contribution_days,
     contributions_per_week,
-    contributor_awards,
-    contributor_get_public,
-    contributor_is_sponsored,
     contributor_kind_counts,
     contributor_tallies,
-    doc_page_get,
-    doc_pages,
-    issues_for_newcomers,
-    issues_open_count,
-    sponsorships_public,
 )
 from contrib.skills import contributor_skills
+from contrib.sponsorships import contributor_is_sponsored, sponsorships_public
 
 KIND_LABELS = dict(ContributionKind.choices)
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contrib.charts import Line, legend, line_chart
+from contrib.contributors import contributor_get_or_create_for_user
 from contrib.models import Contributor
-from contrib.services import contributor_get_or_create_for_user
 from evaluation.engine.specs import SPECS
 from evaluation.forms import ConfigSubmissionForm
 from evaluation.models import Benchmark, EvaluationRun, Submission

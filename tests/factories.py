@@ -3,6 +3,7 @@ from typing import Any
 import factory
 from django.utils import timezone
 
+from contrib.ledger import contribution_record
 from contrib.models import (
     Contribution,
     ContributionKind,
@@ -10,7 +11,6 @@ from contrib.models import (
     Contributor,
     Repository,
 )
-from contrib.services import contribution_record
 
 
 class ContributorFactory(factory.django.DjangoModelFactory[Contributor]):

@@ -18,7 +18,7 @@ from contrib.models import (
     Repository,
     Sponsorship,
 )
-from contrib.selectors import count_field
+from contrib.scores import count_field
 
 
 class ContributorSummarySerializer(serializers.ModelSerializer[Contributor]):

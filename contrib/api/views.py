@@ -51,11 +51,7 @@ from contrib.models import (
     Repository,
     Sponsorship,
 )
-from contrib.selectors import (
-    contributor_tallies,
-    contributor_with_totals,
-    contributors_with_scores,
-)
+from contrib.scores import contributor_tallies, contributor_with_totals, contributors_with_scores
 from contrib.skills import contributor_skills
 
 

@@ -26,6 +26,12 @@ from django.db import transaction
 from django.utils import timezone
 from github import Github, GithubException
 
+from contrib.contributors import (
+    NOREPLY_EMAIL,
+    contributor_get_or_create_from_github,
+    contributor_resolve_commit_author,
+    identity_record,
+)
 from contrib.github.client import Page, get_json, github_client, iter_pages, rate_limit_remaining
 from contrib.github.facts import (
     commit_external_id,
@@ -42,6 +48,11 @@ from contrib.github.payloads import (
     parse_time,
     pull_request_fields,
 )
+from contrib.mirrors import (
+    issue_mirror_upsert,
+    pull_request_mirror_upsert,
+    repository_get_or_create_from_github,
+)
 from contrib.models import (
     Contribution,
     ContributionSource,
@@ -49,15 +60,6 @@ from contrib.models import (
     PullRequest,
     Repository,
     RepositorySync,
-)
-from contrib.services import (
-    NOREPLY_EMAIL,
-    contributor_get_or_create_from_github,
-    contributor_resolve_commit_author,
-    identity_record,
-    issue_mirror_upsert,
-    pull_request_mirror_upsert,
-    repository_get_or_create_from_github,
 )
 
 SOURCE = ContributionSource.SYNC

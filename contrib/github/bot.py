@@ -21,16 +21,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from github import GithubException
 
+from contrib.contributors import contributor_get_or_create_from_github
 from contrib.github.answers import bot_reply_sent, bot_reply_set
 from contrib.github.client import github_call, github_client, is_transient
 from contrib.github.maintainers import maintainer_check
 from contrib.github.payloads import tracked_repository
 from contrib.github.registry import BOT, Payload, register
+from contrib.ledger import contribution_record
 from contrib.models import BotCommand, ContributionKind, ContributionSource
-from contrib.services import (
-    contribution_record,
-    contributor_get_or_create_from_github,
-)
 
 # All Contributors' contribution types and everyday words, onto the platform's kinds. Kinds the
 # ledger has no column for (talks, design, …) land on the nearest one; the word as written is

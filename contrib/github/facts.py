@@ -10,9 +10,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from contrib.ledger import contribution_record
+from contrib.mirrors import item_record_response
 from contrib.models import ContributionKind as Kind
 from contrib.models import Contributor, Issue, PullRequest, Repository
-from contrib.services import contribution_record, item_record_response
 
 Json = dict[str, Any]
 

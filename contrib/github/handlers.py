@@ -9,6 +9,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from contrib.contributors import (
+    contributor_get_or_create_from_github,
+    contributor_resolve_commit_author,
+)
 from contrib.github.facts import (
     commit_record,
     issue_comment_record,
@@ -25,17 +29,15 @@ from contrib.github.payloads import (
     tracked_repository,
 )
 from contrib.github.registry import RECORD, DeliveryIgnored, Payload, register
-from contrib.models import ContributionKind as Kind
-from contrib.models import ContributionSource
-from contrib.services import (
-    contribution_record,
-    contributor_get_or_create_from_github,
-    contributor_resolve_commit_author,
+from contrib.ledger import contribution_record
+from contrib.mirrors import (
     issue_mirror_upsert,
     pull_request_mirror_upsert,
     repositories_set_tracked,
-    sponsorship_apply_event,
 )
+from contrib.models import ContributionKind as Kind
+from contrib.models import ContributionSource
+from contrib.sponsorships import sponsorship_apply_event
 
 SOURCE = ContributionSource.GITHUB
 

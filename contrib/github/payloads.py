@@ -11,12 +11,10 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from contrib.contributors import contributor_get_or_create_from_github
 from contrib.github.registry import DeliveryIgnored, Payload
+from contrib.mirrors import repository_get_or_create_from_github
 from contrib.models import Repository
-from contrib.services import (
-    contributor_get_or_create_from_github,
-    repository_get_or_create_from_github,
-)
 
 DEFAULT_DOCS_PATHS = ["docs/*", "doc/*", "*.md", "*.rst", "mkdocs.yml", "*.ipynb"]
 

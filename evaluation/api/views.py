@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contrib.api.permissions import PublicReadOnly
-from contrib.services import contributor_get_or_create_for_user
+from contrib.contributors import contributor_get_or_create_for_user
 from evaluation.api.permissions import IsMaintainer, MaySubmissionAction
 from evaluation.api.serializers import (
     BenchmarkSerializer,

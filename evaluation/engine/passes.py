@@ -192,17 +192,32 @@ class RecordBook:
         return next((r for r in self.others if r.get("type") == "summary"), None)
 
 
-def stream(chunks: Iterable[bytes]) -> Callable[[int], None]:
-    """A feeder that writes ``chunks`` to the worker's data pipe as fast as it reads them."""
+class Lockstep:
+    """Serves ``chunks`` one at a time: the next only once the worker has answered the last
+    (:meth:`answered`), so it never sees rows beyond the batch it must answer."""
 
-    def feed(fd: int) -> None:
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._turns = threading.Semaphore(1)
+        self._closed = False
+
+    def answered(self) -> None:
+        self._turns.release()
+
+    def close(self) -> None:
+        """The worker is gone: stop waiting for its answers."""
+        self._closed = True
+        self._turns.release()
+
+    def __call__(self, fd: int) -> None:
         try:
-            for chunk in chunks:
+            for chunk in self._chunks:
+                self._turns.acquire()
+                if self._closed:
+                    return
                 write_all(fd, chunk)
         except OSError:  # the worker exited or closed its end
             pass
-
-    return feed
 
 
 def write_all(fd: int, chunk: bytes) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 
 from . import metrics
-from .passes import VOCAB_SIZE, PassContext, RunFailedError, explain, run_pass, stream
+from .passes import VOCAB_SIZE, Lockstep, PassContext, RunFailedError, explain, run_pass
 from .specs import BenchmarkSpec
 
 
@@ -92,36 +92,49 @@ def pass_layout(
 
 
 def _arrange(rows: list[Row], *, batch: int, rng: secrets.SystemRandom) -> list[Row]:
-    """Rows shuffled into full batches so that rows sharing a window or a neighbour never meet;
-    the most constrained rows are placed first, into a random batch that has room."""
+    """Rows into full batches, served in order, one batch at a time:
+
+    - rows sharing a window or a neighbour never meet in a batch (they share text);
+    - a window's spliced rows come in ascending order of their cut, each in an earlier batch
+      than the next, and its untouched row comes last: when a spliced row is served, nothing
+      served before it in the pass holds the bytes after its cut, so a model that remembers
+      earlier rows cannot recognise the splice and answer it from the true text.
+
+    Chains are placed longest first, each into random batches that have room."""
     batches = len(rows) // batch
-
-    def keys(row: Row) -> set[int]:
-        return set() if row.window < 0 else {row.window, row.window + 1}
-
+    chains: dict[int, list[Row]] = {}
+    decoys = [row for row in rows if row.window < 0]
+    for row in rows:
+        if row.window >= 0:
+            chains.setdefault(row.window, []).append(row)
+    for chain in chains.values():
+        chain.sort(key=lambda r: (r.cut is None, r.cut or 0))
     for _attempt in range(50):
-        order = list(range(len(rows)))
+        order = list(chains)
         rng.shuffle(order)
-        order.sort(key=lambda i: rows[i].window < 0)
+        order.sort(key=lambda window: -len(chains[window]))
         bins: list[list[Row]] = [[] for _ in range(batches)]
         used: list[set[int]] = [set() for _ in range(batches)]
-        for i in order:
-            row_keys = keys(rows[i])
-            room = [b for b in range(batches) if len(bins[b]) < batch and not row_keys & used[b]]
-            if not room:
+        placed = True
+        for window in order:
+            chain = chains[window]
+            keys = {window, window + 1}
+            room = [b for b in range(batches) if len(bins[b]) < batch and not keys & used[b]]
+            if len(room) < len(chain):
+                placed = False
                 break
-            chosen = rng.choice(room)
-            bins[chosen].append(rows[i])
-            used[chosen] |= row_keys
-        else:
-            for rows_in_bin in bins:
-                rng.shuffle(rows_in_bin)
-            rng.shuffle(bins)
-            return [row for rows_in_bin in bins for row in rows_in_bin]
-    # Only a benchmark with very few windows per batch gets here: serve a plain shuffle.
-    shuffled = list(rows)
-    rng.shuffle(shuffled)
-    return shuffled
+            for row, chosen in zip(chain, sorted(rng.sample(room, len(chain))), strict=True):
+                bins[chosen].append(row)
+                used[chosen] |= keys
+        if not placed:
+            continue
+        spare = list(decoys)
+        for rows_in_bin in bins:
+            while len(rows_in_bin) < batch:
+                rows_in_bin.append(spare.pop())
+            rng.shuffle(rows_in_bin)
+        return [row for rows_in_bin in bins for row in rows_in_bin]
+    raise ValueError(f"cannot lay out {len(rows)} rows in batches of {batch}")
 
 
 def _row_input(row: Row, windows: list[bytes], block: int) -> bytes:
@@ -157,10 +170,13 @@ def logits_pass(
         for start in range(0, count, batch):
             yield b"".join(_row_input(row, windows, block) for row in rows[start : start + batch])
 
+    feed = Lockstep(chunks())
+
     def on_frame(kind: bytes, payload: bytes, _record: dict[str, Any] | None) -> None:
         nonlocal filled
         if kind != b"L":
             return
+        feed.answered()
         size = min(batch, count - filled)
         if size <= 0 or len(payload) != size * block * VOCAB_SIZE * 4:
             raise RunFailedError("failed", f"{name}: the model returned logits of the wrong size")
@@ -183,9 +199,10 @@ def logits_pass(
         ctx,
         mode="logits",
         wall_s=wall_s,
-        feed=stream(chunks()),
+        feed=feed,
         on_frame=on_frame,
         checkpoint=checkpoint,
+        on_end=feed.close,
     )
     if result.error or result.outcome.killed_reason or result.outcome.returncode != 0:
         raise RunFailedError("failed", explain(name, result))

@@ -74,7 +74,9 @@ class BenchmarkSpec:
     eval_wall_s: float  # hard cap per scoring pass
     seeds: tuple[int, ...]
     device: str = "auto"  # auto | cpu | cuda
-    finish_grace_s: float = 30.0  # the last step and the checkpoint, after the last data served
+    # The last step and the checkpoint, after the training cap or the last data served: the
+    # most a worker can train past the cap on data it held back or fetched ahead.
+    finish_grace_s: float = 10.0
     log_every: int = 10
     max_params: int = 50_000_000
     # Host memory: the address-space limit of each process on CPU runs, and of all of a pass's
@@ -158,6 +160,7 @@ SPECS: dict[str, BenchmarkSpec] = {
         log_every=100,
         max_params=200_000_000,
         memory_limit_bytes=64 << 30,
+        finish_grace_s=30.0,  # a checkpoint of up to 2 GiB
         scratch_bytes=4 << 30,
         max_checkpoint_bytes=2 << 30,
         config_fields=_common_fields(

@@ -62,6 +62,7 @@ class TrainingFeed:
     ended_at: float | None = None  # training over: the summary record, or the exit
     serving: bool = True
     served_all: threading.Event = field(default_factory=threading.Event)  # serving is over
+    served_all_at: float | None = None
     _pending: queue.SimpleQueue[bool] = field(default_factory=queue.SimpleQueue)
 
     @property
@@ -80,6 +81,17 @@ class TrainingFeed:
                 "failed", "the worker kept asking for training data after the harness stopped"
             )
         self._pending.put(True)
+
+    def deadline(self, *, grace_s: float) -> float | None:
+        """When the checkpoint must be in: ``grace_s`` after the training cap, or after the
+        last data served if that came first (whatever the worker holds back or fetched ahead,
+        it trains at most ``grace_s`` past either)."""
+        if self.first_at is None:
+            return None
+        deadline = self.first_at + self.wall_s + grace_s
+        if self.served_all.is_set() and self.served_all_at is not None:
+            deadline = min(deadline, self.served_all_at + grace_s)
+        return deadline
 
     def close(self, *, ended: bool = False) -> None:
         """Stop serving (the checkpoint is coming, or the process is gone); ``ended``: training
@@ -108,6 +120,7 @@ class TrainingFeed:
         except OSError:
             pass
         finally:
+            self.served_all_at = time.monotonic()
             self.served_all.set()
 
     def elapsed(self, now: float | None = None) -> float:
@@ -129,20 +142,23 @@ def train(
     into ``result``. Returns the checkpoint's parameters outside the byte embeddings.
 
     Deadlines, all kept here: serving stops at ``train_wall_s`` (see :class:`TrainingFeed`);
-    the checkpoint and its summary must then arrive within ``finish_grace_s`` of the last data
-    served (one last step and the save), or the pass is killed, so data fetched ahead cannot
-    be trained on past the cap; the whole pass is killed at ``train_wall_s + startup_grace_s``."""
+    the checkpoint and its summary must arrive within ``finish_grace_s`` of the cap, or of the
+    last data served if that came first (one last step and the save), or the pass is killed:
+    data held back or fetched ahead buys at most ``finish_grace_s``; the whole pass is killed
+    at ``train_wall_s + startup_grace_s`` after it started."""
     written = chunks = 0
     summarised = threading.Event()
 
     def guard(process: SandboxProcess) -> None:
         def watch() -> None:
-            feed.served_all.wait()
-            if not summarised.wait(spec.finish_grace_s):
-                process.kill(
-                    f"did not send its checkpoint within {spec.finish_grace_s:.0f} s of its last "
-                    "training data"
-                )
+            while not summarised.wait(0.1):
+                deadline = feed.deadline(grace_s=spec.finish_grace_s)
+                if deadline is not None and time.monotonic() > deadline:
+                    process.kill(
+                        f"did not send its checkpoint within {spec.finish_grace_s:.0f} s of its "
+                        f"last training data or of the {spec.train_wall_s:.0f} s training cap"
+                    )
+                    return
 
         threading.Thread(target=watch, daemon=True).start()
 
@@ -229,6 +245,8 @@ def train(
 MAX_KEY_CHARS = 200  # one state_dict name
 MAX_KEYS_CHARS = 64 << 10  # all the names together: no room to smuggle weights in them
 MAX_PICKLE_BYTES = 8 << 20  # the checkpoint's data.pkl: names and tensor descriptions only
+MAX_TENSORS = 20_000
+MAX_DIMS = 8
 
 
 def _check_zip(path: Path) -> None:
@@ -274,6 +292,8 @@ def checkpoint_load(path: Path) -> dict[str, torch.Tensor]:
                 f"its names are too long (at most {MAX_KEY_CHARS} characters each, "
                 f"{MAX_KEYS_CHARS >> 10} Ki in all)"
             )
+        if len(state) > MAX_TENSORS:
+            raise CheckpointError(f"it holds more than {MAX_TENSORS:,} tensors")
         for name, tensor in state.items():
             if (
                 tensor.layout != torch.strided
@@ -282,6 +302,21 @@ def checkpoint_load(path: Path) -> dict[str, torch.Tensor]:
                 or tensor.device.type != "cpu"
             ):
                 raise CheckpointError(f"{name[:80]!r} is not a dense tensor")
+            # A tensor is exactly its storage: no view that is larger than what is stored
+            # (an expanded one would fill gigabytes when copied), no empty tensor whose shape
+            # could carry numbers, no more dimensions than a model uses.
+            stored = tensor.untyped_storage().nbytes()
+            if (
+                not tensor.is_contiguous()
+                or tensor.storage_offset() != 0
+                or tensor.numel() * tensor.element_size() != stored
+                or tensor.numel() == 0
+                or tensor.dim() > MAX_DIMS
+            ):
+                raise CheckpointError(
+                    f"{name[:80]!r} must be a whole, contiguous, non-empty tensor of at most "
+                    f"{MAX_DIMS} dimensions (as a module's state_dict() gives)"
+                )
     except CheckpointError as exc:
         raise RunFailedError("failed", f"the trained checkpoint is refused: {exc}") from None
     return state

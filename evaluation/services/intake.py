@@ -8,10 +8,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from contrib.contributors import contributor_get_or_create_from_github
 from contrib.github.client import github_client, iter_pages
 from contrib.github.maintainers import maintainer_check
 from contrib.models import Contributor, PullRequest, Repository
-from contrib.services import contributor_get_or_create_from_github
 from evaluation.models import Benchmark, Submission
 from evaluation.services.publish import submission_publish
 from evaluation.services.submissions import quota_problem, submission_cancel, submission_create

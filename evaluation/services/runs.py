@@ -16,8 +16,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from contrib.badges import award_grant, badges_ensure
+from contrib.ledger import contribution_record
 from contrib.models import ContributionKind, ContributionSource
-from contrib.services import contribution_record
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
 from evaluation.engine.specs import SPECS
 from evaluation.models import Benchmark, EvaluationRun, Submission

@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import MAINTAINERS_GROUP, api_token_create
+from contrib.contributors import contributor_get_or_create_for_user
 from contrib.models import Contribution, Contributor
-from contrib.services import contributor_get_or_create_for_user
 from tests.factories import ContributionFactory, ContributorFactory, RepositoryFactory
 from tests.github_server.server import FakeGitHub
 

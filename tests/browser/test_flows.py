@@ -12,8 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from contrib.honor_rolls import honor_rolls_freeze_ended
+from contrib.ledger import contribution_record
 from contrib.models import Contributor
-from contrib.services import contribution_record
 from evaluation.models import Submission
 from evaluation.services import benchmark_get_or_create
 from tests.browser.conftest import MODEL_REPO, Site

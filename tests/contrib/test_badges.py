@@ -8,9 +8,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from contrib.badges import award_grant, badges_ensure, badges_evaluate
+from contrib.contributors import contributors_merge
 from contrib.honor_rolls import honor_roll_freeze, period_window
 from contrib.models import Award
-from contrib.services import contributors_merge
 from tests.factories import ContributionFactory, ContributorFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,8 +115,8 @@ def test_awards_api_and_admin_manual_award(client: Client) -> None:
 
 
 def test_first_responder_badge_goes_to_whoever_answered_first() -> None:
+    from contrib.mirrors import item_record_response
     from contrib.models import Issue
-    from contrib.services import item_record_response
     from tests.factories import RepositoryFactory
 
     author, quick, slow = (ContributorFactory(login=n) for n in ("author", "quick", "slow"))

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from contrib.contributors import GHOST_GITHUB_ID
 from contrib.models import (
     Contribution,
     Contributor,
@@ -14,7 +15,6 @@ from contrib.models import (
     Repository,
     WebhookDelivery,
 )
-from contrib.services import GHOST_GITHUB_ID
 from tests.conftest import load_payload
 
 pytestmark = pytest.mark.django_db

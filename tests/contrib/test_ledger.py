@@ -6,13 +6,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from contrib.contributors import contributor_resolve_commit_author, contributors_merge
+from contrib.ledger import contribution_record
 from contrib.models import Contribution, Contributor, ContributorMerge, Identity, ScoringRule
-from contrib.selectors import contributors_with_scores
-from contrib.services import (
-    contribution_record,
-    contributor_resolve_commit_author,
-    contributors_merge,
-)
+from contrib.scores import contributors_with_scores
 from tests.factories import ContributionFactory, ContributorFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,13 +17,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from contrib.api.serializers import ContributorSerializer
+from contrib.contributors import contributors_merge
+from contrib.ledger import contribution_record, contribution_tallies_rebuild
 from contrib.models import Contribution, ContributionTally, Contributor, ScoringRule
-from contrib.selectors import contributor_kind_counts, contributors_with_scores
-from contrib.services import (
-    contribution_record,
-    contribution_tallies_rebuild,
-    contributors_merge,
-)
+from contrib.scores import contributor_kind_counts, contributors_with_scores
 from contrib.skills import AREA_BITS, AREAS, areas_in, areas_mask, areas_of, contributor_skills
 from tests.factories import ContributorFactory
 from tests.support.processes import ROOT, platform_env

@@ -493,6 +493,17 @@ def test_every_pass_layout_covers_every_cut_in_full_batches_of_strangers(block, 
         assert scored[row.donor][row.cut + 1] != scored[row.window][row.cut + 1]
     alike = sum(scored[r.donor][r.cut] == scored[r.window][r.cut] for r in spliced)
     assert alike > len(spliced) // 2  # and mostly the splice continues from the same byte
+    # A window's splices come in ascending cut order, each batch after the last, and its
+    # untouched row after all of them: nothing served earlier reveals the bytes after a cut.
+    seen: dict[int, tuple[int, int]] = {}
+    for index, row in enumerate(rows):
+        if row.window < 0:
+            continue
+        rank = block if row.cut is None else row.cut
+        if row.window in seen:
+            last_batch, last_rank = seen[row.window]
+            assert index // batch > last_batch and rank > last_rank
+        seen[row.window] = (index // batch, rank)
     for start in range(0, len(rows), batch):
         keys = [
             k

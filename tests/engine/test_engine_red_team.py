@@ -231,3 +231,57 @@ def test_data_fetched_ahead_cannot_be_trained_on_past_the_deadline(run, tiny_spe
     result = run(spec, make_submission(PREFETCH))
     assert result["status"] == "failed"
     assert "did not send its checkpoint within 1 s of its last training data" in result["error"]
+
+
+# A trainer of its own: it takes every batch but the last (so serving never ends), trains on
+# them past the cap, then sends its checkpoint. The cap holds: the checkpoint is due
+# finish_grace_s after train_wall_s, however the worker paces its requests.
+WITHHOLD = """
+import io, json, __main__
+
+def build_model(vocab_size, block_size, config):
+    model = nn.Embedding(256, 256)
+    if sys.argv[1] != "train":
+        return model
+    job = json.loads(open(os.path.join(sys.argv[2], "job.json")).read())
+    micro, accum = job["micro_batch_size"], job["batch_size"] // job["micro_batch_size"]
+    for _ in range(job["steps"] * accum - 1):
+        __main__.request_batch(micro * (block_size + 1))
+    time.sleep(8)  # training on what it holds, long past the 2 s cap
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    __main__.send(b"C", buffer.getvalue())
+    __main__.send_json({"type": "summary", "steps": job["steps"]})
+    os._exit(0)
+"""
+
+# One stored number behind a view of 2^40 numbers, and an empty tensor whose shape is data.
+VIEWS = (
+    """
+SHAPES = {"expanded": lambda: torch.zeros(1).expand(1 << 40), "empty": lambda: torch.zeros(0, 3, 4)}
+"""
+    + BIGRAM
+    + """
+    def state_dict(self, *args, **kwargs):
+        return {"table.weight": self.table.weight.detach(), "extra": SHAPES[KIND]()}
+
+def build_model(vocab_size, block_size, config):
+    return Bigram()
+"""
+)
+
+
+def test_a_worker_that_paces_its_own_requests_still_meets_the_cap(run, tiny_spec, make_submission):
+    spec = tiny_spec(train_wall_s=2.0, finish_grace_s=1.0, startup_grace_s=30.0)
+    result = run(spec, make_submission(WITHHOLD))
+    assert result["status"] == "failed"
+    assert "did not send its checkpoint within 1 s" in result["error"]
+    assert "of the 2 s training cap" in result["error"]
+
+
+@pytest.mark.parametrize("kind", ["expanded", "empty"])
+def test_views_and_empty_tensors_in_a_checkpoint_are_refused(run, tiny_spec, make_submission, kind):
+    result = run(tiny_spec(), make_submission(f"KIND = {kind!r}\n" + VIEWS))
+    assert result["status"] == "failed"
+    assert "'extra' must be a whole, contiguous, non-empty tensor" in result["error"]
+    assert result["fault"] == "submission"

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from contrib.badges import badges_evaluate
+from contrib.ledger import contribution_tallies_rebuild
 from contrib.models import (
     Contribution,
     ContributionKind,
@@ -21,7 +22,6 @@ from contrib.models import (
     Repository,
     Sponsorship,
 )
-from contrib.services import contribution_tallies_rebuild
 from contrib.skills import areas_mask
 from evaluation.models import Benchmark, EvaluationRun, Submission
 from evaluation.services import leaderboard_recompute

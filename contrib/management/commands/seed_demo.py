@@ -11,8 +11,16 @@ from django.utils import timezone
 
 from contrib.badges import badges_evaluate
 from contrib.bounties import bounty_create, bounty_transition
+from contrib.contributors import contributor_get_or_create_from_github
 from contrib.docs import doc_revision_create
 from contrib.honor_rolls import honor_roll_freeze, period_window
+from contrib.ledger import contribution_record
+from contrib.mirrors import (
+    issue_mirror_upsert,
+    item_record_response,
+    pull_request_mirror_upsert,
+    repository_get_or_create_from_github,
+)
 from contrib.models import (
     Bounty,
     ContributionKind,
@@ -22,15 +30,7 @@ from contrib.models import (
     Issue,
     Repository,
 )
-from contrib.services import (
-    contribution_record,
-    contributor_get_or_create_from_github,
-    issue_mirror_upsert,
-    item_record_response,
-    pull_request_mirror_upsert,
-    repository_get_or_create_from_github,
-    sponsorship_apply_event,
-)
+from contrib.sponsorships import sponsorship_apply_event
 
 ORG = "crucible-demo"
 REPOSITORIES = [

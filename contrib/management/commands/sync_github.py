@@ -12,8 +12,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from contrib.github.backfill import SyncAlreadyRunning, SyncProgress, repository_sync
 from contrib.github.client import GitHubNotConfigured, GitHubRateLimitWaitTooLong
+from contrib.mirrors import repository_get_or_create_from_github
 from contrib.models import Repository
-from contrib.services import repository_get_or_create_from_github
 
 
 def _parse_since(value: str) -> datetime:

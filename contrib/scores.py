@@ -1,4 +1,5 @@
-"""Reads: contributors with their scores, derived from ledger × scoring rules in SQL."""
+"""Scores: the ledger × the scoring rules, in SQL, and the counts the pages show (per kind,
+per week, per day); a profile's figures read the per-contributor tallies."""
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -9,17 +10,11 @@ from django.db.models import Case, Count, DecimalField, Q, QuerySet, Sum, Value,
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 
 from contrib.models import (
-    Award,
-    Bounty,
     Contribution,
     ContributionKind,
     ContributionTally,
     Contributor,
-    DocPage,
-    DocRevision,
-    Issue,
     ScoringRule,
-    Sponsorship,
 )
 
 # Defaults start from OpenDigger's activity weights: merged work above reviews above comments.
@@ -214,87 +209,3 @@ def contributor_kind_counts(
     for kind, _areas, count in tallies:
         counts[kind] = counts.get(kind, 0) + count
     return sorted(((k, n) for k, n in counts.items() if n > 0), key=lambda row: (-row[1], row[0]))
-
-
-def contributor_get_public(*, login: str) -> Contributor | None:
-    """The contributor shown at `/c/<login>/`: a merged record leads to the one it became."""
-    contributor = (
-        Contributor.objects.filter(login__iexact=login).select_related("merged_into").first()
-    )
-    while contributor is not None and contributor.merged_into is not None:
-        contributor = contributor.merged_into
-    return contributor
-
-
-def contributor_awards(*, contributor: Contributor) -> QuerySet[Award]:
-    """A contributor's awards grouped by badge (for `{% regroup %}`), latest first in each."""
-    return contributor.awards.select_related("badge").order_by("badge__name", "-period_key", "-pk")
-
-
-def awards_for(*, contributor_ids: Iterable[int]) -> dict[int, list[Award]]:
-    """Awards of several contributors, per contributor id, in one query (badges inline)."""
-    result: dict[int, list[Award]] = {}
-    awards = Award.objects.filter(contributor_id__in=list(contributor_ids)).select_related("badge")
-    for award in awards.order_by("badge__name", "period_key"):
-        result.setdefault(award.contributor_id, []).append(award)
-    return result
-
-
-def contributor_is_sponsored(*, contributor: Contributor) -> bool:
-    """Whether someone publicly sponsors this contributor (their sponsor page is linked)."""
-    return Sponsorship.objects.filter(
-        sponsorable=contributor,
-        privacy_level="public",
-        state__in=[Sponsorship.State.ACTIVE, Sponsorship.State.PENDING_CANCELLATION],
-    ).exists()
-
-
-def issues_open_count() -> int:
-    return Issue.objects.filter(state="open").count()
-
-
-GOOD_FIRST_LABELS = ("good first issue", "good-first-issue", "help wanted")
-
-
-def issues_for_newcomers(*, limit: int = 30) -> dict[str, Any]:
-    """Open issues a newcomer can pick up, open bounties, and issues nobody answered yet."""
-    open_issues = Issue.objects.filter(state="open").select_related("repository", "author")
-    labelled = Q()
-    for label in GOOD_FIRST_LABELS:
-        labelled |= Q(labels__icontains=label)
-    return {
-        "good_first": list(open_issues.filter(labelled).order_by("-created_at")[:limit]),
-        "bounties": list(
-            Bounty.objects.filter(state=Bounty.State.OPEN)
-            .select_related("issue", "issue__repository")
-            .order_by("-amount_minor")[:limit]
-        ),
-        "unanswered": list(
-            open_issues.filter(first_response_at__isnull=True).order_by("created_at")[:limit]
-        ),
-    }
-
-
-def sponsorships_public() -> QuerySet[Sponsorship]:
-    """Public, current sponsorships, largest first (private ones are never shown)."""
-    return (
-        Sponsorship.objects.filter(
-            privacy_level="public",
-            state__in=[Sponsorship.State.ACTIVE, Sponsorship.State.PENDING_CANCELLATION],
-        )
-        .select_related("sponsor", "sponsorable")
-        .order_by("-monthly_price_in_cents", "started_at")
-    )
-
-
-def doc_pages() -> QuerySet[DocPage]:
-    return DocPage.objects.annotate(revision_count=Count("revisions")).order_by("title")
-
-
-def doc_page_get(*, slug: str) -> tuple[DocPage, DocRevision | None] | None:
-    """A page and its latest revision (with author), or None."""
-    page = DocPage.objects.filter(slug=slug).first()
-    if page is None:
-        return None
-    latest = page.revisions.select_related("author").order_by("-number").first()
-    return page, latest

@@ -1,0 +1,247 @@
+"""Contributors and their identities: who a GitHub account, a commit e-mail or a platform user
+is; merging two records of one person; bots. Writes and reads."""
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from contrib.ledger import contribution_tallies_rebuild, contributor_canonical
+from contrib.models import (
+    Award,
+    Contribution,
+    Contributor,
+    ContributorMerge,
+    Identity,
+    Issue,
+    PullRequest,
+)
+
+GHOST_GITHUB_ID = 10137
+GHOST_LOGIN = "ghost"
+NOREPLY_EMAIL = re.compile(r"^(?:(?P<id>\d+)\+)?(?P<login>[^@+]+)@users\.noreply\.github\.com$")
+
+GitHubUser = Mapping[str, Any]
+
+
+def _is_bot(*, login: str, user_type: str | None) -> bool:
+    return user_type == "Bot" or login.lower().endswith("[bot]")
+
+
+def contributor_get_or_create_from_github(*, user: GitHubUser | None) -> Contributor:
+    """The contributor for a GitHub user object; `None` (a deleted account) is GitHub's ghost.
+
+    Keyed by GitHub id. A login seen before without an id (from a commit) gets the id attached;
+    a renamed user keeps their record and gets the new login.
+    """
+    if not user:
+        user = {"id": GHOST_GITHUB_ID, "login": GHOST_LOGIN, "type": "User"}
+    login = str(user.get("login") or "")
+    github_id = user.get("id")
+    if not github_id:
+        return contributor_get_or_create_from_login(login=login or GHOST_LOGIN)
+    fields = {
+        "login": login,
+        "avatar_url": str(user.get("avatar_url") or ""),
+        "is_bot": _is_bot(login=login, user_type=user.get("type")),
+    }
+    for _attempt in range(3):
+        contributor = Contributor.objects.filter(github_id=github_id).first()
+        if contributor is not None:
+            changed = {
+                key: value
+                for key, value in fields.items()
+                if value and getattr(contributor, key) != value and key != "is_bot"
+            }
+            if fields["is_bot"] and not contributor.is_bot:
+                changed["is_bot"] = True
+            if changed:
+                Contributor.objects.filter(pk=contributor.pk).update(**changed)
+                for key, value in changed.items():
+                    setattr(contributor, key, value)
+            return contributor_canonical(contributor)
+        try:
+            with transaction.atomic():
+                unclaimed = (
+                    Contributor.objects.select_for_update()
+                    .filter(login__iexact=login, github_id__isnull=True, merged_into__isnull=True)
+                    .first()
+                    if login
+                    else None
+                )
+                if unclaimed is not None:
+                    for key, value in fields.items():
+                        setattr(unclaimed, key, value)
+                    unclaimed.github_id = github_id
+                    unclaimed.save()
+                    return unclaimed
+                return Contributor.objects.create(github_id=github_id, **fields)
+        except IntegrityError:
+            continue  # another worker created it at the same moment: read theirs
+    raise IntegrityError(f"could not create contributor for GitHub id {github_id}")
+
+
+def contributor_get_or_create_from_login(*, login: str) -> Contributor:
+    """The contributor with this login, preferring one whose GitHub id is known."""
+    contributor = (
+        Contributor.objects.filter(login__iexact=login, merged_into__isnull=True)
+        .order_by(F("github_id").asc(nulls_last=True))
+        .first()
+    )
+    if contributor is not None:
+        return contributor
+    with transaction.atomic():
+        contributor = (
+            Contributor.objects.select_for_update()
+            .filter(login__iexact=login, merged_into__isnull=True)
+            .first()
+        )
+        if contributor is None:
+            contributor = Contributor.objects.create(
+                login=login, is_bot=_is_bot(login=login, user_type=None)
+            )
+        return contributor
+
+
+def identity_record(
+    *, contributor: Contributor, source: str, username: str = "", email: str = ""
+) -> Identity:
+    """Attach a login or email to a contributor; an existing identity keeps its owner."""
+    email = email.strip().lower()
+    lookup = (
+        {"source": source, "email": email}
+        if email
+        else {"source": source, "username": username, "email": ""}
+    )
+    try:
+        with transaction.atomic():
+            identity, _created = Identity.objects.get_or_create(
+                **lookup, defaults={"contributor": contributor, "username": username}
+            )
+    except IntegrityError:
+        identity = Identity.objects.get(**lookup)
+    return identity
+
+
+def contributor_resolve_commit_author(
+    *, name: str = "", email: str = "", username: str = ""
+) -> Contributor:
+    """The contributor behind a commit author, so one person's emails count once.
+
+    Order: GitHub's noreply address (it carries the id); the GitHub username if the payload has
+    one; a known email identity; otherwise a new contributor known by email only.
+    """
+    email = (email or "").strip().lower()
+    noreply = NOREPLY_EMAIL.match(email)
+    if noreply and noreply["id"]:
+        contributor = contributor_get_or_create_from_github(
+            user={"id": int(noreply["id"]), "login": username or noreply["login"]}
+        )
+    elif username or noreply:
+        contributor = contributor_get_or_create_from_login(
+            login=username or (noreply["login"] if noreply else "")
+        )
+    elif email:
+        identity = Identity.objects.filter(source=Identity.Source.GIT, email=email).first()
+        if identity is not None:
+            return contributor_canonical(identity.contributor)
+        contributor = Contributor.objects.create(name=name[:200])
+    else:
+        return contributor_get_or_create_from_github(user=None)
+    if email and not noreply:
+        contributor = contributor_canonical(
+            identity_record(
+                contributor=contributor, source=Identity.Source.GIT, email=email
+            ).contributor
+        )
+    if name and not contributor.name:
+        Contributor.objects.filter(pk=contributor.pk, name="").update(name=name[:200])
+        contributor.name = name[:200]
+    return contributor
+
+
+def contributors_merge(
+    *, source: Contributor, target: Contributor, merged_by: User | None = None
+) -> ContributorMerge:
+    """Fold `source` into `target`: its ledger rows, identities, mirrors and GitHub id move over.
+
+    The source record stays (pointing at the target) so later events for it land on the target.
+    """
+    source, target = contributor_canonical(source), contributor_canonical(target)
+    if source.pk == target.pk:
+        raise ValueError(f"{source} and {target} are already the same contributor")
+    with transaction.atomic():
+        source = Contributor.objects.select_for_update().get(pk=source.pk)
+        target = Contributor.objects.select_for_update().get(pk=target.pk)
+        moved = {
+            "contributions": Contribution.objects.filter(contributor=source).update(
+                contributor=target
+            ),
+            "identities": Identity.objects.filter(contributor=source).update(contributor=target),
+            "issues": Issue.objects.filter(author=source).update(author=target),
+            "pull_requests": PullRequest.objects.filter(author=source).update(author=target),
+            "first_responses": Issue.objects.filter(first_responder=source).update(
+                first_responder=target
+            )
+            + PullRequest.objects.filter(first_responder=source).update(first_responder=target),
+        }
+        # Awards follow the person; one the target already holds is not held twice.
+        held = Award.objects.filter(contributor=target).values_list("badge_id", "period_key")
+        duplicates = [
+            award.pk
+            for award in Award.objects.filter(contributor=source)
+            if (award.badge_id, award.period_key) in set(held)
+        ]
+        Award.objects.filter(pk__in=duplicates).delete()
+        moved["awards"] = Award.objects.filter(contributor=source).update(contributor=target)
+        contribution_tallies_rebuild(contributor_ids=[source.pk, target.pk])  # rows moved
+        if source.github_id and not target.github_id:
+            github_id, source.github_id = source.github_id, None
+            source.save(update_fields=["github_id"])
+            target.github_id = github_id
+            target.login = source.login or target.login
+            moved["github_id"] = github_id
+        if source.user_id and not target.user_id:
+            user_id, source.user_id = source.user_id, None
+            source.save(update_fields=["user"])
+            target.user_id = user_id
+        for field in ("name", "avatar_url", "bio", "company", "location", "blog"):
+            if not getattr(target, field) and getattr(source, field):
+                setattr(target, field, getattr(source, field))
+        target.save()
+        source.merged_into = target
+        source.save(update_fields=["merged_into"])
+        return ContributorMerge.objects.create(
+            source=source, target=target, merged_by=merged_by, moved=moved
+        )
+
+
+def contributors_set_bot(*, contributor_ids: Iterable[int], is_bot: bool = True) -> int:
+    """Mark contributors as bots (kept in the ledger, left out of honours) or as people."""
+    with transaction.atomic():
+        return Contributor.objects.filter(pk__in=list(contributor_ids)).update(is_bot=is_bot)
+
+
+def contributor_get_or_create_for_user(*, user: User) -> Contributor:
+    """The contributor a signed-in user acts as; a local account gets one on first use."""
+    contributor = Contributor.objects.filter(user=user).first()
+    if contributor is not None:
+        return contributor_canonical(contributor)
+    try:
+        with transaction.atomic():
+            return Contributor.objects.create(user=user, login=user.get_username())
+    except IntegrityError:
+        return Contributor.objects.get(user=user)
+
+
+def contributor_get_public(*, login: str) -> Contributor | None:
+    """The contributor shown at `/c/<login>/`: a merged record leads to the one it became."""
+    contributor = (
+        Contributor.objects.filter(login__iexact=login).select_related("merged_into").first()
+    )
+    while contributor is not None and contributor.merged_into is not None:
+        contributor = contributor.merged_into
+    return contributor
