@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from contrib.errors import DomainError, InvalidError, NotAllowedError
 from contrib.ledger import contribution_record
 from contrib.models import Bounty, BountyEvent, ContributionSource, Contributor, Issue
 
@@ -24,8 +25,16 @@ State = Bounty.State
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
-class BountyError(ValueError):
+class BountyError(DomainError):
     """A bounty action that is not allowed, with the reason a person can act on."""
+
+
+class BountyNotAllowedError(BountyError, NotAllowedError):
+    """The user's role does not allow this bounty action."""
+
+
+class BountyInvalidError(BountyError, InvalidError):
+    """The bounty's state or the values given do not allow it."""
 
 
 def _contributor_of(user: User) -> Contributor | None:
@@ -45,12 +54,14 @@ def bounty_create(
 ) -> Bounty:
     """A maintainer puts money on an issue."""
     if not user.is_staff:
-        raise BountyError("only maintainers create bounties")
+        raise BountyNotAllowedError("only maintainers create bounties")
     currency = currency.upper()
     if not CURRENCY.match(currency):
-        raise BountyError(f"currency {currency!r} is not an ISO 4217 code such as USD or EUR")
+        raise BountyInvalidError(
+            f"currency {currency!r} is not an ISO 4217 code such as USD or EUR"
+        )
     if amount_minor <= 0:
-        raise BountyError("the amount must be positive (in minor units: cents)")
+        raise BountyInvalidError("the amount must be positive (in minor units: cents)")
     with transaction.atomic():
         bounty = Bounty.objects.create(
             issue=issue,
@@ -69,15 +80,15 @@ def _allowed_actor(bounty: Bounty, to: str, user: User, contributor: Contributor
     staff = user.is_staff
     if to == State.CLAIMED and bounty.state == State.OPEN:
         if contributor is None:
-            raise BountyError("link your account to a contributor before claiming a bounty")
+            raise BountyInvalidError("link your account to a contributor before claiming a bounty")
         return
     if to in (State.SUBMITTED, State.OPEN) and bounty.state == State.CLAIMED:
         mine = contributor is not None and contributor.pk == bounty.claimed_by_id
         if not (mine or staff):
-            raise BountyError("only the person who claimed this bounty can do that")
+            raise BountyNotAllowedError("only the person who claimed this bounty can do that")
         return
     if not staff:
-        raise BountyError("only maintainers can do that")
+        raise BountyNotAllowedError("only maintainers can do that")
 
 
 def bounty_transition(
@@ -87,7 +98,7 @@ def bounty_transition(
     with transaction.atomic():
         bounty = Bounty.objects.select_for_update().get(pk=bounty.pk)
         if to not in Bounty.ALLOWED_TRANSITIONS[bounty.state]:
-            raise BountyError(f"a {bounty.state} bounty cannot become {to}")
+            raise BountyInvalidError(f"a {bounty.state} bounty cannot become {to}")
         contributor = _contributor_of(user)
         _allowed_actor(bounty, to, user, contributor)
         previous = bounty.state
@@ -98,7 +109,7 @@ def bounty_transition(
         elif to == State.AWARDED:
             bounty.awarded_to = winner or bounty.claimed_by
             if bounty.awarded_to is None:
-                raise BountyError("say who wins the bounty")
+                raise BountyInvalidError("say who wins the bounty")
             bounty.awarded_at = timezone.now()
             contribution_record(
                 contributor=bounty.awarded_to,

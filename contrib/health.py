@@ -6,7 +6,7 @@
   least 50% of the window's contributions.
 - Time to first response: median and 90th percentile, over issues and pull requests opened in the
   window that got one, of the time from opening to the first comment or review by someone else
-  (bots excluded; see `contrib.services.item_record_response`).
+  (bots excluded; see `contrib.mirrors.item_record_response`).
 - Change request acceptance ratio: pull requests merged in the window over those closed in it
   (merged or not).
 

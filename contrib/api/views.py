@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -34,7 +34,8 @@ from contrib.api.serializers import (
     RepositorySerializer,
     SponsorshipSerializer,
 )
-from contrib.bounties import BountyError, bounty_create, bounty_payouts_csv, bounty_transition
+from contrib.bounties import bounty_create, bounty_payouts_csv, bounty_transition
+from contrib.contributors import contributor_get_public
 from contrib.docs import DocError, doc_diff, doc_revision_create
 from contrib.health import community_health
 from contrib.honor_rolls import honor_roll_get, parse_at, period_window
@@ -53,6 +54,7 @@ from contrib.models import (
 )
 from contrib.scores import contributor_tallies, contributor_with_totals, contributors_with_scores
 from contrib.skills import contributor_skills
+from contrib.sponsorships import sponsorships_public
 
 
 @extend_schema_view(
@@ -85,9 +87,10 @@ class ContributorViewSet(viewsets.ReadOnlyModelViewSet[Contributor]):
         )
 
     def get_object(self) -> Any:
-        # Logins are case-insensitive on GitHub.
+        # The same look-up as the profile page: case-insensitive, a merged login followed.
+        found = contributor_get_public(login=self.kwargs["login"])
         queryset = self.filter_queryset(self.get_queryset())
-        obj = get_object_or_404(queryset, login__iexact=self.kwargs["login"])
+        obj = get_object_or_404(queryset, pk=found.pk if found else None)
         self.check_object_permissions(self.request, obj)
         return obj
 
@@ -237,23 +240,16 @@ class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bount
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            bounty = bounty_create(
-                issue=data["issue"],
-                title=data["title"],
-                amount_minor=data["amount_minor"],
-                currency=data["currency"],
-                funder=data["funder"],
-                kind=data.get("kind", "code"),
-                expires_at=data.get("expires_at"),
-                user=request.user,  # type: ignore[arg-type]
-            )
-        except BountyError as exc:
-            raise (
-                PermissionDenied(str(exc))
-                if "maintainers" in str(exc)
-                else ValidationError({"detail": str(exc)})
-            ) from exc
+        bounty = bounty_create(  # a refusal is a domain error: contrib.api.errors maps it
+            issue=data["issue"],
+            title=data["title"],
+            amount_minor=data["amount_minor"],
+            currency=data["currency"],
+            funder=data["funder"],
+            kind=data.get("kind", "code"),
+            expires_at=data.get("expires_at"),
+            user=request.user,  # type: ignore[arg-type]
+        )
         return Response(self.get_serializer(bounty).data, status=201)
 
     def _move(self, request: Request, to: str) -> Response:
@@ -266,18 +262,13 @@ class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bount
             ).first()
             if winner is None:
                 raise ValidationError({"winner": "no contributor with that login"})
-        try:
-            bounty = bounty_transition(
-                bounty=self.get_object(),
-                to=to,
-                user=request.user,  # type: ignore[arg-type]
-                note=body.validated_data.get("note", ""),
-                winner=winner,
-            )
-        except BountyError as exc:
-            if "only" in str(exc):
-                raise PermissionDenied(str(exc)) from exc
-            raise ValidationError({"detail": str(exc)}) from exc
+        bounty = bounty_transition(
+            bounty=self.get_object(),
+            to=to,
+            user=request.user,  # type: ignore[arg-type]
+            note=body.validated_data.get("note", ""),
+            winner=winner,
+        )
         return Response(self.get_serializer(bounty).data)
 
     @action(detail=True, methods=["post"])
@@ -377,13 +368,12 @@ class DocPageViewSet(viewsets.ReadOnlyModelViewSet[DocPage]):
 
 
 class SponsorshipViewSet(viewsets.ReadOnlyModelViewSet[Sponsorship]):
-    """Public sponsorships only: a private sponsor is never shown, not even to maintainers."""
+    """Public, current sponsorships only (as on the sponsors page): a private sponsor is never
+    shown, not even to maintainers."""
 
     permission_classes = [PublicReadOnly]
     serializer_class = SponsorshipSerializer
-    queryset = Sponsorship.objects.filter(privacy_level="public").select_related(
-        "sponsor", "sponsorable"
-    )
+    queryset = sponsorships_public()  # the sponsors page's definition
     filterset_fields = ["state"]
 
 
@@ -394,9 +384,9 @@ class ContributorProfileView(APIView):
     permission_classes = [PublicReadOnly]
 
     def get(self, request: Request, login: str) -> Response:
-        contributor = get_object_or_404(
-            Contributor.objects.all(), login__iexact=login, merged_into__isnull=True
-        )
+        contributor = contributor_get_public(login=login)  # as the page: merges followed
+        if contributor is None:
+            raise Http404("no such contributor")
         # All-time figures from the tallies: a few rows, however long the ledger.
         tallies = contributor_tallies(contributor=contributor)
         contributor_with_totals(contributor=contributor, tallies=tallies)

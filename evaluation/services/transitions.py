@@ -4,13 +4,14 @@ for its benchmark's workers."""
 from django.db import transaction
 from django.utils import timezone
 
+from contrib.errors import InvalidError
 from evaluation.models import Submission
 from evaluation.tasks import evaluate_submission
 
 Status = Submission.Status
 
 
-class TransitionError(ValueError):
+class TransitionError(InvalidError):
     """A status change that the submission's state machine does not allow."""
 
 

@@ -169,10 +169,17 @@ def test_profile_figures_equal_the_ledger_aggregate(django_assert_max_num_querie
     assert mona_body["counts"]["code"] == 13 and mona_body["counts"]["sponsorship"] == 0
 
 
-def test_profile_of_a_merged_away_login_is_not_found() -> None:
+def test_a_merged_away_login_leads_to_the_merged_record_in_the_api_as_on_the_page(
+    client: Any,
+) -> None:
+    """One look-up for pages and API (it answered 404 in the API while the page followed)."""
     mona, hubot = a_mixed_ledger()
     contributors_merge(source=hubot, target=mona)
-    assert APIClient().get("/api/contributors/hubot/profile/").status_code == 404
+    api = APIClient()
+    assert api.get("/api/contributors/hubot/profile/").json()["login"] == "mona"
+    assert api.get("/api/contributors/HUBOT/").json()["login"] == "mona"
+    assert "mona" in client.get("/c/hubot/", follow=True).content.decode()
+    assert api.get("/api/contributors/nobody-at-all/profile/").status_code == 404
 
 
 @pytest.mark.django_db(transaction=True)
@@ -223,7 +230,7 @@ import django
 django.setup()
 from django.utils import timezone
 from contrib.models import Contributor
-from contrib.services import contribution_record, contribution_tallies_rebuild
+from contrib.ledger import contribution_record, contribution_tallies_rebuild
 role, start_at = sys.argv[1], float(sys.argv[2])
 people = [Contributor.objects.get_or_create(login=f"racer{n}")[0] for n in range(3)]
 time.sleep(max(0.0, start_at - time.time()))
