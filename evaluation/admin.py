@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from contrib.admin import HistoryInline
+from contrib.admin.base import HistoryInline
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
 from evaluation.services import (
     TransitionError,

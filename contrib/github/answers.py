@@ -230,6 +230,19 @@ class AnswerFailed(Exception):  # noqa: N818 - the outcome the task retries on
     """A transient failure: the task should try again later."""
 
 
+def github_answers_resend(*, answer_ids: list[int]) -> int:
+    """Send answers again (the admin's action, after a token or permission is fixed): back to
+    pending, error cleared, queued once the transaction commits. Returns how many."""
+    with transaction.atomic():
+        answers = list(GitHubAnswer.objects.select_for_update().filter(pk__in=answer_ids))
+        for answer in answers:
+            answer.state = GitHubAnswer.State.PENDING
+            answer.error = ""
+            answer.save(update_fields=["state", "error"])
+            _enqueue(answer)
+    return len(answers)
+
+
 def github_answer_send(*, answer_id: int, final_attempt: bool = False) -> str:
     """Send one stored answer to GitHub; returns its state.
 

@@ -24,45 +24,35 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from github import Github, GithubException
 
-from contrib.contributors import (
-    NOREPLY_EMAIL,
-    contributor_get_or_create_from_github,
-    contributor_resolve_commit_author,
-    identity_record,
+from contrib.github.backfill_items import (
+    Json,
+    SyncRun,
+    mirror_for,
+    number_from_url,
+    record_commit,
+    record_issue,
+    record_issue_comment,
+    record_pull,
+    record_review,
 )
-from contrib.github.client import Page, get_json, github_client, iter_pages, rate_limit_remaining
+from contrib.github.client import Page, github_client, rate_limit_remaining
 from contrib.github.facts import (
     commit_external_id,
-    commit_record,
-    issue_comment_record,
-    issue_opened_record,
-    pull_request_merge_record,
-    review_record,
 )
 from contrib.github.payloads import (
-    DEFAULT_DOCS_PATHS,
-    is_docs_only,
-    item_fields,
     parse_time,
-    pull_request_fields,
 )
 from contrib.mirrors import (
-    issue_mirror_upsert,
-    pull_request_mirror_upsert,
     repository_get_or_create_from_github,
 )
 from contrib.models import (
     Contribution,
-    ContributionSource,
-    Issue,
     PullRequest,
     Repository,
     RepositorySync,
 )
 
-SOURCE = ContributionSource.SYNC
 PHASES = ("issues", "pulls", "issue_comments", "review_comments", "commits")
 # GitHub's clock and ours differ a little: the next `since` starts this much earlier.
 CLOCK_OVERLAP = timedelta(minutes=5)
@@ -73,9 +63,6 @@ STALE_AFTER = timedelta(minutes=30)
 
 class SyncAlreadyRunning(Exception):  # noqa: N818 - a state, reported as is
     """Another process is syncing this repository right now."""
-
-
-Json = dict[str, Any]
 
 
 @dataclass
@@ -101,166 +88,7 @@ class SyncProgress:
 ProgressCallback = Callable[[SyncProgress], None]
 
 
-class _Run:
-    def __init__(self, *, gh: Github, repository: Repository, since: datetime | None) -> None:
-        self.gh = gh
-        self.repository = repository
-        self.since = since
-        self.path = f"/repos/{repository.full_name}"
-        self.requests = 0
-
-    @property
-    def since_param(self) -> dict[str, str]:
-        if self.since is None:
-            return {}
-        return {"since": self.since.strftime("%Y-%m-%dT%H:%M:%SZ")}
-
-    def pages(self, path: str, params: dict[str, Any], start: int) -> Iterator[Page]:
-        try:
-            for page in iter_pages(self.gh, path, params=params, start_page=start):
-                self.requests += 1
-                yield page
-        except GithubException as exc:
-            if exc.status != 410:
-                raise
-            # 410 Gone: the feature is switched off (issues disabled): nothing to sync there.
-            self.requests += 1
-            yield Page(number=start, items=[], has_next=False, last_page=start)
-
-    def get(self, path: str) -> Any:
-        self.requests += 1
-        return get_json(self.gh, path)
-
-    def older_than_since(self, value: Any) -> bool:
-        moment = parse_time(value)
-        return self.since is not None and moment is not None and moment < self.since
-
-
-def _number_from_url(url: str) -> int:
-    return int(str(url).rstrip("/").rsplit("/", 1)[1])
-
-
-# --- the rows, the same as the webhook handlers write ---------------------------------------
-
-
-def _record_issue(run: _Run, issue: Json) -> None:
-    fields = item_fields(issue)
-    mirror = issue_mirror_upsert(
-        repository=run.repository, number=int(issue["number"]), fields=fields
-    )
-    issue_opened_record(
-        repository=run.repository,
-        mirror=mirror,
-        author=fields["author"],
-        issue_id=issue["id"],
-        occurred_at=fields["created_at"],
-        source=SOURCE,
-    )
-
-
-def _record_pull(run: _Run, pr: Json, reviews: list[Json]) -> None:
-    mirror = pull_request_mirror_upsert(
-        repository=run.repository, number=int(pr["number"]), fields=pull_request_fields(pr)
-    )
-    if pr.get("merged_at"):
-        pull_request_merge_record(
-            repository=run.repository,
-            mirror=mirror,
-            author=contributor_get_or_create_from_github(user=pr.get("user")),
-            pr_id=pr["id"],
-            merged_at=parse_time(pr.get("merged_at")),
-            source=SOURCE,
-        )
-    for review in reviews:
-        if not review.get("submitted_at") or review.get("state") == "PENDING":
-            continue  # a draft review nobody else can see yet
-        _record_review(
-            run,
-            mirror,
-            item=review,
-            external_id=f"review:{review['id']}",
-            occurred=parse_time(review.get("submitted_at")),
-        )
-
-
-def _record_review(
-    run: _Run, mirror: PullRequest, *, item: Json, external_id: str, occurred: datetime | None
-) -> None:
-    review_record(
-        repository=run.repository,
-        mirror=mirror,
-        reviewer=contributor_get_or_create_from_github(user=item.get("user")),
-        item=item,
-        external_id=external_id,
-        occurred_at=occurred,
-        source=SOURCE,
-    )
-
-
-def _record_issue_comment(run: _Run, comment: Json, mirror: Issue | PullRequest) -> None:
-    issue_comment_record(
-        repository=run.repository,
-        mirror=mirror,
-        commenter=contributor_get_or_create_from_github(user=comment.get("user")),
-        comment=comment,
-        occurred_at=parse_time(comment.get("created_at")),
-        source=SOURCE,
-    )
-
-
-def _record_commit(run: _Run, commit: Json, files: list[Json]) -> None:
-    """As `handle_push` records a pushed commit: `doc` when it only touches docs paths."""
-    git = commit.get("commit") or {}
-    author = git.get("author") or {}
-    name, email = str(author.get("name") or ""), str(author.get("email") or "").strip().lower()
-    account = commit.get("author")
-    if isinstance(account, dict) and account.get("id"):
-        # GitHub matched the email to an account: key the person by id, remember the email.
-        contributor = contributor_get_or_create_from_github(user=account)
-        if email and not NOREPLY_EMAIL.match(email):
-            identity_record(contributor=contributor, source="git", email=email)
-    else:
-        contributor = contributor_resolve_commit_author(name=name, email=email)
-    paths = [str(f.get("filename")) for f in files if f.get("filename")]
-    patterns = run.repository.docs_paths or DEFAULT_DOCS_PATHS
-    commit_record(
-        repository=run.repository,
-        contributor=contributor,
-        sha=str(commit["sha"]),
-        paths=paths,
-        docs_only=is_docs_only(paths, patterns),
-        occurred_at=parse_time(author.get("date")),
-        message=str(git.get("message") or ""),
-        url=str(commit.get("html_url") or ""),
-        ref=f"refs/heads/{run.repository.default_branch}",
-        source=SOURCE,
-    )
-
-
-def _mirror_for(run: _Run, number: int, *, pull: bool) -> Issue | PullRequest:
-    """The mirror a comment belongs to; phases one and two made it, unless it changed since."""
-    found: Issue | PullRequest | None = (
-        PullRequest.objects.filter(repository=run.repository, number=number).first()
-        if pull
-        else Issue.objects.filter(repository=run.repository, number=number).first()
-    )
-    if found is not None:
-        return found
-    if pull:
-        pr = run.get(f"{run.path}/pulls/{number}")
-        return pull_request_mirror_upsert(
-            repository=run.repository, number=number, fields=pull_request_fields(pr)
-        )
-    issue = run.get(f"{run.path}/issues/{number}")
-    if issue.get("pull_request"):
-        return _mirror_for(run, number, pull=True)
-    return issue_mirror_upsert(repository=run.repository, number=number, fields=item_fields(issue))
-
-
-# --- the phases: fetch a page and all it needs, then write it ---------------------------------
-
-
-def _phase_issues(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+def _phase_issues(run: SyncRun, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
     params = {"state": "all", "sort": "updated", "direction": "desc", **run.since_param}
     for page in run.pages(f"{run.path}/issues", params, start):
         # Pull requests come in this list too; their own phase has their full objects.
@@ -268,13 +96,13 @@ def _phase_issues(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], in
 
         def write(issues: list[Json] = issues) -> int:
             for issue in issues:
-                _record_issue(run, issue)
+                record_issue(run, issue)
             return len(issues)
 
         yield page, write
 
 
-def _phase_pulls(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+def _phase_pulls(run: SyncRun, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
     params = {"state": "all", "sort": "updated", "direction": "desc"}
     for page in run.pages(f"{run.path}/pulls", params, start):
         pulls = [pr for pr in page.items if not run.older_than_since(pr.get("updated_at"))]
@@ -291,38 +119,38 @@ def _phase_pulls(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int
 
         def write(pulls: list[Json] = pulls, reviews: dict[int, list[Json]] = reviews) -> int:
             for pr in pulls:
-                _record_pull(run, pr, reviews[pr["number"]])
+                record_pull(run, pr, reviews[pr["number"]])
             return len(pulls) + sum(len(r) for r in reviews.values())
 
         yield page, write
 
 
-def _phase_issue_comments(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+def _phase_issue_comments(run: SyncRun, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
     params = {"sort": "updated", "direction": "desc", **run.since_param}
     for page in run.pages(f"{run.path}/issues/comments", params, start):
 
         def write(comments: list[Json] = page.items) -> int:
             for comment in comments:
-                number = _number_from_url(comment["issue_url"])
+                number = number_from_url(comment["issue_url"])
                 is_pull = PullRequest.objects.filter(
                     repository=run.repository, number=number
                 ).exists()
-                _record_issue_comment(run, comment, _mirror_for(run, number, pull=is_pull))
+                record_issue_comment(run, comment, mirror_for(run, number, pull=is_pull))
             return len(comments)
 
         yield page, write
 
 
-def _phase_review_comments(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+def _phase_review_comments(run: SyncRun, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
     params = {"sort": "updated", "direction": "desc", **run.since_param}
     for page in run.pages(f"{run.path}/pulls/comments", params, start):
 
         def write(comments: list[Json] = page.items) -> int:
             for comment in comments:
-                number = _number_from_url(comment["pull_request_url"])
-                mirror = _mirror_for(run, number, pull=True)
+                number = number_from_url(comment["pull_request_url"])
+                mirror = mirror_for(run, number, pull=True)
                 assert isinstance(mirror, PullRequest)
-                _record_review(
+                record_review(
                     run,
                     mirror,
                     item=comment,
@@ -334,7 +162,7 @@ def _phase_review_comments(run: _Run, start: int) -> Iterator[tuple[Page, Callab
         yield page, write
 
 
-def _phase_commits(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
+def _phase_commits(run: SyncRun, start: int) -> Iterator[tuple[Page, Callable[[], int]]]:
     params = {"sha": run.repository.default_branch, **run.since_param}
     for page in run.pages(f"{run.path}/commits", params, start):
         known = set(
@@ -349,7 +177,7 @@ def _phase_commits(run: _Run, start: int) -> Iterator[tuple[Page, Callable[[], i
 
         def write(new: list[Json] = new, files: Json = files, listed: int = listed) -> int:
             for commit in new:
-                _record_commit(run, commit, files[commit["sha"]] or [])
+                record_commit(run, commit, files[commit["sha"]] or [])
             return listed
 
         yield page, write
@@ -418,7 +246,7 @@ def repository_sync(
         sync.save()
 
     gh = github_client(repository=repository)
-    run = _Run(gh=gh, repository=repository, since=sync.run_since)
+    run = SyncRun(gh=gh, repository=repository, since=sync.run_since)
     try:
         # The repository itself first: its GitHub id is part of commit keys, as in webhooks.
         repo_json = run.get(run.path)

@@ -198,10 +198,6 @@ def rate_limit_remaining(gh: Github) -> int | None:
     return remaining if limit >= 0 else None
 
 
-def is_not_found(exc: GithubException) -> bool:
-    return exc.status == 404
-
-
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying later: rate limits, GitHub's 5xx after PyGithub's own retries, network."""
     if isinstance(exc, GitHubRateLimitWaitTooLong | RateLimitExceededException):

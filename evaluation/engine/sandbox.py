@@ -44,18 +44,16 @@ mounts at ``/tmp`` and ``/dev`` (``/dev/shm``) for every process tree.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
-import secrets
 import shutil
-import site
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from .cgroups import PassCgroup
+from .host import SandboxUnavailableError, ancestors, fresh_uid, python_roots
 from .seccomp import SeccompUnavailableError, filter_program, program_fd
 from .supervise import Limits, SandboxProcess, read_pid_namespace
 
@@ -63,11 +61,6 @@ ENGINE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = ENGINE_DIR.parent.parent
 NOBODY = 65534
 INSIDE_ROOT = "/job"
-# Per-pass uids are drawn from here: far above any distribution's system and login users
-# (systemd keeps 0-60513 and 524288-1879048191 for containers; this is 2^30-2^31), so they
-# belong to nobody else on the host.
-PASS_UIDS = (1 << 30, (1 << 31) - 2)
-
 # Two lines of trusted code run as pid 2 inside the sandbox: become the pass's uid, then exec.
 # The process limit is set here, as the last root step: RLIMIT_NPROC counts every process of
 # the real uid, and set while still root it would count all of the machine's root processes.
@@ -89,67 +82,8 @@ _GPU_ENV = (
 SANDBOX_TMP = "/tmp"  # noqa: S108 - a private, size-capped tmpfs inside the sandbox
 
 
-class SandboxUnavailableError(RuntimeError):
-    """No usable isolation and the caller did not opt out of it."""
-
-
-def fresh_uid() -> int:
-    """A uid no process on this machine has: a secret random draw, checked against ``/proc``
-    (each ``/proc/PID`` is owned by its process's user)."""
-    while True:
-        uid = PASS_UIDS[0] + secrets.randbelow(PASS_UIDS[1] - PASS_UIDS[0])
-        in_use = False
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                with contextlib.suppress(OSError):
-                    if os.stat(f"/proc/{name}").st_uid == uid:
-                        in_use = True
-                        break
-        if not in_use:
-            return uid
-
-
 def bwrap_path() -> str | None:
     return os.environ.get("CRUCIBLE_BWRAP") or shutil.which("bwrap")
-
-
-def _ancestors(path: Path) -> list[Path]:
-    return [p for p in reversed(path.parents) if str(p) != "/"]
-
-
-def _python_roots() -> list[Path]:
-    """Folders the sandbox needs to run this Python with torch, outside /usr."""
-    import torch
-
-    candidates = {
-        Path(sys.prefix),
-        Path(sys.base_prefix),
-        Path(sys.exec_prefix),
-        Path(os.path.realpath(sys.executable)).parent.parent,
-        Path(torch.__file__).resolve().parent.parent,
-    }
-    for extra in site.getsitepackages():
-        candidates.add(Path(extra))
-    roots: list[Path] = []
-    for path in sorted(candidates, key=lambda p: len(p.parts)):
-        path = path.resolve() if path.exists() else path
-        if not path.exists() or path == Path("/usr") or Path("/usr") in path.parents:
-            continue
-        if any(root == path or root in path.parents for root in roots):
-            continue
-        if path == ENGINE_DIR or path in ENGINE_DIR.parents:
-            raise SandboxUnavailableError(
-                f"the Python environment at {path} contains the platform's source; "
-                "install the engine's Python outside the repository checkout"
-            )
-        roots.append(path)
-    # Also the unresolved venv path, so the interpreter symlinks inside it resolve.
-    for path in (Path(sys.prefix), Path(os.path.dirname(sys.executable)).parent):
-        covered = any(r == path or r in path.parents for r in roots)
-        under_usr = path == Path("/usr") or Path("/usr") in path.parents
-        if path.exists() and not covered and not under_usr:
-            roots.append(path)
-    return roots
 
 
 class Sandbox:
@@ -265,8 +199,8 @@ class Sandbox:
         # environment itself lives under /tmp (a CI checkout there, say).
         args += ["--perms", "01777", "--size", str(scratch_bytes), "--tmpfs", SANDBOX_TMP]
         made: set[Path] = {Path(SANDBOX_TMP)}
-        for root in _python_roots():
-            for parent in _ancestors(root):
+        for root in python_roots():
+            for parent in ancestors(root):
                 if parent not in made:
                     args += ["--perms", "0755", "--dir", str(parent)]
                     made.add(parent)

@@ -1,0 +1,135 @@
+"""Admin: Contributors, identities, merges, the ledger and scoring rules."""
+
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from contrib.contributors import contributors_merge, contributors_set_bot
+from contrib.ledger import contribution_record
+from contrib.models import (
+    Contribution,
+    ContributionSource,
+    Contributor,
+    ContributorMerge,
+    Identity,
+    ScoringRule,
+)
+
+
+class IdentityInline(admin.TabularInline[Identity, Contributor]):
+    model = Identity
+    extra = 0
+    fields = ["source", "username", "email", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Contributor)
+class ContributorAdmin(admin.ModelAdmin[Contributor]):
+    list_display = ["login", "name", "github_id", "is_bot", "merged_into", "created_at"]
+    # "GitHub id: empty" lists the pending identities (people known by a commit email only),
+    # to merge into their account with the merge action.
+    list_filter = [
+        "is_bot",
+        ("github_id", admin.EmptyFieldListFilter),
+        ("merged_into", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["login", "name", "github_id", "identities__email"]
+    readonly_fields = ["merged_into", "created_at", "updated_at"]
+    raw_id_fields = ["user"]
+    inlines = [IdentityInline]
+    actions = ["merge_contributors", "mark_bot", "mark_human"]
+
+    @admin.action(description="Merge selected contributors into one (the oldest GitHub account)")
+    def merge_contributors(self, request: HttpRequest, queryset: QuerySet[Contributor]) -> None:
+        people = sorted(
+            queryset.filter(merged_into__isnull=True),
+            key=lambda c: (c.github_id is None, c.pk),
+        )
+        if len(people) < 2:
+            self.message_user(
+                request, "Select at least two contributors to merge.", messages.WARNING
+            )
+            return
+        target, sources = people[0], people[1:]
+        for source in sources:
+            contributors_merge(source=source, target=target, merged_by=request.user)  # type: ignore[arg-type]
+        self.message_user(
+            request,
+            f"Merged {', '.join(map(str, sources))} into {target}.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Mark selected as bots (left out of honours)")
+    def mark_bot(self, request: HttpRequest, queryset: QuerySet[Contributor]) -> None:
+        count = contributors_set_bot(contributor_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} contributors marked as bots.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected as people (not bots)")
+    def mark_human(self, request: HttpRequest, queryset: QuerySet[Contributor]) -> None:
+        count = contributors_set_bot(
+            contributor_ids=queryset.values_list("pk", flat=True), is_bot=False
+        )
+        self.message_user(request, f"{count} contributors marked as people.", messages.SUCCESS)
+
+
+@admin.register(Identity)
+class IdentityAdmin(admin.ModelAdmin[Identity]):
+    list_display = ["contributor", "source", "username", "email", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["username", "email", "contributor__login"]
+    raw_id_fields = ["contributor"]
+
+
+@admin.register(Contribution)
+class ContributionAdmin(admin.ModelAdmin[Contribution]):
+    """The ledger is append-only: rows can be added by hand (as `manual`) but not edited."""
+
+    list_display = ["occurred_at", "contributor", "kind", "repository", "title", "source"]
+    list_filter = ["kind", "source", "repository", "occurred_at"]
+    search_fields = ["title", "external_id", "contributor__login"]
+    date_hierarchy = "occurred_at"
+    raw_id_fields = ["contributor"]
+    list_select_related = ["contributor", "repository"]
+    fields = ["contributor", "kind", "occurred_at", "repository", "title", "url", "metadata"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contribution | None = None) -> Any:
+        if obj is None:
+            return []
+        return [*self.fields, "source", "external_id", "recorded_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Contribution | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Contribution, form: Any, change: bool) -> None:
+        if change:
+            return
+        row, _created = contribution_record(
+            contributor=obj.contributor,
+            kind=obj.kind,
+            occurred_at=obj.occurred_at,
+            source=ContributionSource.MANUAL,
+            external_id=f"admin:{uuid.uuid4()}",
+            repository=obj.repository,
+            title=obj.title,
+            url=obj.url,
+            metadata={**(obj.metadata or {}), "recorded_by": request.user.get_username()},
+        )
+        obj.pk = row.pk
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(admin.ModelAdmin[ScoringRule]):
+    list_display = ["kind", "points", "description", "updated_at"]
+    list_editable = ["points"]
+
+
+@admin.register(ContributorMerge)
+class ContributorMergeAdmin(admin.ModelAdmin[ContributorMerge]):
+    list_display = ["source", "target", "merged_by", "merged_at"]
+    readonly_fields = ["source", "target", "merged_by", "moved", "merged_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
