@@ -185,7 +185,11 @@ def test_without_api_access_the_admin_is_told_what_to_paste(
 
 
 def test_admin_action_creates_the_webhook_and_new_models_have_admins(
-    github_server: FakeGitHub, repository: Repository, settings: Any, admin_client: Any
+    github_server: FakeGitHub,
+    repository: Repository,
+    settings: Any,
+    admin_client: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     settings.GITHUB_WEBHOOK_SECRET = "s3cret"
     response = admin_client.post(
@@ -198,14 +202,15 @@ def test_admin_action_creates_the_webhook_and_new_models_have_admins(
     commit_status_set(repository=repository, sha=SHA, state="pending", description="")
     for model in ("githubanswer", "repositorysync", "botcommand"):
         assert admin_client.get(f"/admin/contrib/{model}/?q=x").status_code == 200
-    response = admin_client.post(
-        "/admin/contrib/githubanswer/",
-        {
-            "action": "send_again",
-            "_selected_action": list(GitHubAnswer.objects.values_list("pk", flat=True)),
-        },
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # queued once the action commits
+        admin_client.post(
+            "/admin/contrib/githubanswer/",
+            {
+                "action": "send_again",
+                "_selected_action": list(GitHubAnswer.objects.values_list("pk", flat=True)),
+            },
+            follow=True,
+        )
     assert GitHubAnswer.objects.get().state == "sent"
 
 
