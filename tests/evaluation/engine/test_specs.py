@@ -90,7 +90,7 @@ def test_cli_lists_specs() -> None:
     import subprocess
     import sys
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     done = subprocess.run(
         [sys.executable, "-m", "evaluation.engine", "list", "--json"],
         cwd=repo,

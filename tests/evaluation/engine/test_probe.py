@@ -14,7 +14,7 @@ import pytest
 from evaluation.engine import data
 from evaluation.engine.specs import SPECS
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 UNIFORM = """
 class Uniform(nn.Module):

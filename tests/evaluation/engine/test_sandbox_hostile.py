@@ -13,7 +13,7 @@ import threading
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 REPORT = """
 def build_model(vocab_size, block_size, config):
