@@ -1,21 +1,27 @@
-"""Celery tasks of the contrib app: a few lines each, calling one service."""
+"""Celery tasks of the contrib app: a few lines each, calling one service.
+
+Each task imports its service when it runs: services queue these tasks, so this module imports
+nothing of the app at load time (the one lazy import the app's layout allows).
+"""
 
 from typing import Any
 
 from celery import shared_task
 
-from contrib.github.services import webhook_deliveries_requeue_stale, webhook_delivery_process
-
 
 @shared_task(name="contrib.process_github_delivery", queue="default", acks_late=True)
 def process_github_delivery(delivery_id: str) -> str:
     """Map one stored GitHub delivery to ledger rows and mirrors (idempotent)."""
+    from contrib.github.services import webhook_delivery_process
+
     return webhook_delivery_process(delivery_id=delivery_id)
 
 
 @shared_task(name="contrib.requeue_stale_deliveries", queue="default")
 def requeue_stale_deliveries() -> int:
     """Periodic (beat): deliveries pending for too long are queued again; none is lost."""
+    from contrib.github.services import webhook_deliveries_requeue_stale
+
     return webhook_deliveries_requeue_stale()
 
 

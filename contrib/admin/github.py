@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from contrib.github.answers import github_answers_resend
+from contrib.github.answers import github_answers_resend, repository_webhook_create
 from contrib.github.services import webhook_deliveries_reprocess
 from contrib.models import (
     BotCommand,
@@ -17,6 +17,7 @@ from contrib.models import (
     RepositorySync,
     WebhookDelivery,
 )
+from contrib.tasks import sync_repository
 
 
 @admin.register(Repository)
@@ -28,16 +29,12 @@ class RepositoryAdmin(admin.ModelAdmin[Repository]):
 
     @admin.action(description="Create the webhook on GitHub (or show what to paste there)")
     def create_webhook(self, request: HttpRequest, queryset: QuerySet[Repository]) -> None:
-        from contrib.github.answers import repository_webhook_create
-
         for repository in queryset:
             done, message = repository_webhook_create(repository=repository)
             self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
 
     @admin.action(description="Sync history from GitHub now (incremental)")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Repository]) -> None:
-        from contrib.tasks import sync_repository
-
         ids = list(queryset.values_list("pk", flat=True))
         for repository_id in ids:
             sync_repository.delay(repository_id)

@@ -27,6 +27,7 @@ from contrib.github.client import (
     is_transient,
 )
 from contrib.models import GitHubAnswer, Repository
+from contrib.tasks import send_github_answer
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,6 @@ def reply_marker(comment_id: int) -> str:
 
 
 def _enqueue(answer: GitHubAnswer) -> None:
-    from contrib.tasks import send_github_answer
-
     answer_id = answer.pk
     transaction.on_commit(lambda: send_github_answer.delay(answer_id))
 

@@ -29,6 +29,7 @@ from contrib.github.payloads import tracked_repository
 from contrib.github.registry import BOT, Payload, register
 from contrib.ledger import contribution_record
 from contrib.models import BotCommand, ContributionKind, ContributionSource
+from contrib.tasks import run_bot_commands
 
 # All Contributors' contribution types and everyday words, onto the platform's kinds. Kinds the
 # ledger has no column for (talks, design, …) land on the nearest one; the word as written is
@@ -224,8 +225,6 @@ def handle_bot_commands(payload: Payload) -> None:
     comment_id = int(comment["id"])
 
     def enqueue() -> None:
-        from contrib.tasks import run_bot_commands
-
         run_bot_commands.delay(comment_id)
 
     transaction.on_commit(enqueue)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from contrib.github.registry import DeliveryIgnored, handler_name, handlers_for
 from contrib.models import WebhookDelivery
+from contrib.tasks import process_github_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +18,6 @@ Outcome = WebhookDelivery.Outcome
 
 
 def _enqueue(delivery_id: str) -> None:
-    from contrib.tasks import process_github_delivery
-
     # After commit, so that the worker never looks for a row it cannot see yet.
     transaction.on_commit(lambda: process_github_delivery.delay(delivery_id))
 

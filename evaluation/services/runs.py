@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from contrib.badges import award_grant, badges_ensure
+from contrib.github.client import GitHubNotConfigured, archive_download, is_transient
 from contrib.ledger import contribution_record
 from contrib.models import ContributionKind, ContributionSource
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
@@ -71,8 +72,6 @@ def submission_materialize(*, submission: Submission, folder: Path) -> None:
 
 def _archive_fetch(*, submission: Submission) -> bytes:
     from github import GithubException
-
-    from contrib.github.client import GitHubNotConfigured, archive_download, is_transient
 
     assert submission.repository is not None
     name = f"{submission.repository.full_name}@{submission.head_sha[:7]}"
