@@ -8,9 +8,17 @@ from contrib.models import (
     Contribution,
     ContributionKind,
     ContributionSource,
+    ContributionTally,
     Contributor,
+    Identity,
+    Issue,
+    PullRequest,
     Repository,
+    RepositorySync,
+    Sponsorship,
+    WebhookDelivery,
 )
+from evaluation.models import Benchmark, EvaluationRun, Submission
 
 
 class ContributorFactory(factory.django.DjangoModelFactory[Contributor]):
@@ -46,3 +54,25 @@ class ContributionFactory(factory.django.DjangoModelFactory[Contribution]):
     def _create(cls, model_class: type[Contribution], *args: Any, **kwargs: Any) -> Contribution:
         row, _created = contribution_record(**kwargs)
         return row
+
+
+# Factories for every other model the tests create. They declare no defaults beyond what the
+# model itself has, so `XFactory(**fields)` is exactly `X.objects.create(**fields)`; a test
+# names every field that matters to it.
+
+
+def _plain(model: type[Any]) -> type[factory.django.DjangoModelFactory[Any]]:
+    meta = type("Meta", (), {"model": model})
+    return type(f"{model.__name__}Factory", (factory.django.DjangoModelFactory,), {"Meta": meta})
+
+
+BenchmarkFactory = _plain(Benchmark)
+SubmissionFactory = _plain(Submission)
+EvaluationRunFactory = _plain(EvaluationRun)
+IssueFactory = _plain(Issue)
+PullRequestFactory = _plain(PullRequest)
+WebhookDeliveryFactory = _plain(WebhookDelivery)
+SponsorshipFactory = _plain(Sponsorship)
+RepositorySyncFactory = _plain(RepositorySync)
+IdentityFactory = _plain(Identity)
+ContributionTallyFactory = _plain(ContributionTally)

@@ -12,6 +12,7 @@ import pytest
 from contrib.models import Repository
 from tests.browser.chromium import chromium_missing, launch
 from tests.conftest import database_url_for_subprocesses
+from tests.factories import RepositoryFactory
 from tests.github_server.server import FakeGitHub
 from tests.support.processes import celery_worker, gunicorn, platform_env
 
@@ -39,7 +40,9 @@ def github() -> Iterator[FakeGitHub]:
 @pytest.fixture
 def site(transactional_db: Any, redis_url: str, github: FakeGitHub) -> Iterator[Site]:
     """The site as people reach it, on the test database, with a worker for evaluations."""
-    Repository.objects.create(full_name=MODEL_REPO, tracked=True, role=Repository.Role.MODEL)
+    RepositoryFactory(
+        github_id=None, full_name=MODEL_REPO, tracked=True, role=Repository.Role.MODEL
+    )
     env = platform_env(
         DATABASE_URL=database_url_for_subprocesses(),
         CELERY_BROKER_URL=redis_url,

@@ -13,10 +13,10 @@ from playwright.sync_api import expect
 
 from contrib.honor_rolls import honor_rolls_freeze_ended
 from contrib.ledger import contribution_record
-from contrib.models import Contributor
 from evaluation.models import Submission
 from evaluation.services import benchmark_get_or_create
 from tests.browser.conftest import MODEL_REPO, Site
+from tests.factories import ContributorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -78,7 +78,7 @@ def _community() -> None:
     now = timezone.now()
     last_month = (now.replace(day=1) - timedelta(days=1)).replace(day=10)
     people = [
-        Contributor.objects.create(login=login, github_id=700 + n, name=login.title())
+        ContributorFactory(login=login, github_id=700 + n, name=login.title())
         for n, login in enumerate(["ada-lovelace", "grace-hopper", "alan-turing"])
     ]
     for n, (person, kinds) in enumerate(

@@ -15,6 +15,7 @@ from contrib.github.answers import (
     repository_webhook_create,
 )
 from contrib.models import GitHubAnswer, Repository
+from tests.factories import RepositoryFactory
 from tests.github_server.server import FakeGitHub
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ SHA = "c0ffee" + "0" * 34
 def repository(github_server: FakeGitHub) -> Repository:
     github_server.repo("acme/model")
     github_server.pull("acme/model", user="alice", head_sha=SHA)
-    return Repository.objects.create(full_name="acme/model")
+    return RepositoryFactory(github_id=None, full_name="acme/model")
 
 
 def comments_on(github_server: FakeGitHub, number: int) -> list[dict[str, Any]]:
@@ -176,7 +177,7 @@ def test_adding_a_repository_creates_its_webhook_once(
 def test_without_api_access_the_admin_is_told_what_to_paste(
     github_server: FakeGitHub, settings: Any
 ) -> None:
-    repository = Repository.objects.create(full_name="acme/elsewhere")  # unknown to GitHub
+    repository = RepositoryFactory(github_id=None, full_name="acme/elsewhere")  # unknown to GitHub
     settings.GITHUB_WEBHOOK_SECRET = "s3cret"
     done, message = repository_webhook_create(repository=repository)
     assert not done

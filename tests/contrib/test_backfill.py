@@ -18,6 +18,7 @@ from contrib.models import (
     Repository,
     RepositorySync,
 )
+from tests.factories import RepositoryFactory, RepositorySyncFactory
 from tests.github_server.server import FakeGitHub
 from tests.github_server.synthetic import build_repository, merge, webhook_deliveries
 
@@ -224,9 +225,9 @@ def test_periodic_task_syncs_every_tracked_repository(github_server: FakeGitHub)
 
     build_repository(github_server, issues=2, pulls=2, commits=1)
     github_server.repo("acme/other")
-    Repository.objects.create(full_name="acme/model")
-    Repository.objects.create(full_name="acme/other")
-    Repository.objects.create(full_name="acme/ignored", tracked=False)
+    RepositoryFactory(github_id=None, full_name="acme/model")
+    RepositoryFactory(github_id=None, full_name="acme/other")
+    RepositoryFactory(github_id=None, full_name="acme/ignored", tracked=False)
     assert sync_tracked_repositories.delay().get() == 2  # eager in tests
     assert set(RepositorySync.objects.values_list("repository__full_name", "state")) == {
         ("acme/model", "done"),
@@ -245,8 +246,8 @@ def test_a_second_sync_while_one_runs_is_refused_until_the_first_goes_stale(
     from contrib.tasks import sync_repository
 
     build_repository(github_server, issues=2, pulls=1, commits=1)
-    repository = Repository.objects.create(full_name="acme/model")
-    RepositorySync.objects.create(
+    repository = RepositoryFactory(github_id=None, full_name="acme/model")
+    RepositorySyncFactory(
         repository=repository,
         state="running",
         heartbeat_at=timezone.now(),

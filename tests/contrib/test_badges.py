@@ -11,7 +11,7 @@ from contrib.badges import award_grant, badges_ensure, badges_evaluate
 from contrib.contributors import contributors_merge
 from contrib.honor_rolls import honor_roll_freeze, period_window
 from contrib.models import Award
-from tests.factories import ContributionFactory, ContributorFactory
+from tests.factories import ContributionFactory, ContributorFactory, IssueFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,13 +116,10 @@ def test_awards_api_and_admin_manual_award(client: Client) -> None:
 
 def test_first_responder_badge_goes_to_whoever_answered_first() -> None:
     from contrib.mirrors import item_record_response
-    from contrib.models import Issue
     from tests.factories import RepositoryFactory
 
     author, quick, slow = (ContributorFactory(login=n) for n in ("author", "quick", "slow"))
-    issue = Issue.objects.create(
-        repository=RepositoryFactory(), number=1, author=author, created_at=at(1)
-    )
+    issue = IssueFactory(repository=RepositoryFactory(), number=1, author=author, created_at=at(1))
     item_record_response(item=issue, responder=slow, responded_at=at(3))
     item_record_response(item=issue, responder=quick, responded_at=at(2))
     item_record_response(item=issue, responder=author, responded_at=at(1))

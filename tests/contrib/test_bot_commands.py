@@ -7,8 +7,9 @@ import pytest
 from django.core.cache import cache
 
 from contrib.github.bot import parse_command, parse_kinds
-from contrib.models import BotCommand, Contribution, Repository
+from contrib.models import BotCommand, Contribution
 from tests.conftest import load_payload
+from tests.factories import RepositoryFactory
 from tests.github_server.server import FakeGitHub
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +140,7 @@ def test_ignored_comments(
 
 def test_untracked_repository_runs_no_commands(hello_world: FakeGitHub, post_delivery: Any) -> None:
     payload = comment_payload("@crucible please add @ada for code")
-    Repository.objects.create(
+    RepositoryFactory(
         full_name=payload["repository"]["full_name"],
         github_id=payload["repository"]["id"],
         tracked=False,

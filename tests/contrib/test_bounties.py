@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from contrib.bounties import BountyError, bounty_create, bounty_transition
-from contrib.models import Bounty, Contribution, Issue
-from tests.factories import ContributorFactory, RepositoryFactory
+from contrib.models import Bounty, Contribution
+from tests.factories import ContributorFactory, IssueFactory, RepositoryFactory
 
 pytestmark = pytest.mark.django_db
 State = Bounty.State
@@ -27,7 +27,7 @@ def people() -> dict[str, User]:
 
 @pytest.fixture
 def bounty(people: dict[str, User]) -> Bounty:
-    issue = Issue.objects.create(
+    issue = IssueFactory(
         repository=RepositoryFactory(full_name="org/model"),
         number=7,
         html_url="https://github.com/org/model/issues/7",
@@ -91,7 +91,7 @@ def test_happy_path_with_roles_audit_trail_and_ledger_row(
 
 
 def test_bad_currency_and_amount_are_refused(people: dict[str, User]) -> None:
-    issue = Issue.objects.create(repository=RepositoryFactory(), number=1)
+    issue = IssueFactory(repository=RepositoryFactory(), number=1)
     with pytest.raises(BountyError, match="ISO 4217"):
         bounty_create(
             issue=issue,

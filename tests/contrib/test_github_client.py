@@ -19,7 +19,7 @@ from contrib.github.client import (
     iter_pages,
     rate_limit_remaining,
 )
-from contrib.models import Repository
+from tests.factories import RepositoryFactory
 from tests.github_server.server import FakeGitHub
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_app_installation_auth(github_server: FakeGitHub, settings: Any) -> None
     settings.GITHUB_APP_PRIVATE_KEY = pem
     github_server.repo("acme/model")
     github_server.repo("acme/other")
-    repository = Repository.objects.create(full_name="acme/model", installation_id=77)
+    repository = RepositoryFactory(github_id=None, full_name="acme/model", installation_id=77)
     gh = github_client(repository=repository)
     assert gh.get_repo("acme/model").default_branch == "main"
     token_request, repo_request = github_server.requests[-2:]
@@ -110,7 +110,7 @@ def test_app_installation_auth(github_server: FakeGitHub, settings: Any) -> None
 def test_tarball_follows_githubs_redirect_to_the_download(github_server: FakeGitHub) -> None:
     sha = "a" * 40
     github_server.set_archive("acme/model", sha, {"train.py": b"print('hi')\n"})
-    repository = Repository.objects.create(full_name="acme/model")
+    repository = RepositoryFactory(github_id=None, full_name="acme/model")
     data = archive_download(repository=repository, ref=sha)
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data))) as tar:
         names = tar.getnames()

@@ -16,6 +16,7 @@ from contrib.models import (
     WebhookDelivery,
 )
 from tests.conftest import load_payload
+from tests.factories import RepositoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +152,7 @@ def test_installation_tracks_and_untracks_repositories(post_delivery) -> None:  
 
 def test_untracked_repository_events_are_ignored_with_the_reason(post_delivery) -> None:  # type: ignore[no-untyped-def]
     payload = load_payload("issues.opened")
-    Repository.objects.create(
+    RepositoryFactory(
         full_name=payload["repository"]["full_name"],
         github_id=payload["repository"]["id"],
         tracked=False,

@@ -5,8 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from contrib.models import Issue, PullRequest
-from tests.factories import ContributionFactory, ContributorFactory, RepositoryFactory
+from tests.factories import (
+    ContributionFactory,
+    ContributorFactory,
+    IssueFactory,
+    PullRequestFactory,
+    RepositoryFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +38,16 @@ def ledger() -> None:
     repo = RepositoryFactory()
     # First responses after 1 h, 2 h, 3 h, 10 h (issues and PRs opened in October), one none.
     for number, hours in enumerate([1, 2, 3], start=1):
-        Issue.objects.create(
+        IssueFactory(
             repository=repo,
             number=number,
             created_at=at(2),
             first_response_at=at(2) + timedelta(hours=hours),
         )
-    Issue.objects.create(repository=repo, number=9, created_at=at(3))
+    IssueFactory(repository=repo, number=9, created_at=at(3))
     # PRs closed in October: 2 merged, 1 not; one merged in November does not count.
     for number, merged in [(4, True), (5, True), (6, False)]:
-        PullRequest.objects.create(
+        PullRequestFactory(
             repository=repo,
             number=number,
             created_at=at(4),
@@ -50,7 +55,7 @@ def ledger() -> None:
             merged_at=at(8) if merged else None,
             first_response_at=at(4) + timedelta(hours=10) if number == 4 else None,
         )
-    PullRequest.objects.create(
+    PullRequestFactory(
         repository=repo, number=7, created_at=at(4), closed_at=at(2, 11), merged_at=at(2, 11)
     )
 

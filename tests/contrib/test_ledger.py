@@ -10,7 +10,7 @@ from contrib.contributors import contributor_resolve_commit_author, contributors
 from contrib.ledger import contribution_record
 from contrib.models import Contribution, Contributor, ContributorMerge, Identity, ScoringRule
 from contrib.scores import contributors_with_scores
-from tests.factories import ContributionFactory, ContributorFactory
+from tests.factories import ContributionFactory, ContributorFactory, IdentityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +99,7 @@ def test_one_person_with_several_commit_emails_counts_once() -> None:
 def test_merging_contributors_moves_everything_and_keeps_later_events_on_the_target() -> None:
     real = ContributorFactory(login="mona", github_id=12345)
     by_email = ContributorFactory(login="", github_id=None, name="Mona L")
-    Identity.objects.create(contributor=by_email, source="git", email="mona@home.example")
+    IdentityFactory(contributor=by_email, source="git", email="mona@home.example")
     ContributionFactory(contributor=by_email, kind="code")
     ContributionFactory(contributor=real, kind="review")
 

@@ -22,7 +22,7 @@ from contrib.ledger import contribution_record, contribution_tallies_rebuild
 from contrib.models import Contribution, ContributionTally, Contributor, ScoringRule
 from contrib.scores import contributor_kind_counts, contributors_with_scores
 from contrib.skills import AREA_BITS, AREAS, areas_in, areas_mask, areas_of, contributor_skills
-from tests.factories import ContributorFactory
+from tests.factories import ContributionTallyFactory, ContributorFactory
 from tests.support.processes import ROOT, platform_env
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +123,7 @@ def test_rebuild_recomputes_some_or_all_tallies_from_the_ledger() -> None:
     good = tallied()
     ContributionTally.objects.filter(contributor=mona, kind="code").delete()
     ContributionTally.objects.filter(contributor=hubot).update(count=99)
-    ContributionTally.objects.create(contributor=hubot, kind="ideas", areas=1, count=3)
+    ContributionTallyFactory(contributor=hubot, kind="ideas", areas=1, count=3)
 
     contribution_tallies_rebuild(contributor_ids=[mona.pk])
     assert {k: n for k, n in tallied().items() if k[0] == mona.pk} == {

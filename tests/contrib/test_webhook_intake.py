@@ -8,6 +8,7 @@ from django.test import Client, override_settings
 
 from contrib.models import Contribution, WebhookDelivery
 from tests.conftest import load_payload, signed_headers
+from tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/webhooks/github/"
@@ -139,13 +140,13 @@ def test_deliveries_whose_message_was_lost_are_queued_again(
     from contrib.github.services import webhook_deliveries_requeue_stale
 
     # Stored, but the broker lost its message: nothing processed it.
-    WebhookDelivery.objects.create(
+    WebhookDeliveryFactory(
         delivery_id="lost", event="issues", action="opened", payload=load_payload("issues.opened")
     )
     WebhookDelivery.objects.filter(delivery_id="lost").update(
         received_at=timezone.now() - timedelta(hours=1)
     )
-    WebhookDelivery.objects.create(delivery_id="fresh", event="issues", payload={})
+    WebhookDeliveryFactory(delivery_id="fresh", event="issues", payload={})
     with django_capture_on_commit_callbacks(execute=True):
         assert webhook_deliveries_requeue_stale() == 1
     assert WebhookDelivery.objects.get(delivery_id="lost").outcome == "processed"

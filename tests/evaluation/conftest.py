@@ -18,6 +18,7 @@ from django.core.cache import cache
 from contrib.models import Repository
 from evaluation.models import Benchmark, Submission
 from tests.conftest import load_payload
+from tests.factories import BenchmarkFactory, RepositoryFactory
 from tests.github_server.server import FakeGitHub, Json, Reply
 from tests.support.processes import BIN, ROOT
 
@@ -140,7 +141,7 @@ def fake_github(settings: Any) -> Iterator[ModelRepoGitHub]:
 
 @pytest.fixture
 def model_repo(db: None) -> Repository:
-    return Repository.objects.create(
+    return RepositoryFactory(
         full_name=FULL_NAME, github_id=REPO_ID, tracked=True, role=Repository.Role.MODEL
     )
 
@@ -148,7 +149,7 @@ def model_repo(db: None) -> Repository:
 @pytest.fixture
 def demo(model_repo: Repository) -> Benchmark:
     """A one-seed demo-cpu benchmark on a tiny budget, submissions in `submissions/demo/`."""
-    benchmark = Benchmark.objects.create(
+    benchmark = BenchmarkFactory(
         slug="demo",
         name="Demo",
         engine_spec="demo-cpu",

@@ -7,14 +7,14 @@ import time
 import pytest
 
 from contrib.models import Contribution
-from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
+from evaluation.models import EvaluationRun, LeaderboardEntry, Submission
 from evaluation.services import (
     benchmark_get_or_create,
     submission_cancel,
     submission_create_config,
     submission_evaluate,
 )
-from tests.factories import ContributorFactory
+from tests.factories import BenchmarkFactory, ContributorFactory, SubmissionFactory
 
 # A few thousand bytes of training: seconds per run, enough to exercise the whole path.
 TINY = 4096
@@ -71,12 +71,10 @@ def test_a_failure_the_engine_blames_on_the_platform_is_not_charged() -> None:
 def test_cancelling_a_running_submission_kills_its_engine() -> None:
     # Rows made directly: with eager tasks in this transactional test the services' enqueue
     # would run the evaluation inline before the worker thread below could.
-    benchmark = Benchmark.objects.create(
+    benchmark = BenchmarkFactory(
         slug="demo", engine_spec="demo-cpu", queue="cpu", seeds=1, byte_budget=200_000
     )
-    submission = Submission.objects.create(
-        benchmark=benchmark, source="config", config={}, status="queued"
-    )
+    submission = SubmissionFactory(benchmark=benchmark, source="config", config={}, status="queued")
     outcome: list[str] = []
     worker = threading.Thread(
         target=lambda: outcome.append(submission_evaluate(submission_id=submission.pk))

@@ -29,6 +29,7 @@ from tests.evaluation.conftest import (
     solo_worker,
     submission_files,
 )
+from tests.factories import BenchmarkFactory, RepositoryFactory, SubmissionFactory
 from tests.support.processes import ROOT, gunicorn, platform_env
 
 pytestmark = [
@@ -78,14 +79,14 @@ def environment(redis_url: str, fake: ModelRepoGitHub, **extra: str) -> dict[str
 
 
 def demo_benchmark(*, byte_budget: int) -> Benchmark:
-    repository = Repository.objects.create(
+    repository = RepositoryFactory(
         full_name=FULL_NAME, github_id=REPO_ID, tracked=True, role=Repository.Role.MODEL
     )
-    benchmark = Benchmark.objects.create(
+    benchmark = BenchmarkFactory(
         slug="demo", engine_spec="demo-cpu", queue="cpu", seeds=1, byte_budget=byte_budget,
         model_repository=repository, submission_path="submissions/demo",
     )  # fmt: skip
-    benchmark.baseline = Submission.objects.create(
+    benchmark.baseline = SubmissionFactory(
         benchmark=benchmark, source="config", status="scored", mean_val_bpb=9.0
     )
     benchmark.save()
@@ -143,7 +144,7 @@ def test_a_worker_killed_mid_run_is_requeued_and_finishes_never_stuck(
     redis_url: str, fake: ModelRepoGitHub
 ) -> None:
     benchmark = demo_benchmark(byte_budget=300_000)
-    submission = Submission.objects.create(
+    submission = SubmissionFactory(
         benchmark=benchmark, source="config", config={}, status="queued", official=False
     )
     env = environment(redis_url, fake, EVALUATION_HEARTBEAT_TIMEOUT="3")

@@ -21,7 +21,12 @@ from tests.evaluation.conftest import (
     pull_request_payload,
     submission_files,
 )
-from tests.factories import ContributorFactory
+from tests.factories import (
+    ContributorFactory,
+    EvaluationRunFactory,
+    PullRequestFactory,
+    SubmissionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
@@ -72,9 +77,7 @@ def test_a_newcomer_waits_for_approval_an_author_with_a_merged_pr_does_not(
 
     # Codertocat had a pull request merged here before: trusted, runs at once.
     author = ContributorFactory(login="Codertocat", github_id=21031067)
-    PullRequest.objects.create(
-        repository=model_repo, number=99, author=author, merged_at=timezone.now()
-    )
+    PullRequestFactory(repository=model_repo, number=99, author=author, merged_at=timezone.now())
     number = open_pull(fake_github, user="Codertocat", sha=SHA2)
     post_delivery("pull_request", pull_request_payload(fake_github, number=number))
     trusted = only(Submission.objects.filter(head_sha=SHA2))
@@ -137,7 +140,7 @@ def test_a_newer_sha_supersedes_a_waiting_one_and_cancels_a_running_one(
     # Pretend a worker runs SHA2 (a maintainer approved it); SHA3 arrives: SHA2 is cancelled,
     # which the worker's next heartbeat sees, killing the engine.
     Submission.objects.filter(pk=second.pk).update(status=Status.RUNNING)
-    EvaluationRun.objects.create(submission=second, seed=0, status="running")
+    EvaluationRunFactory(submission=second, seed=0, status="running")
     post_delivery(
         "pull_request",
         pull_request_payload(fake_github, number=number, action="synchronize", sha=SHA3),
@@ -238,7 +241,7 @@ def test_a_scored_pr_gets_success_with_score_delta_rank_and_the_comment(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """One real engine run (seconds): the reference model as submission code, sandboxed."""
-    baseline = Submission.objects.create(
+    baseline = SubmissionFactory(
         benchmark=demo, source="config", status=Status.SCORED, mean_val_bpb=9.0
     )
     demo.baseline = baseline

@@ -15,7 +15,7 @@ from evaluation.services import (
     submission_evaluate,
     submission_transition,
 )
-from tests.factories import ContributorFactory
+from tests.factories import ContributorFactory, EvaluationRunFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
@@ -29,7 +29,7 @@ def benchmark() -> Benchmark:
 
 
 def test_every_disallowed_transition_is_refused(benchmark: Benchmark) -> None:
-    submission = Submission.objects.create(benchmark=benchmark, source="config")
+    submission = SubmissionFactory(benchmark=benchmark, source="config")
     for start, allowed in Submission.ALLOWED_TRANSITIONS.items():
         for target in Status.values:
             submission.status = start
@@ -79,7 +79,7 @@ def test_daily_quota_and_cancellations_not_counting(benchmark: Benchmark) -> Non
 def test_only_maintainers_approve_and_only_owners_cancel(benchmark: Benchmark) -> None:
     owner = User.objects.create_user("owner", password="pw-123456789")
     ContributorFactory(login="owner", user=owner)
-    waiting = Submission.objects.create(
+    waiting = SubmissionFactory(
         benchmark=benchmark,
         source="pull_request",
         status=Status.PENDING_APPROVAL,
@@ -97,9 +97,7 @@ def test_only_maintainers_approve_and_only_owners_cancel(benchmark: Benchmark) -
 
 
 def test_a_submission_that_cannot_be_fetched_fails_with_its_reason(benchmark: Benchmark) -> None:
-    submission = Submission.objects.create(
-        benchmark=benchmark, source="pull_request", status=Status.QUEUED
-    )
+    submission = SubmissionFactory(benchmark=benchmark, source="pull_request", status=Status.QUEUED)
     assert submission_evaluate(submission_id=submission.pk) == "failed"
     submission.refresh_from_db()
     assert "could not fetch the submission" in submission.reason
@@ -107,11 +105,9 @@ def test_a_submission_that_cannot_be_fetched_fails_with_its_reason(benchmark: Be
 
 
 def test_reaper_requeues_once_then_fails_with_worker_lost(benchmark: Benchmark) -> None:
-    submission = Submission.objects.create(
-        benchmark=benchmark, source="config", status=Status.RUNNING
-    )
+    submission = SubmissionFactory(benchmark=benchmark, source="config", status=Status.RUNNING)
     old = timezone.now() - timedelta(minutes=10)
-    run = EvaluationRun.objects.create(
+    run = EvaluationRunFactory(
         submission=submission,
         seed=0,
         status="running",
@@ -145,12 +141,10 @@ def test_a_record_earns_the_record_holder_badge_once_per_benchmark(benchmark: Be
     Submission.objects.filter(pk=baseline.pk).update(status=Status.SCORED, mean_val_bpb=3.0)
 
     def scored(value: float) -> Submission:
-        submission = Submission.objects.create(
+        submission = SubmissionFactory(
             benchmark=benchmark, source="config", status=Status.RUNNING, contributor=mona
         )
-        EvaluationRun.objects.create(
-            submission=submission, seed=0, status="ok", val_bits_per_byte=value
-        )
+        EvaluationRunFactory(submission=submission, seed=0, status="ok", val_bits_per_byte=value)
         assert submission_finish(submission_id=submission.pk) == "scored"
         submission.refresh_from_db()
         return submission

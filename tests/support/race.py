@@ -15,6 +15,7 @@ def main() -> None:
     django.setup()
     from contrib.github.services import webhook_delivery_process
     from contrib.models import WebhookDelivery
+    from tests.factories import WebhookDeliveryFactory  # models load after django.setup()
 
     command = sys.argv[1]
     if command == "seed":
@@ -27,7 +28,7 @@ def main() -> None:
                 "login": f"racer{n % 7}",
                 "type": "User",
             }
-            WebhookDelivery.objects.create(
+            WebhookDeliveryFactory(
                 delivery_id=f"race-{n}", event="issue_comment", action="created", payload=payload
             )
         return

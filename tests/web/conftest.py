@@ -20,11 +20,16 @@ from contrib.models import (
     Contributor,
     Issue,
     Repository,
-    Sponsorship,
 )
 from contrib.skills import areas_mask
 from evaluation.models import Benchmark, EvaluationRun, Submission
 from evaluation.services import leaderboard_recompute
+from tests.factories import (
+    BenchmarkFactory,
+    RepositoryFactory,
+    SponsorshipFactory,
+    SubmissionFactory,
+)
 
 PEOPLE = 60
 PER_PERSON = 40
@@ -70,7 +75,7 @@ def _runs(submission: Submission, seeds: int, loss: float, score: float) -> list
 def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Community:
     rng = random.Random(7)
     now = timezone.now()
-    repository = Repository.objects.create(full_name="crucible/model", github_id=1)
+    repository = RepositoryFactory(full_name="crucible/model", github_id=1)
     persons = Contributor.objects.bulk_create(
         Contributor(github_id=10_000 + i, login=f"dev{i}", name=f"Developer {i}")
         for i in range(people)
@@ -122,15 +127,13 @@ def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Co
         )
         for n in range(1, 41)
     )
-    Sponsorship.objects.create(
-        node_id="S_1", sponsor=persons[1], sponsorable=star, tier_name="Supporter"
-    )
+    SponsorshipFactory(node_id="S_1", sponsor=persons[1], sponsorable=star, tier_name="Supporter")
     badges_evaluate()
 
-    benchmark = Benchmark.objects.create(
+    benchmark = BenchmarkFactory(
         slug="demo-cpu", name="Demo (CPU)", engine_spec="demo-cpu", queue="cpu", seeds=2
     )
-    baseline = Submission.objects.create(
+    baseline = SubmissionFactory(
         benchmark=benchmark,
         source=Submission.Source.CONFIG,
         title="Baseline",
@@ -146,7 +149,7 @@ def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Co
     for n in range(SUBMISSIONS):
         score = 2.95 - n * 0.01 if n % 3 == 0 else 2.99 + n * 0.001
         scored.append(
-            Submission.objects.create(
+            SubmissionFactory(
                 benchmark=benchmark,
                 contributor=persons[n % people],
                 source=Submission.Source.CONFIG,
@@ -160,7 +163,7 @@ def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Co
             )
         )
         EvaluationRun.objects.bulk_create(_runs(scored[-1], 2, 5.4, score))
-    pr_submission = Submission.objects.create(
+    pr_submission = SubmissionFactory(
         benchmark=benchmark,
         contributor=star,
         source=Submission.Source.PULL_REQUEST,

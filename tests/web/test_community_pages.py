@@ -8,7 +8,8 @@ from django.test import Client
 
 from contrib.bounties import bounty_create
 from contrib.docs import doc_revision_create
-from contrib.models import DocPage, Issue, Sponsorship
+from contrib.models import DocPage, Issue
+from tests.factories import SponsorshipFactory
 from tests.web.conftest import Community
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_issues_page(
 
 
 def test_sponsors_page_lists_public_sponsors_only(client: Client, community: Community):
-    Sponsorship.objects.create(
+    SponsorshipFactory(
         node_id="S_2",
         sponsor=community.people[2],
         sponsorable=community.star,
