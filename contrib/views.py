@@ -1,5 +1,5 @@
 """Pages of the contrib app: thin views over contrib's selectors. Sections about evaluations
-come from `contrib.panels`, which the evaluation app fills (contrib never imports it)."""
+come from `ui.panels`, which the evaluation app fills (contrib never imports it)."""
 
 import contextlib
 from collections import defaultdict
@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contrib.badges import awards_for, contributor_awards
-from contrib.charts import heatmap, legend, stacked_bars
 from contrib.contributors import contributor_get_public
 from contrib.docs import (
     DocError,
@@ -36,7 +35,6 @@ from contrib.honor_rolls import (
 )
 from contrib.mirrors import issues_for_newcomers, issues_open_count
 from contrib.models import Award, ContributionKind, DocPage, DocRevision
-from contrib.panels import panels_render_context
 from contrib.scores import (
     contribution_days,
     contributions_per_week,
@@ -45,6 +43,8 @@ from contrib.scores import (
 )
 from contrib.skills import contributor_skills
 from contrib.sponsorships import contributor_is_sponsored, sponsorships_public
+from ui.charts import heatmap, legend, stacked_bars
+from ui.panels import panels_render_context
 
 KIND_LABELS = dict(ContributionKind.choices)
 

@@ -21,8 +21,8 @@ class EvaluationConfig(AppConfig):
         register_command("cancel", command_cancel, applies=comment_on_model_repository)
 
         # Evaluation's sections on contrib's dashboard and profile pages.
-        from contrib.panels import Panel, panel_register
         from evaluation.views import dashboard_panel, profile_panel
+        from ui.panels import Panel, panel_register
 
         panel_register(
             page="dashboard",

@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from contrib.charts import Line, legend, line_chart
 from contrib.contributors import contributor_get_or_create_for_user
 from contrib.models import Contributor
 from evaluation.engine.specs import SPECS
@@ -35,6 +34,7 @@ from evaluation.services import (
     submission_create_config,
     submission_rerun,
 )
+from ui.charts import Line, legend, line_chart
 
 Status = Submission.Status
 
