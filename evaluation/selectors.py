@@ -92,3 +92,22 @@ def contributor_submissions(*, contributor: Contributor, limit: int = 20) -> dic
 
 def benchmarks_open() -> QuerySet[Benchmark]:
     return Benchmark.objects.filter(active=True).order_by("slug")
+
+
+def benchmark_get(*, slug: str) -> Benchmark | None:
+    """A benchmark with its baseline, for its leaderboard page."""
+    return Benchmark.objects.select_related("baseline").filter(slug=slug).first()
+
+
+def benchmark_choices() -> list[tuple[str, str]]:
+    """Every benchmark's slug and name, for the leaderboard's switcher."""
+    return list(Benchmark.objects.order_by("slug").values_list("slug", "name"))
+
+
+def baseline_runs_for(*, submission: Submission) -> list[EvaluationRun]:
+    """One scored run of the benchmark's baseline to draw beside ``submission``'s (none for the
+    baseline itself)."""
+    baseline = submission.benchmark.baseline
+    if baseline is None or baseline.pk == submission.pk:
+        return []
+    return list(baseline.runs.filter(status=EvaluationRun.Status.OK)[:1])

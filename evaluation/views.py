@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -16,9 +16,12 @@ from contrib.contributors import contributor_get_or_create_for_user
 from contrib.models import Contributor
 from evaluation.engine.specs import SPECS
 from evaluation.forms import ConfigSubmissionForm
-from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.models import EvaluationRun, Submission
 from evaluation.policies import submission_actions_for_user, user_quota_exempt
 from evaluation.selectors import (
+    baseline_runs_for,
+    benchmark_choices,
+    benchmark_get,
     benchmarks_open,
     contributor_submissions,
     evaluations_in_flight,
@@ -62,14 +65,16 @@ def _progression_chart(records: list[Submission]) -> Any:
 
 def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     """A benchmark's ranking and how its record moved over time."""
-    benchmark = get_object_or_404(Benchmark.objects.select_related("baseline"), slug=slug)
+    benchmark = benchmark_get(slug=slug)
+    if benchmark is None:
+        raise Http404("no such benchmark")
     records = record_progression(benchmark=benchmark)
     context = {
         "benchmark": benchmark,
         "rows": leaderboard_get(benchmark=benchmark),
         "records": records,
         "chart": _progression_chart(records),
-        "benchmarks": list(Benchmark.objects.order_by("slug").values_list("slug", "name")),
+        "benchmarks": benchmark_choices(),
     }
     return render(request, "evaluation/leaderboard.html", context)
 
@@ -88,10 +93,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if submission is None:
         raise Http404("no such submission")
     runs = list(submission.runs.all())
-    baseline = submission.benchmark.baseline
-    baseline_runs: list[EvaluationRun] = []
-    if baseline is not None and baseline.pk != submission.pk:
-        baseline_runs = list(baseline.runs.filter(status=EvaluationRun.Status.OK)[:1])
+    baseline_runs = baseline_runs_for(submission=submission)
     lines = [Line(f"seed {run.seed}", _curve(run)) for run in runs if _curve(run)]
     lines += [Line(f"baseline seed {r.seed}", _curve(r), dashed=True) for r in baseline_runs]
     budget = sum(run.budget_bytes for run in runs)

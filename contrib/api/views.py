@@ -34,6 +34,7 @@ from contrib.api.serializers import (
     RepositorySerializer,
     SponsorshipSerializer,
 )
+from contrib.badges import contributor_awards
 from contrib.bounties import bounty_create, bounty_payouts_csv, bounty_transition
 from contrib.contributors import contributor_get_public
 from contrib.docs import DocError, doc_diff, doc_revision_create
@@ -257,9 +258,7 @@ class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bount
         body.is_valid(raise_exception=True)
         winner = None
         if body.validated_data.get("winner"):
-            winner = Contributor.objects.filter(
-                login__iexact=body.validated_data["winner"], merged_into__isnull=True
-            ).first()
+            winner = contributor_get_public(login=body.validated_data["winner"])
             if winner is None:
                 raise ValidationError({"winner": "no contributor with that login"})
         bounty = bounty_transition(
@@ -390,7 +389,7 @@ class ContributorProfileView(APIView):
         # All-time figures from the tallies: a few rows, however long the ledger.
         tallies = contributor_tallies(contributor=contributor)
         contributor_with_totals(contributor=contributor, tallies=tallies)
-        awards = Award.objects.filter(contributor=contributor).select_related("badge")
+        awards = contributor_awards(contributor=contributor)  # as on the profile page
         return Response(
             {
                 **ContributorSerializer(contributor).data,
