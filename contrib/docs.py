@@ -138,6 +138,9 @@ def doc_revision_create(
 
 def doc_diff(*, page: DocPage, from_number: int, to_number: int) -> str:
     """A unified diff between two revisions of a page."""
+    for number in (from_number, to_number):
+        if not 0 < number < 1 << 31:  # beyond any revision, and beyond the database's integers
+            raise DocError(f"{page.slug} has no revision {number}")
     revisions = {r.number: r for r in page.revisions.filter(number__in=[from_number, to_number])}
     missing = [n for n in (from_number, to_number) if n not in revisions]
     if missing:

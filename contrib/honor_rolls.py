@@ -77,15 +77,25 @@ def period_window(*, period: str, at: datetime | None = None) -> Window:
     return Window(period, start, end)
 
 
+YEARS = (1970, 2999)  # times a community's history can have; others are refused, not overflowed
+
+
 def parse_at(value: str) -> datetime:
-    """`2026-10`, `2026-10-05` or a full ISO time, as a UTC datetime."""
+    """`2026-10`, `2026-10-05` or a full ISO time, as a UTC datetime; ValueError for anything
+    else, a year outside 1970–2999 included (a window around it must still be a date)."""
+    parsed: datetime | None = None
     for fmt in ("%Y-%m", "%Y-%m-%d", "%Y"):
         try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+            parsed = datetime.strptime(value, fmt).replace(tzinfo=UTC)
+            break
         except ValueError:
             continue
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed is None:
+        parsed = datetime.fromisoformat(value)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        raise ValueError(f"the year must be from {YEARS[0]} to {YEARS[1]}")
+    return parsed
 
 
 @dataclass

@@ -174,6 +174,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "contrib.api.pagination.Pagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "contrib.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Domain errors (contrib.errors) answer their own status: one mapping for the whole API.
     "EXCEPTION_HANDLER": "contrib.api.errors.exception_handler",

@@ -1,11 +1,11 @@
 """Read API over the ledger. Public reads are the documented exception to IsAuthenticated."""
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -58,6 +58,17 @@ from contrib.skills import contributor_skills
 from contrib.sponsorships import sponsorships_public
 
 
+def _time_param(params: Any, name: str) -> datetime | None:
+    """A time query parameter (`2026-10`, `2026-10-05` or ISO), or a 400 naming it."""
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_at(raw)
+    except ValueError as exc:
+        raise ValidationError({name: f"use 2026-10, 2026-10-05 or an ISO time ({exc})"}) from exc
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
@@ -82,8 +93,8 @@ class ContributorViewSet(viewsets.ReadOnlyModelViewSet[Contributor]):
             return Contributor.objects.none()
         params = self.request.query_params
         return contributors_with_scores(
-            since=parse_datetime(params["since"]) if params.get("since") else None,
-            until=parse_datetime(params["until"]) if params.get("until") else None,
+            since=_time_param(params, "since"),
+            until=_time_param(params, "until"),
             include_bots=params.get("bots", "true").lower() not in ("false", "0", "no"),
         )
 

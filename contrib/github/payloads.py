@@ -7,7 +7,9 @@ with `.get`.
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -17,6 +19,17 @@ from contrib.mirrors import repository_get_or_create_from_github
 from contrib.models import Repository
 
 DEFAULT_DOCS_PATHS = ["docs/*", "doc/*", "*.md", "*.rst", "mkdocs.yml", "*.ipynb"]
+
+
+def github_web_url(value: Any) -> str:
+    """``value`` if it is an https address on the configured GitHub (github.com, or the host of
+    ``GITHUB_OAUTH_URL``), else "": a payload's link is never a `javascript:` or foreign URL."""
+    url = str(value or "")
+    parts = urlsplit(url)
+    allowed = {"github.com", urlsplit(settings.GITHUB_OAUTH_URL).netloc} - {""}
+    if parts.scheme != "https" or parts.netloc.lower() not in allowed:
+        return ""
+    return url
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -50,7 +63,7 @@ def item_fields(item: Payload) -> dict[str, Any]:
         "state": str(item.get("state") or "open"),
         "author": contributor_get_or_create_from_github(user=item.get("user")),
         "labels": labels(item),
-        "html_url": str(item.get("html_url") or ""),
+        "html_url": github_web_url(item.get("html_url")),
         "created_at": parse_time(item.get("created_at")),
         "updated_at": parse_time(item.get("updated_at")),
         "closed_at": parse_time(item.get("closed_at")),

@@ -1,6 +1,7 @@
 """`POST /webhooks/github/`: verify, store, answer fast; processing happens in a worker."""
 
 import json
+from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -10,6 +11,22 @@ from django.views.decorators.http import require_POST
 
 from contrib.github.services import webhook_delivery_receive
 from contrib.github.signature import signature_is_valid
+
+# GitHub's payloads nest about ten levels; far more is an attack on whoever walks them.
+MAX_PAYLOAD_DEPTH = 64
+
+
+def json_depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -51,8 +68,12 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         return _error(400, f"payload is not valid JSON: {exc}")
+    except RecursionError:
+        return _error(400, "payload is nested too deeply")
     if not isinstance(payload, dict):
         return _error(400, "payload must be a JSON object")
+    if json_depth(payload) > MAX_PAYLOAD_DEPTH:
+        return _error(400, f"payload is nested more than {MAX_PAYLOAD_DEPTH} levels deep")
 
     hook_id = request.headers.get("X-GitHub-Hook-ID")
     delivery, created = webhook_delivery_receive(

@@ -14,6 +14,9 @@ from typing import Any
 
 # Keys a code submission may add for its own use; passed through unvalidated except for type.
 CUSTOM_KEY_PREFIX = "custom_"
+MAX_CUSTOM_KEYS = 64
+MAX_CUSTOM_TEXT = 200  # characters of a custom key's name or string value
+MAX_CONFIG_NUMBER = 1e15  # far beyond any range below; bigger ones are refused before arithmetic
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,10 @@ def spec_get(name: str) -> BenchmarkSpec:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JSON number within ±1e15 (a 400-digit integer is refused, not converted)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, float) or abs(value) <= MAX_CONFIG_NUMBER
 
 
 def validate_config(spec_name: str, config: Any) -> list[tuple[str, str]]:
@@ -200,13 +206,20 @@ def config_errors(spec: BenchmarkSpec, config: Any) -> list[tuple[str, str]]:
         return [("__all__", "config must be a JSON object")]
     errors: list[tuple[str, str]] = []
     fields = spec.config_fields
+    custom = [key for key in config if isinstance(key, str) and key.startswith(CUSTOM_KEY_PREFIX)]
+    if len(custom) > MAX_CUSTOM_KEYS:
+        return [("__all__", f"at most {MAX_CUSTOM_KEYS} {CUSTOM_KEY_PREFIX}* keys")]
     for key, value in config.items():
         if not isinstance(key, str):
             errors.append(("__all__", f"key {key!r} is not a string"))
             continue
         if key.startswith(CUSTOM_KEY_PREFIX):
-            if not (value is None or isinstance(value, str | bool) or _is_number(value)):
+            if len(key) > MAX_CUSTOM_TEXT:
+                errors.append(("__all__", f"custom key names are at most {MAX_CUSTOM_TEXT} long"))
+            elif not (value is None or isinstance(value, str | bool) or _is_number(value)):
                 errors.append((key, "custom keys must hold a number, string, boolean or null"))
+            elif isinstance(value, str) and len(value) > MAX_CUSTOM_TEXT:
+                errors.append((key, f"at most {MAX_CUSTOM_TEXT} characters"))
             continue
         spec_field = fields.get(key)
         if spec_field is None:
