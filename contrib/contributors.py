@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import BooleanField, ExpressionWrapper, F
 
 from contrib.ledger import contribution_tallies_rebuild, contributor_canonical
 from contrib.models import (
@@ -19,6 +19,7 @@ from contrib.models import (
     Issue,
     PullRequest,
 )
+from contrib.scores import contributors_public, private_only
 
 GHOST_GITHUB_ID = 10137
 GHOST_LOGIN = "ghost"
@@ -238,10 +239,23 @@ def contributor_get_or_create_for_user(*, user: User) -> Contributor:
 
 
 def contributor_get_public(*, login: str) -> Contributor | None:
-    """The contributor shown at `/c/<login>/`: a merged record leads to the one it became."""
-    contributor = (
-        Contributor.objects.filter(login__iexact=login).select_related("merged_into").first()
+    """The contributor shown at `/c/<login>/` and by the API: a merged record leads to the one
+    it became; a private sponsor known for nothing else is not shown (one query as a rule)."""
+    hidden = ExpressionWrapper(private_only("pk"), output_field=BooleanField())
+    merged_hidden = ExpressionWrapper(private_only("merged_into"), output_field=BooleanField())
+    found = (
+        Contributor.objects.filter(login__iexact=login)
+        .select_related("merged_into")
+        .annotate(hidden=hidden, merged_hidden=merged_hidden)
+        .first()
     )
-    while contributor is not None and contributor.merged_into is not None:
-        contributor = contributor.merged_into
-    return contributor
+    if found is None:
+        return None
+    if found.merged_into is None:
+        return None if found.hidden else found
+    target = found.merged_into
+    if target.merged_into_id is None:
+        return None if found.merged_hidden else target
+    while target.merged_into is not None:  # a chain of merges: rare, a query a link
+        target = target.merged_into
+    return contributors_public().filter(pk=target.pk).first()

@@ -6,7 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, DecimalField, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 
 from contrib.models import (
@@ -15,6 +26,7 @@ from contrib.models import (
     ContributionTally,
     Contributor,
     ScoringRule,
+    Sponsorship,
 )
 
 # Defaults start from OpenDigger's activity weights: merged work above reviews above comments.
@@ -45,6 +57,20 @@ def scoring_points() -> dict[str, Decimal]:
 
 def count_field(kind: str) -> str:
     return f"count_{kind}"
+
+
+def private_only(ref: str = "pk") -> Q:
+    """The contributor at ``ref`` is known only as a private sponsor: a private sponsorship and
+    no contribution of their own."""
+    own_rows = Contribution.objects.filter(contributor=OuterRef(ref))
+    private_sponsor = Sponsorship.objects.filter(sponsor=OuterRef(ref), privacy_level="private")
+    return Q(Exists(private_sponsor)) & ~Q(Exists(own_rows))
+
+
+def contributors_public() -> QuerySet[Contributor]:
+    """Contributors anyone may see: not merged away, and not known only as a private sponsor (a
+    private sponsor with no contribution of their own appears nowhere public)."""
+    return Contributor.objects.filter(merged_into__isnull=True).exclude(private_only())
 
 
 def contributors_with_scores(
@@ -83,7 +109,7 @@ def contributors_with_scores(
         count_field(kind): Count("contributions", filter=window & Q(contributions__kind=kind))
         for kind in ContributionKind.values
     }
-    queryset = Contributor.objects.filter(merged_into__isnull=True)
+    queryset = contributors_public()
     if not include_bots:
         queryset = queryset.filter(is_bot=False)
     return queryset.annotate(

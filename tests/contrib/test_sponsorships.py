@@ -49,3 +49,50 @@ def test_private_sponsors_are_never_shown(post_delivery) -> None:  # type: ignor
     post_delivery("sponsorship", public)
     listed = APIClient().get("/api/sponsorships/").json()
     assert listed["count"] == 1 and listed["results"][0]["tier_name"] == "$5 a month"
+
+
+def test_a_private_sponsor_appears_nowhere_public_until_they_contribute(  # type: ignore[no-untyped-def]
+    post_delivery, client
+) -> None:
+    from contrib.ledger import contribution_record
+    from contrib.models import ContributionKind, ContributionSource
+
+    private = load_payload("sponsorship.created")
+    private["sponsorship"]["privacy_level"] = "private"
+    post_delivery("sponsorship", private)
+    login = Sponsorship.objects.get().sponsor.login
+    api = APIClient()
+    for path in (
+        f"/c/{login}/",
+        f"/api/contributors/{login}/",
+        f"/api/contributors/{login}/profile/",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert api.get("/api/contributors/", {"search": login}).json()["count"] == 0
+    for path in (
+        "/",
+        "/honors/",
+        "/sponsors/",
+        "/issues/",
+        "/docs/",
+        "/api/contributors/",
+        "/api/sponsorships/",
+        "/api/honor-rolls/",
+        "/api/contributions/",
+        "/api/awards/",
+        "/api/health/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert login.lower() not in response.content.decode().lower(), path
+
+    # A contribution of their own makes them a public contributor in their own right.
+    contribution_record(
+        contributor=Sponsorship.objects.get().sponsor,
+        kind=ContributionKind.CODE,
+        occurred_at=Sponsorship.objects.get().started_at,
+        source=ContributionSource.MANUAL,
+        external_id="own-work",
+    )
+    assert client.get(f"/c/{login}/").status_code == 200
+    assert api.get("/api/contributors/", {"search": login}).json()["count"] == 1
