@@ -66,13 +66,24 @@ def contributor_get_or_create_from_github(*, user: GitHubUser | None) -> Contrib
             return contributor_canonical(contributor)
         try:
             with transaction.atomic():
+                # A login seen only in commits is this person's; a local account's contributor
+                # never is (anyone can sign up with any name): it steps aside to a local handle.
                 unclaimed = (
                     Contributor.objects.select_for_update()
-                    .filter(login__iexact=login, github_id__isnull=True, merged_into__isnull=True)
+                    .filter(
+                        login__iexact=login,
+                        github_id__isnull=True,
+                        merged_into__isnull=True,
+                        user__isnull=True,
+                    )
                     .first()
                     if login
                     else None
                 )
+                for local in Contributor.objects.select_for_update().filter(
+                    login__iexact=login, github_id__isnull=True, user__isnull=False
+                ):
+                    Contributor.objects.filter(pk=local.pk).update(login=_local_handle(login))
                 if unclaimed is not None:
                     for key, value in fields.items():
                         setattr(unclaimed, key, value)
@@ -231,11 +242,25 @@ def contributor_get_or_create_for_user(*, user: User) -> Contributor:
     contributor = Contributor.objects.filter(user=user).first()
     if contributor is not None:
         return contributor_canonical(contributor)
+    username = user.get_username()
+    taken = Contributor.objects.filter(login__iexact=username).exists()
     try:
         with transaction.atomic():
-            return Contributor.objects.create(user=user, login=user.get_username())
+            return Contributor.objects.create(
+                user=user, login=_local_handle(username) if taken else username
+            )
     except IntegrityError:
         return Contributor.objects.get(user=user)
+
+
+def _local_handle(username: str) -> str:
+    """A handle for a local account that no GitHub login can be (GitHub logins have no dot)."""
+    base = f"{username}.local"
+    handle, n = base, 1
+    while Contributor.objects.filter(login__iexact=handle).exists():
+        n += 1
+        handle = f"{base}{n}"
+    return handle
 
 
 def contributor_get_public(*, login: str) -> Contributor | None:
@@ -245,6 +270,7 @@ def contributor_get_public(*, login: str) -> Contributor | None:
     merged_hidden = ExpressionWrapper(private_only("merged_into"), output_field=BooleanField())
     found = (
         Contributor.objects.filter(login__iexact=login)
+        .order_by(F("github_id").asc(nulls_last=True), "pk")  # GitHub's own first
         .select_related("merged_into")
         .annotate(hidden=hidden, merged_hidden=merged_hidden)
         .first()

@@ -84,6 +84,7 @@ class ContributorViewSet(viewsets.ReadOnlyModelViewSet[Contributor]):
     permission_classes = [PublicReadOnly]
     serializer_class = ContributorSerializer
     lookup_field = "login"
+    lookup_value_regex = "[^/]+"  # local accounts' handles hold a dot (`ada.local`)
     search_fields = ["login", "name"]
     ordering_fields = ["score", "contribution_count", "login", "created_at"]
     ordering = ["-score", "login"]

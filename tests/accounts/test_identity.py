@@ -1,0 +1,55 @@
+"""Nobody takes another's name: a contributor's GitHub identity comes only from GitHub, never
+from a local account's username, and a shared name never makes a look-up fail."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from rest_framework.test import APIClient
+
+from contrib.contributors import (
+    contributor_get_or_create_for_user,
+    contributor_get_or_create_from_github,
+)
+from contrib.models import Contributor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_local_account_named_like_a_github_user_never_becomes_them() -> None:
+    squatter = User.objects.create_user("victim-gh", password="a-long-password-1")
+    local = contributor_get_or_create_for_user(user=squatter)
+    assert local.login == "victim-gh" and local.github_id is None
+
+    # The real person appears in a webhook: a contributor of their own, not the local one.
+    real = contributor_get_or_create_from_github(user={"id": 4242, "login": "victim-gh"})
+    assert real.pk != local.pk and real.user_id is None and real.login == "victim-gh"
+    local.refresh_from_db()
+    assert local.github_id is None and local.user_id == squatter.pk
+    assert local.login == "victim-gh.local"  # a clearly local handle, unlike any GitHub login
+
+
+def test_signing_up_with_a_known_login_gets_a_local_handle_and_look_ups_hold(
+    client: Client,
+) -> None:
+    contributor_get_or_create_from_github(user={"id": 777, "login": "Ada"})
+    user = User.objects.create_user("ada", password="a-long-password-1")
+    local = contributor_get_or_create_for_user(user=user)
+    assert local.login == "ada.local" and local.github_id is None
+    other = User.objects.create_user("ada.local", password="a-long-password-1")
+    assert contributor_get_or_create_for_user(user=other).login == "ada.local.local"
+
+    api = APIClient()
+    for path in ("/api/contributors/ada/", "/api/contributors/ada/profile/"):
+        response = api.get(path)
+        assert response.status_code == 200 and response.json()["login"] == "Ada", path
+    assert client.get("/c/ada/").status_code == 200
+    assert api.get("/api/contributors/ada.local/").json()["login"] == "ada.local"
+
+
+def test_a_login_seen_only_in_commits_is_still_claimed_by_its_github_user() -> None:
+    from contrib.contributors import contributor_get_or_create_from_login
+
+    from_commits = contributor_get_or_create_from_login(login="octo")
+    claimed = contributor_get_or_create_from_github(user={"id": 99, "login": "octo"})
+    assert claimed.pk == from_commits.pk and claimed.github_id == 99
+    assert Contributor.objects.filter(login__iexact="octo").count() == 1
