@@ -53,3 +53,23 @@ def test_a_login_seen_only_in_commits_is_still_claimed_by_its_github_user() -> N
     claimed = contributor_get_or_create_from_github(user={"id": 99, "login": "octo"})
     assert claimed.pk == from_commits.pk and claimed.github_id == 99
     assert Contributor.objects.filter(login__iexact="octo").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_shared_logins_local_handles() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    before = [("contrib", "0011_backfill_areas_tallies")]
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    old_contributor = apps.get_model("contrib", "Contributor")
+    old_user = apps.get_model("auth", "User")
+    squatter = old_user.objects.create(username="bo")
+    old_contributor.objects.create(login="bo", github_id=5)
+    old_contributor.objects.create(login="BO", user_id=squatter.pk)
+    executor.loader.build_graph()
+    executor.migrate([("contrib", "0012_local_handles")])
+    assert sorted(Contributor.objects.values_list("login", flat=True)) == ["BO.local", "bo"]
+    assert Contributor.objects.get(login="bo").github_id == 5
