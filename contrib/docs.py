@@ -90,11 +90,29 @@ def markdown_render(*, text: str) -> str:
     )
 
 
+MIN_DOC_CHANGE_CHARS = 20  # a typo fix still counts as an edit, not as a contribution
+
+
+def _changed_chars(old: str, new: str) -> int:
+    """Characters on the lines a revision adds or removes (line by line: linear, whatever the
+    page's size)."""
+    return sum(
+        len(line) - 1
+        for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    )
+
+
 def doc_revision_create(
     *, user: User, title: str, body: str, message: str = "", slug: str | None = None
 ) -> DocRevision:
-    """Create a page or add a revision to it (signed-in users); the author gets a `doc`
-    contribution for it."""
+    """Create a page or add a revision to it (signed-in users).
+
+    The author earns a `doc` contribution only for substance (README, "Scoring"): a revision
+    that changes at least ``MIN_DOC_CHANGE_CHARS`` characters, does not restore an earlier
+    revision, is on a page they created (or they are a maintainer), and at most one per page,
+    person and day (the ledger's key says so). Anyone signed in may still improve any page;
+    the history keeps every revision, so a bad edit is undone by restoring one."""
     title = title.strip()
     if not title:
         raise DocError("a page needs a title")
@@ -111,6 +129,14 @@ def doc_revision_create(
                 current = page.revisions.filter(number=latest).first()
                 if current is not None and current.body == body and current.title == title:
                     raise DocError("nothing changed since the current revision")
+                first = page.revisions.order_by("number").values_list("author_id", flat=True)
+                creator = first.first()
+                credited = (
+                    (creator is None or creator == user.pk or user.is_staff)
+                    and not page.revisions.filter(body=body).exists()  # a revert earns nothing
+                    and _changed_chars(current.body if current else "", body)
+                    >= MIN_DOC_CHANGE_CHARS
+                )
                 revision = DocRevision.objects.create(
                     page=page,
                     number=latest + 1,
@@ -121,15 +147,18 @@ def doc_revision_create(
                 )
                 page.title = title
                 page.save(update_fields=["title", "updated_at"])
-                contribution_record(
-                    contributor=contributor_get_or_create_for_user(user=user),
-                    kind=ContributionKind.DOC,
-                    occurred_at=timezone.now(),
-                    source=ContributionSource.PLATFORM,
-                    external_id=f"doc-revision:{revision.pk}",
-                    title=f"Docs: {title} (r{revision.number})",
-                    metadata={"page": slug},
-                )
+                if credited:
+                    contributor = contributor_get_or_create_for_user(user=user)
+                    today = timezone.now().date().isoformat()
+                    contribution_record(
+                        contributor=contributor,
+                        kind=ContributionKind.DOC,
+                        occurred_at=timezone.now(),
+                        source=ContributionSource.PLATFORM,
+                        external_id=f"doc:{page.pk}:{contributor.pk}:{today}",
+                        title=f"Docs: {title} (r{revision.number})",
+                        metadata={"page": slug},
+                    )
                 return revision
         except IntegrityError:
             continue  # someone saved a revision of the same page at the same moment: renumber

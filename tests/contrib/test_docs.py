@@ -67,7 +67,8 @@ def test_revisions_diffs_and_doc_contributions() -> None:
     assert (first.page.slug, first.number, second.number) == ("quick-start", 1, 2)
     with pytest.raises(DocError, match="nothing changed"):
         doc_revision_create(user=mona, title="Quick start", body="Install.\nRun it.\n")
-    assert Contribution.objects.filter(kind="doc", contributor__user=mona).count() == 2
+    # Two small edits on one day: a page, not two contributions (README, "Scoring").
+    assert Contribution.objects.filter(kind="doc", contributor__user=mona).count() == 0
 
     api = APIClient()
     page = api.get("/api/doc-pages/quick-start/").json()
@@ -94,3 +95,24 @@ def test_only_signed_in_users_write_and_pages_render_safely() -> None:
     assert (
         api.post("/api/doc-pages/", {"title": " ", "body": "x"}, format="json").status_code == 400
     )
+
+
+def test_doc_edits_cannot_farm_points() -> None:
+    """Twenty revisions alternating two bodies earned twenty contributions; now substance
+    counts: a real change, not a revert, on one's own page, once per page, person and day."""
+    mona = User.objects.create_user("mona", password="pw-123456789")
+    eve = User.objects.create_user("eve", password="pw-123456789")
+    one = "How to run the demo: make run, then open the dashboard.\n"
+    two = "How to run the tests: make test, on SQLite and PostgreSQL.\n"
+    doc_revision_create(user=mona, title="Howto", body=one)
+    for n in range(20):
+        doc_revision_create(user=eve if n % 3 == 0 else mona, title="Howto", body=[two, one][n % 2])
+    assert Contribution.objects.filter(kind="doc", contributor__user=mona).count() == 1
+    assert Contribution.objects.filter(kind="doc", contributor__user=eve).count() == 0
+
+    # A page of one's own earns a point for a real change; a maintainer's edits count anywhere.
+    staff = User.objects.create_user("maint", password="pw-123456789", is_staff=True)
+    doc_revision_create(user=eve, title="Eve's notes", body="Notes on the optimiser settings.\n")
+    doc_revision_create(user=staff, title="Howto", body=one + "Also: make lint before a commit.\n")
+    assert Contribution.objects.filter(kind="doc", contributor__user=eve).count() == 1
+    assert Contribution.objects.filter(kind="doc", contributor__user=staff).count() == 1
