@@ -492,7 +492,8 @@ def test_every_pass_layout_covers_every_cut_in_full_batches_of_strangers(block, 
     for row in spliced:  # the byte right after the cut always differs: a peek there shows
         assert scored[row.donor][row.cut + 1] != scored[row.window][row.cut + 1]
     alike = sum(scored[r.donor][r.cut] == scored[r.window][r.cut] for r in spliced)
-    assert alike > len(spliced) // 2  # and mostly the splice continues from the same byte
+    if windows >= 100:  # with enough windows to choose from, mostly from the same byte on
+        assert alike > len(spliced) // 2
     # A window's splices come in ascending cut order, each batch after the last, and its
     # untouched row after all of them: nothing served earlier reveals the bytes after a cut.
     seen: dict[int, tuple[int, int]] = {}
