@@ -245,7 +245,7 @@ def submission_finish(*, submission_id: int) -> str:
                 kind=ContributionKind.EVALUATION,
                 occurred_at=submission.finished_at or timezone.now(),
                 source=ContributionSource.PLATFORM,
-                external_id=f"evaluation:{submission.pk}",
+                external_id=_evaluation_credit_key(submission),
                 title=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb",
                 metadata={"submission": submission.pk, "benchmark": submission.benchmark.slug},
             )
@@ -259,6 +259,28 @@ def submission_finish(*, submission_id: int) -> str:
                     period_key=submission.benchmark.slug[:20],
                 )
     return Status.SCORED
+
+
+def _evaluation_credit_key(submission: Submission) -> str:
+    """The ledger key of a scored submission's `evaluation` contribution: its own for complete
+    runs that beat the baseline; otherwise one per contributor, benchmark and ISO week, so
+    that a stream of configs is no steady income (README, "What earns points")."""
+    benchmark = submission.benchmark
+    baseline = benchmark.baseline
+    complete = not any((run.metrics or {}).get("stopped_early") for run in submission.runs.all())
+    beats = (
+        complete
+        and baseline is not None
+        and baseline.pk != submission.pk
+        and baseline.mean_val_bpb is not None
+        and submission.mean_val_bpb is not None
+        and submission.mean_val_bpb < baseline.mean_val_bpb
+    )
+    if beats:
+        return f"evaluation:{submission.pk}"
+    year, week, _day = (submission.finished_at or timezone.now()).isocalendar()
+    assert submission.contributor is not None
+    return f"evaluation:{benchmark.slug}:{submission.contributor.pk}:{year}-W{week:02d}"
 
 
 def _beats_every_earlier_score(submission: Submission) -> bool:

@@ -154,3 +154,39 @@ def test_a_record_earns_the_record_holder_badge_once_per_benchmark(benchmark: Be
     assert scored(2.8).is_record
     awards = Award.objects.filter(badge__slug="leaderboard-record", contributor=mona)
     assert awards.count() == 1 and awards.get().period_key == "demo"
+
+
+def test_evaluation_points_need_a_complete_run_that_beats_the_baseline(
+    benchmark: Benchmark,
+) -> None:
+    """Five configs a day earned five contributions whatever they scored; now a complete run
+    that beats the baseline earns its own, anything else one per benchmark and week."""
+    from contrib.models import Contribution
+    from evaluation.services import submission_finish
+
+    mona = ContributorFactory(login="mona")
+    Submission.objects.filter(pk=benchmark.baseline_id).update(
+        status=Status.SCORED, mean_val_bpb=3.0
+    )
+
+    def scored(value: float, *, stopped_early: bool = False) -> None:
+        submission = SubmissionFactory(
+            benchmark=benchmark, source="config", status=Status.RUNNING, contributor=mona
+        )
+        EvaluationRunFactory(
+            submission=submission,
+            seed=0,
+            status="ok",
+            val_bits_per_byte=value,
+            metrics={"stopped_early": stopped_early},
+        )
+        assert submission_finish(submission_id=submission.pk) == "scored"
+
+    for value in (3.4, 3.5, 3.1, 3.2, 3.3):  # five worse than the baseline, one week
+        scored(value)
+    assert Contribution.objects.filter(kind="evaluation", contributor=mona).count() == 1
+    scored(2.5, stopped_early=True)  # better, but cut short: not a complete run
+    assert Contribution.objects.filter(kind="evaluation", contributor=mona).count() == 1
+    scored(2.9)
+    scored(2.8)
+    assert Contribution.objects.filter(kind="evaluation", contributor=mona).count() == 3
