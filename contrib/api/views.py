@@ -206,11 +206,7 @@ class HealthView(APIView):
         period = request.query_params.get("period", HonorRoll.Period.MONTH)
         if period not in ("week", "month", "quarter", "year"):
             raise ValidationError({"period": "use week, month, quarter or year"})
-        try:
-            raw_at = request.query_params.get("at")
-            at = parse_at(raw_at) if raw_at else None
-        except ValueError as exc:
-            raise ValidationError({"at": "use 2026-10, 2026-10-05 or an ISO time"}) from exc
+        at = _time_param(request.query_params, "at")
         figures = community_health(window=period_window(period=period, at=at))
         return Response(HealthSerializer(figures).data)
 

@@ -54,11 +54,9 @@ class TrainingFeed:
     first_at: float | None = None
     second_step_at: float | None = None
     requests: int = 0
-    stopped_by_clock: bool = False
     ended_at: float | None = None  # training over: the summary record, or the exit
     serving: bool = True
-    served_all: threading.Event = field(default_factory=threading.Event)  # serving is over
-    served_all_at: float | None = None
+    served_all_at: float | None = None  # when serving ended (budget, clock or close)
     _pending: queue.SimpleQueue[bool] = field(default_factory=queue.SimpleQueue)
 
     @property
@@ -85,7 +83,7 @@ class TrainingFeed:
         if self.first_at is None:
             return None
         deadline = self.first_at + self.wall_s + grace_s
-        if self.served_all.is_set() and self.served_all_at is not None:
+        if self.served_all_at is not None:
             deadline = min(deadline, self.served_all_at + grace_s)
         return deadline
 
@@ -107,7 +105,6 @@ class TrainingFeed:
                     self.first_at = now
                 if self.served % self.accum == 0 and self.served:
                     if now - self.first_at > self.wall_s:
-                        self.stopped_by_clock = True
                         return
                     if self.served == self.accum:
                         self.second_step_at = now
@@ -117,7 +114,6 @@ class TrainingFeed:
             pass
         finally:
             self.served_all_at = time.monotonic()
-            self.served_all.set()
 
     def elapsed(self, now: float | None = None) -> float:
         if self.first_at is None:

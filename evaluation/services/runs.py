@@ -228,11 +228,8 @@ def submission_finish(*, submission_id: int) -> str:
         submission = Submission.objects.select_for_update().get(pk=submission_id)
         if submission.status != Status.RUNNING:
             return submission.status
-        scores = [
-            run.val_bits_per_byte
-            for run in submission.runs.filter(status=RunStatus.OK)
-            if run.val_bits_per_byte is not None
-        ]
+        runs = list(submission.runs.filter(status=RunStatus.OK))
+        scores = [run.val_bits_per_byte for run in runs if run.val_bits_per_byte is not None]
         submission.mean_val_bpb = statistics.fmean(scores)
         submission.std_val_bpb = statistics.stdev(scores) if len(scores) > 1 else 0.0
         submission.is_record = _beats_every_earlier_score(submission)
@@ -245,7 +242,7 @@ def submission_finish(*, submission_id: int) -> str:
                 kind=ContributionKind.EVALUATION,
                 occurred_at=submission.finished_at or timezone.now(),
                 source=ContributionSource.PLATFORM,
-                external_id=_evaluation_credit_key(submission),
+                external_id=_evaluation_credit_key(submission, runs=runs),
                 title=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb",
                 metadata={"submission": submission.pk, "benchmark": submission.benchmark.slug},
             )
@@ -261,13 +258,13 @@ def submission_finish(*, submission_id: int) -> str:
     return Status.SCORED
 
 
-def _evaluation_credit_key(submission: Submission) -> str:
+def _evaluation_credit_key(submission: Submission, *, runs: list[EvaluationRun]) -> str:
     """The ledger key of a scored submission's `evaluation` contribution: its own for complete
     runs that beat the baseline; otherwise one per contributor, benchmark and ISO week, so
     that a stream of configs is no steady income (README, "What earns points")."""
     benchmark = submission.benchmark
     baseline = benchmark.baseline
-    complete = not any((run.metrics or {}).get("stopped_early") for run in submission.runs.all())
+    complete = not any((run.metrics or {}).get("stopped_early") for run in runs)
     beats = (
         complete
         and baseline is not None

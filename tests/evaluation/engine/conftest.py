@@ -32,6 +32,30 @@ TINY = SPECS["demo-cpu"].with_overrides(
     max_output_bytes=1 << 20,
 )
 
+# An honest byte-bigram model (the class only: tests add build_model or override methods).
+BIGRAM = """
+class Bigram(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.table = nn.Embedding(256, 256)
+
+    def forward(self, idx):
+        return self.table(idx)
+"""
+
+
+def uids_in_use() -> set[int]:
+    """The users of every process on this machine (each `/proc/PID` belongs to its user)."""
+    uids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                uids.add(entry.stat().st_uid)
+            except OSError:
+                continue
+    return uids
+
+
 # A model with one parameter whose logits ignore the input except through `body`.
 MODEL_HEADER = """
 import os, sys, time, socket

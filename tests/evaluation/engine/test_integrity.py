@@ -15,34 +15,13 @@ import concurrent.futures
 import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 
 from evaluation.engine.runner import REFERENCE_DIR, is_reference_code
+from tests.evaluation.engine.conftest import BIGRAM, uids_in_use
 
 SMALL = {"n_layer": 1, "n_embd": 32, "n_head": 2}
-
-HONEST = """
-class Bigram(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.table = nn.Embedding(256, 256)
-
-    def forward(self, idx):
-        return self.table(idx)
-"""
-
-
-def _uids_in_use() -> set[int]:
-    uids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                uids.add(entry.stat().st_uid)
-            except OSError:
-                continue
-    return uids
 
 
 # -- 1. nothing of one pass reaches another ------------------------------------------------
@@ -248,7 +227,7 @@ def test_a_model_that_reads_other_rows_of_its_batch_is_rejected(run, tiny_spec, 
 def test_an_honest_model_passes_with_every_cut_checked(run, tiny_spec, make_submission):
     spec = tiny_spec()
     result = run(
-        spec, make_submission(HONEST + "\ndef build_model(v, b, c):\n    return Bigram()\n")
+        spec, make_submission(BIGRAM + "\ndef build_model(v, b, c):\n    return Bigram()\n")
     )
     assert result["status"] == "ok", result["error"]
     causality = result["causality"]
@@ -462,7 +441,7 @@ def test_four_runs_succeed_beside_a_fork_bomb(run, tiny_spec, make_submission):
     assert bombed["status"] == "failed"
     assert "exceeded the wall-clock limit" in bombed["error"]
     bomb_uid = int(re.search(r"UID (\d+)", bombed["log_tail"]).group(1))
-    assert bomb_uid not in _uids_in_use()  # every process of the bomb is gone
+    assert bomb_uid not in uids_in_use()  # every process of the bomb is gone
     assert os.getuid() != bomb_uid
 
 

@@ -12,16 +12,7 @@ import json
 import pytest
 
 from evaluation.engine.sandbox import Sandbox
-
-BIGRAM = """
-class Bigram(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.table = nn.Embedding(256, 256)
-
-    def forward(self, idx):
-        return self.table(idx)
-"""
+from tests.evaluation.engine.conftest import BIGRAM
 
 # The real weights ride in a state_dict *name*; load_state_dict would decode them.
 WEIGHTS_IN_NAMES = (

@@ -1,5 +1,5 @@
 """Without a working bubblewrap the engine refuses untrusted code unless told otherwise (the
-reference code alone, verified by content, runs: see test_engine_integrity)."""
+reference code alone, verified by content, runs: see test_integrity)."""
 
 from __future__ import annotations
 
