@@ -45,8 +45,31 @@ class Outcome:
         return text[-limit:]
 
 
-def read_pid_namespace(info_r: int, timeout: float = 30.0) -> str | None:
-    """The sandbox's PID namespace (``pid:[inode]``), from bwrap's ``--info-fd`` JSON."""
+@dataclass
+class PidNamespace:
+    """A sandbox's PID namespace, held open. The kernel gives the inode numbers of freed
+    namespaces to new ones, so ``pid:[inode]`` names this namespace only while we hold it: let
+    go too early, and the clean-up after one run would kill the next run's processes."""
+
+    name: str
+    fd: int
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def _hold_pid_namespace(pid: int) -> PidNamespace | None:
+    fd = os.open(f"/proc/{pid}/ns/pid", os.O_RDONLY)
+    name = os.readlink(f"/proc/self/fd/{fd}")
+    if name == os.readlink("/proc/self/ns/pid"):  # the child is gone and its pid reused here
+        os.close(fd)
+        return None
+    return PidNamespace(name, fd)
+
+
+def read_pid_namespace(info_r: int, timeout: float = 30.0) -> PidNamespace | None:
+    """The sandbox's PID namespace, from bwrap's ``--info-fd`` JSON."""
     buffer = b""
     deadline = time.monotonic() + timeout
     try:
@@ -62,7 +85,7 @@ def read_pid_namespace(info_r: int, timeout: float = 30.0) -> str | None:
                 child = int(json.loads(buffer)["child-pid"])
             except (ValueError, KeyError, TypeError):
                 continue
-            return os.readlink(f"/proc/{child}/ns/pid")
+            return _hold_pid_namespace(child)
     except OSError:
         return None
     finally:
@@ -78,6 +101,24 @@ def _pids_in_namespace(pid_ns: str) -> list[int]:
                 if os.readlink(f"/proc/{name}/ns/pid") == pid_ns:
                     pids.append(int(name))
     return pids
+
+
+def _kill_if_in_namespace(pid: int, pid_ns: str) -> None:
+    """SIGKILL ``pid`` only if it is still a process of ``pid_ns``: between listing /proc and
+    the kill the pid may have been freed and taken by another run's process. A pidfd pins the
+    process; the namespace is checked after it is opened, so the signal reaches the checked one
+    (or, if that one is already gone, nobody)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        if os.readlink(f"/proc/{pid}/ns/pid") == pid_ns:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.close(pidfd)
 
 
 @dataclass
@@ -96,7 +137,7 @@ class SandboxProcess:
         proc: subprocess.Popen[bytes],
         limits: Limits,
         on_stdout_line: Callable[[str], None] | None,
-        pid_ns: str | None = None,
+        pid_ns: PidNamespace | None = None,
         cgroup: PassCgroup | None = None,
     ) -> None:
         self.proc = proc
@@ -107,6 +148,7 @@ class SandboxProcess:
         self.started = time.monotonic()
         self.killed_reason: str | None = None
         self._lock = threading.Lock()
+        self._reaped = False
         self._done = threading.Event()
         self._captures = {"stdout": _Capture(), "stderr": _Capture()}
         self._threads = [
@@ -120,11 +162,25 @@ class SandboxProcess:
             thread.start()
 
     def kill(self, reason: str) -> None:
+        # Under the lock, and only while the sandbox's first process is unreaped: once reaped
+        # its pid (and so its process group id) is free, and on a busy host (a fork bomb
+        # beside us cycles through pid_max) the next sandbox may already hold it.
         with self._lock:
-            if self.killed_reason is None and self.proc.poll() is None:
+            if self._reaped:
+                return
+            if self.killed_reason is None and not self._exited():
                 self.killed_reason = reason
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def _exited(self) -> bool:
+        """Whether the first process has exited, without reaping it (it keeps its pid)."""
+        try:
+            return (
+                os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+            )
+        except ChildProcessError:
+            return True
 
     def _watchdog(self) -> None:
         if not self._done.wait(self.limits.wall_s):
@@ -158,19 +214,25 @@ class SandboxProcess:
                 pending = pending[-4096:]
 
     def wait(self) -> Outcome:
-        self.proc.wait()
+        # Wait for the exit without reaping, so that the group id still names this run's group
+        # when it is killed: in unsafe mode children may linger in it; in bwrap mode the PID
+        # namespace goes with its init. Either way nothing of this run may outlive it.
+        with contextlib.suppress(ChildProcessError):
+            os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT)
+        with self._lock:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self._reaped = True
         self._done.set()
-        # In unsafe mode children may linger in the group; in bwrap mode the PID namespace is
-        # gone with its init already. Either way nothing of this run may outlive it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
         if self.pid_ns:  # the kernel tears the namespace down asynchronously: wait for it
             deadline = time.monotonic() + 30
-            while (left := _pids_in_namespace(self.pid_ns)) and time.monotonic() < deadline:
+            name = self.pid_ns.name
+            while (left := _pids_in_namespace(name)) and time.monotonic() < deadline:
                 for pid in left:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
+                    _kill_if_in_namespace(pid, name)
                 time.sleep(0.05)
+            self.pid_ns.close()
         for thread in self._threads[:2]:
             thread.join(timeout=10)
         returncode = self.proc.returncode

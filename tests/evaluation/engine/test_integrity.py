@@ -424,9 +424,18 @@ def build_model(vocab_size, block_size, config):
 """
 
 
-def test_four_runs_succeed_beside_a_fork_bomb(run, tiny_spec, make_submission):
+@pytest.mark.parametrize("cgroup", ["host default", "none"])
+def test_four_runs_succeed_beside_a_fork_bomb(
+    run, tiny_spec, make_submission, cgroup, tmp_path, monkeypatch
+):
     # Generous caps for the honest runs: five runs share this machine's cores, and a test
     # must not depend on how busy the host is.
+    # Without a cgroup the bomb cycles through the host's pids, and the kernel reuses a freed
+    # namespace's inode number: both once made the clean-up after one pass kill another run's
+    # pass (the probe, SIGKILL), which is why the engine now holds each namespace open and
+    # never kills a reaped pid's group.
+    if cgroup == "none":
+        monkeypatch.setenv("CRUCIBLE_CGROUP", str(tmp_path / "no-such-cgroup"))
     honest_spec = tiny_spec(train_wall_s=300.0, startup_grace_s=300.0, eval_wall_s=300.0)
     bomb_spec = tiny_spec(train_wall_s=3.0, startup_grace_s=5.0)
     honest = [make_submission(config=SMALL) for _ in range(4)]
