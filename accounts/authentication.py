@@ -5,6 +5,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from accounts.services import api_token_authenticate
+from accounts.throttling import token_check, token_failed
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -18,8 +19,10 @@ class ApiTokenAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise AuthenticationFailed("Send the token as `Authorization: Token <key>`.")
+        token_check(request._request)  # a locked-out address may not guess (or use) tokens
         token = api_token_authenticate(key=parts[1].decode(errors="replace"))
         if token is None:
+            token_failed(request._request)
             raise AuthenticationFailed("Unknown or revoked API token.")
         return token.user, token
 

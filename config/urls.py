@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from contrib.api.views import api_not_found
 
 urlpatterns = [
     path("", include("contrib.urls")),
@@ -10,7 +12,10 @@ urlpatterns = [
     path("api/", include("contrib.api.urls")),
     path("api/", include("evaluation.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its start-up script as a file: the CSP forbids inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    # Last of the API: an address there that names no operation is a JSON 404.
+    re_path(r"^api/(?P<path>.*)/$", api_not_found),
     path("api-auth/", include("rest_framework.urls")),
     path("webhooks/", include("contrib.github.urls")),
 ]

@@ -2,11 +2,12 @@
 
 Rendering: markdown-it (CommonMark, raw HTML allowed so people can write tables and <details>),
 then nh3 removes everything that could run: scripts, event-handler attributes, `javascript:` and
-other non-web URL schemes, styles and forms. Each saved revision is a `doc` contribution of its
-author.
+other non-web URL schemes, styles and forms. A revision of substance is a `doc` contribution of
+its author (`doc_revision_create` says which); unusual editing shows in `contrib.patterns`.
 """
 
 import difflib
+from datetime import timedelta
 
 import nh3
 from django.contrib.auth.models import User
@@ -91,9 +92,11 @@ def markdown_render(*, text: str) -> str:
 
 
 MIN_DOC_CHANGE_CHARS = 20  # a typo fix still counts as an edit, not as a contribution
+# Revisions a person who is not a maintainer may save, per hour, of pages others created.
+OTHERS_PAGES_PER_HOUR = 10
 
 
-def _changed_chars(old: str, new: str) -> int:
+def changed_chars(old: str, new: str) -> int:
     """Characters on the lines a revision adds or removes (line by line: linear, whatever the
     page's size)."""
     return sum(
@@ -118,7 +121,7 @@ def doc_revision_create(
         raise DocError("a page needs a title")
     if len(body) > MAX_BODY_CHARS:
         raise DocError(f"the page is longer than {MAX_BODY_CHARS:,} characters")
-    slug = slug or slugify(title)
+    slug = slug or slugify(title)[:50].rstrip("-")  # an address fits the slug column
     if not slug:
         raise DocError("the title gives no usable address; write it with letters or digits")
     for _attempt in range(3):
@@ -131,11 +134,12 @@ def doc_revision_create(
                     raise DocError("nothing changed since the current revision")
                 first = page.revisions.order_by("number").values_list("author_id", flat=True)
                 creator = first.first()
+                if creator not in (None, user.pk) and not user.is_staff:
+                    _limit_edits_of_others_pages(user)
                 credited = (
                     (creator is None or creator == user.pk or user.is_staff)
                     and not page.revisions.filter(body=body).exists()  # a revert earns nothing
-                    and _changed_chars(current.body if current else "", body)
-                    >= MIN_DOC_CHANGE_CHARS
+                    and changed_chars(current.body if current else "", body) >= MIN_DOC_CHANGE_CHARS
                 )
                 revision = DocRevision.objects.create(
                     page=page,
@@ -163,6 +167,23 @@ def doc_revision_create(
         except IntegrityError:
             continue  # someone saved a revision of the same page at the same moment: renumber
     raise DocError("the page is being edited by someone else right now; try again")
+
+
+def _limit_edits_of_others_pages(user: User) -> None:
+    """Anyone signed in may improve any page (the history undoes a bad edit), but not flood
+    other people's pages: a few revisions an hour, then a clear refusal."""
+    hour_ago = timezone.now() - timedelta(hours=1)
+    created = DocRevision.objects.filter(number=1, author=user).values("page_id")
+    recent = (
+        DocRevision.objects.filter(author=user, created_at__gte=hour_ago)
+        .exclude(page_id__in=created)
+        .count()
+    )
+    if recent >= OTHERS_PAGES_PER_HOUR:
+        raise DocError(
+            f"you saved {recent} revisions of other people's pages in the last hour; that is "
+            "the limit for now, so try again later (a maintainer has no limit)"
+        )
 
 
 def doc_diff(*, page: DocPage, from_number: int, to_number: int) -> str:

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from contrib.errors import DomainError
 
@@ -21,9 +22,17 @@ class DomainErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, DomainError):
             return None
+        referer = request.META.get("HTTP_REFERER", "")
+        back = (
+            referer
+            if url_has_allowed_host_and_scheme(
+                referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            )
+            else ""
+        )  # a link to this site only (the CSP forbids `javascript:history.back()`)
         return render(
             request,
             "contrib/refused.html",
-            {"message": exception.message, "status": exception.status},
+            {"message": exception.message, "status": exception.status, "back": back},
             status=exception.status,
         )

@@ -3,6 +3,7 @@
 import os
 
 import django_stubs_ext
+from csp.constants import NONE, SELF
 
 from config.env import BASE_DIR, VAR_DIR, env
 
@@ -32,6 +33,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files, no CDN
+    "axes",  # failed sign-ins counted per client address, on every sign-in surface
+    "csp",
     "contrib",
     "evaluation",
     "accounts",
@@ -39,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -48,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "contrib.middleware.DomainErrorMiddleware",
+    # Last: turns a locked-out sign-in into the "too many attempts" page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +105,8 @@ USE_TZ = True
 
 # --- Accounts: sign in with GitHub (django-allauth), local accounts for development ---------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any password check from a locked-out address (admin, allauth, API login).
+    "accounts.throttling.ThrottlingBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -110,6 +118,10 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"  # local accounts are for development and small setups
 # Local sign-up (username + password); a production site usually signs people in with GitHub only.
 ACCOUNT_ALLOW_SIGNUP = env.bool("ACCOUNT_ALLOW_SIGNUP", default=True)
+# Failed sign-ins are counted per address by django-axes (below), on every sign-in surface.
+# allauth's own per-login-name limit would let anyone lock a chosen person out (five wrong
+# passwords for their name, from anywhere): only its per-address limit is kept.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = True
@@ -142,6 +154,27 @@ SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
     }
 }
 
+# --- Content-Security-Policy (django-csp) ------------------------------------------------
+# Nothing inline: no <script> bodies, no on* handlers, no style attributes. Scripts, styles and
+# fonts come from this site only; pictures also from GitHub's avatar host and the configured
+# GitHub (Enterprise) host; forms may post here and on to GitHub's sign-in (Chrome checks the
+# redirect of a form too).
+_GITHUB_WEB = GITHUB_OAUTH_URL or "https://github.com"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https://avatars.githubusercontent.com", _GITHUB_WEB],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, _GITHUB_WEB],
+        "frame-ancestors": [NONE],
+    }
+}
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
@@ -168,10 +201,11 @@ REST_FRAMEWORK = {
     ],
     # Everything needs a signed-in user unless a view documents a public-read exception.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # django-filter's and DRF's, strict: a parameter they cannot take is a 400 naming it.
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "contrib.api.filters.FilterBackend",
+        "contrib.api.filters.OrderingFilter",
+        "contrib.api.filters.SearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "contrib.api.pagination.Pagination",
     "DEFAULT_PARSER_CLASSES": [
@@ -179,7 +213,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus anonymous reads and the error answers (contrib.api.schema).
+    "DEFAULT_SCHEMA_CLASS": "contrib.api.schema.AutoSchema",
     # Domain errors (contrib.errors) answer their own status: one mapping for the whole API.
     "EXCEPTION_HANDLER": "contrib.api.errors.exception_handler",
 }
@@ -191,6 +226,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies as their own components, without the read-only fields of the answers.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The API speaks JSON; forms are parsed for the browsable API only, so not documented.
+    "PARSER_WHITELIST": ["contrib.api.parsers.BoundedJSONParser"],
+    # drf-spectacular's own (enums as components), then: no NUL in the text a client sends.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "contrib.api.schema.postprocess_nul_free_strings",
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------------
@@ -217,6 +261,39 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Cache: shared by every web process --------------------------------------------------
+# Sign-in throttling (django-axes and allauth's limits) must count across processes, so the
+# cache is never per process: `CACHE_URL` if given, else Redis where the broker is Redis, else
+# a table in the database (created by `migrate`).
+CACHE_URL = env("CACHE_URL", default="")
+if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHE_URL = CELERY_BROKER_URL
+if CACHE_URL:
+    CACHES = {"default": {**env.cache_url_config(CACHE_URL), "KEY_PREFIX": "crucible"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "crucible_cache",
+        }
+    }
+
+# --- Sign-in throttling (django-axes) -----------------------------------------------------
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_MINUTES", default=15.0) / 60.0  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]  # per address: nobody can lock another person out
+# A success does not wipe the count: otherwise an attacker signs in to an account of their own
+# after every few guesses at someone else's and guesses on for ever.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.throttling.username_of"
+AXES_VERBOSE = False
+# Trusted reverse proxies in front of the site (each appends to X-Forwarded-For); 0 ignores the
+# header. Production behind one TLS-terminating proxy sets 1.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 
 # --- GitHub -------------------------------------------------------------------------------
 GITHUB_WEBHOOK_SECRET = env("GITHUB_WEBHOOK_SECRET", default="")

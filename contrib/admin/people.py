@@ -4,8 +4,11 @@ import uuid
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
 from contrib.contributors import contributors_merge, contributors_set_bot
 from contrib.ledger import contribution_record
@@ -17,6 +20,7 @@ from contrib.models import (
     Identity,
     ScoringRule,
 )
+from contrib.patterns import BURST_PER_HOUR, unusual_patterns
 
 
 class IdentityInline(admin.TabularInline[Identity, Contributor]):
@@ -94,6 +98,34 @@ class ContributionAdmin(admin.ModelAdmin[Contribution]):
     raw_id_fields = ["contributor"]
     list_select_related = ["contributor", "repository"]
     fields = ["contributor", "kind", "occurred_at", "repository", "title", "url", "metadata"]
+
+    change_list_template = "admin/contrib/contribution/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        patterns = path(
+            "patterns/",
+            self.admin_site.admin_view(self.patterns_view),
+            name="contrib_contribution_patterns",
+        )
+        return [patterns, *super().get_urls()]
+
+    def patterns_view(self, request: HttpRequest) -> HttpResponse:
+        """Unusual patterns (many small doc edits, reverts, bursts) of the last days."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            days = min(max(int(request.GET.get("days", 7)), 1), 90)
+        except ValueError:
+            days = 7
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Unusual contribution patterns",
+            "opts": self.model._meta,
+            "days": days,
+            "patterns": unusual_patterns(days=days),
+            "burst_per_hour": BURST_PER_HOUR,
+        }
+        return TemplateResponse(request, "admin/contrib/contribution/patterns.html", context)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Contribution | None = None) -> Any:
         if obj is None:

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils.text import slugify
 from rest_framework import serializers
 
 from contrib.docs import markdown_render
@@ -19,6 +20,59 @@ from contrib.models import (
     Sponsorship,
 )
 from contrib.scores import count_field
+
+SLUG_MAX_LENGTH = DocPage._meta.get_field("slug").max_length or 50
+
+
+_TEXT_FIELDS = (
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.DateTimeField,
+    serializers.DateField,
+    serializers.SlugRelatedField,
+)
+
+
+def _body_value_error(
+    field: serializers.Field[Any, Any, Any, Any], value: Any, *, json: bool
+) -> str | None:
+    """Why a body's `value` is not what the schema allows for `field`: of its JSON type (a
+    form sends only strings), and text without a NUL character."""
+    if value is None:  # whether null is allowed is the field's own check
+        return None
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if json and isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "Must be true or false."
+    integer_fields = (serializers.IntegerField, serializers.PrimaryKeyRelatedField)
+    if json and isinstance(field, integer_fields) and not (is_number and isinstance(value, int)):
+        return "Must be an integer."
+    number_fields = (serializers.FloatField, serializers.DecimalField)
+    if json and isinstance(field, number_fields) and not is_number:
+        return "Must be a number."
+    if json and isinstance(field, _TEXT_FIELDS) and not isinstance(value, str):
+        return "Must be a string."
+    if isinstance(field, _TEXT_FIELDS) and isinstance(value, str) and "\x00" in value:
+        # PostgreSQL can neither store nor compare one; DRF checks only its CharField.
+        return "Null characters are not allowed."
+    return None
+
+
+# A JSON body's values must have the JSON type the schema gives them: DRF alone takes `"5"` for
+# an integer, `5` for a string and `"yes"` for a boolean. A form (the browsable API's) sends
+# only strings, so DRF's own parsing reads those. (A comment, not a docstring: the schema
+# would show it as the description of every body built on this class.)
+class StrictJSONTypes(serializers.Serializer[Any]):
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "get"):
+            json = not hasattr(data, "getlist")  # a QueryDict is a form
+            errors: dict[str, Any] = {}
+            for field in self._writable_fields:
+                error = _body_value_error(field, data.get(field.field_name), json=json)
+                if error:
+                    errors[str(field.field_name)] = [error]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
 
 class ContributorSummarySerializer(serializers.ModelSerializer[Contributor]):
@@ -66,7 +120,9 @@ class RepositorySerializer(serializers.ModelSerializer[Repository]):
 class ContributionSerializer(serializers.ModelSerializer[Contribution]):
     contributor = ContributorSummarySerializer(read_only=True)
     repository: serializers.SlugRelatedField[Repository] = serializers.SlugRelatedField(
-        slug_field="full_name", read_only=True
+        slug_field="full_name",
+        read_only=True,
+        allow_null=True,  # a sponsorship has none
     )
 
     class Meta:
@@ -90,7 +146,7 @@ class _ItemSerializer(serializers.ModelSerializer[Any]):
     repository: serializers.SlugRelatedField[Repository] = serializers.SlugRelatedField(
         slug_field="full_name", read_only=True
     )
-    author = ContributorSummarySerializer(read_only=True)
+    author = ContributorSummarySerializer(read_only=True, allow_null=True)
     first_response_seconds = serializers.SerializerMethodField()
 
     def get_first_response_seconds(self, item: Issue | PullRequest) -> float | None:
@@ -180,18 +236,20 @@ class AwardSerializer(serializers.ModelSerializer[Award]):
 
 
 class BountyEventSerializer(serializers.ModelSerializer[BountyEvent]):
-    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    actor = serializers.CharField(
+        source="actor.username", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = BountyEvent
         fields = ["from_state", "to_state", "actor", "note", "at"]
 
 
-class BountySerializer(serializers.ModelSerializer[Bounty]):
+class BountySerializer(StrictJSONTypes, serializers.ModelSerializer[Bounty]):
     issue_number = serializers.IntegerField(source="issue.number", read_only=True)
     repository = serializers.CharField(source="issue.repository.full_name", read_only=True)
-    claimed_by = ContributorSummarySerializer(read_only=True)
-    awarded_to = ContributorSummarySerializer(read_only=True)
+    claimed_by = ContributorSummarySerializer(read_only=True, allow_null=True)
+    awarded_to = ContributorSummarySerializer(read_only=True, allow_null=True)
     events = BountyEventSerializer(many=True, read_only=True)
     issue = serializers.PrimaryKeyRelatedField(queryset=Issue.objects.all(), write_only=True)
 
@@ -218,13 +276,22 @@ class BountySerializer(serializers.ModelSerializer[Bounty]):
         read_only_fields = ["state", "awarded_at", "created_at"]
 
 
-class BountyActionSerializer(serializers.Serializer[Any]):
+class BountyActionSerializer(StrictJSONTypes):
+    """The body of a bounty's move (claim, submit, unclaim, pay, cancel)."""
+
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    winner = serializers.CharField(required=False, help_text="login, when awarding")
+
+
+class BountyAwardSerializer(BountyActionSerializer):
+    """The body of `award/`; without a winner, the one who claimed the bounty wins it."""
+
+    winner = serializers.CharField(required=False, help_text="The winner's login.")
 
 
 class DocRevisionSerializer(serializers.ModelSerializer[DocRevision]):
-    author = serializers.CharField(source="author.username", default=None, read_only=True)
+    author = serializers.CharField(
+        source="author.username", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = DocRevision
@@ -255,11 +322,29 @@ class DocPageSerializer(serializers.ModelSerializer[DocPage]):
         return current.number if current else None
 
 
-class DocEditSerializer(serializers.Serializer[Any]):
-    slug = serializers.SlugField(required=False)
+class DocEditSerializer(StrictJSONTypes):
+    slug = serializers.SlugField(
+        required=False,
+        max_length=SLUG_MAX_LENGTH,
+        help_text="The page's address (default: from the title).",
+    )
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(allow_blank=True, trim_whitespace=False)
     message = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The page's address comes from the title when no slug is given; it must fit the
+        # database's column, or PostgreSQL refuses the row.
+        if not attrs.get("slug") and len(slugify(attrs["title"])) > SLUG_MAX_LENGTH:
+            raise serializers.ValidationError(
+                {
+                    "title": [
+                        f"the address made from this title is longer than {SLUG_MAX_LENGTH} "
+                        "characters: give a shorter title or a slug"
+                    ]
+                }
+            )
+        return attrs
 
 
 class SponsorshipSerializer(serializers.ModelSerializer[Sponsorship]):
@@ -279,3 +364,25 @@ class SponsorshipSerializer(serializers.ModelSerializer[Sponsorship]):
             "pending_effective_at",
             "started_at",
         ]
+
+
+class DocDiffSerializer(serializers.Serializer[Any]):
+    diff = serializers.CharField(help_text="A unified diff from one revision to the other.")
+
+
+class SkillSerializer(serializers.Serializer[Any]):
+    area = serializers.CharField()
+    contributions = serializers.IntegerField()
+    level = serializers.IntegerField()
+    next_milestone = serializers.IntegerField(allow_null=True)
+    progress = serializers.FloatField(help_text="From 0 to 1: the way to the next milestone.")
+
+
+class ContributorProfileSerializer(ContributorSerializer):
+    """What `contributors/<login>/profile/` answers (the view fills it from the tallies)."""
+
+    skills = SkillSerializer(many=True)
+    awards = AwardSerializer(many=True)
+
+    class Meta(ContributorSerializer.Meta):
+        fields = [*ContributorSerializer.Meta.fields, "skills", "awards"]

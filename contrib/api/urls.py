@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from contrib.api import views
 
 router = DefaultRouter()
+router.include_root_view = False  # one front door for the whole API: views.ApiRootView
 router.register("contributors", views.ContributorViewSet, basename="contributor")
 router.register("contributions", views.ContributionViewSet, basename="contribution")
 router.register("repositories", views.RepositoryViewSet, basename="repository")
@@ -16,6 +17,7 @@ router.register("doc-pages", views.DocPageViewSet, basename="doc")
 router.register("sponsorships", views.SponsorshipViewSet, basename="sponsorship")
 
 urlpatterns = [
+    path("", views.ApiRootView.as_view(), name="api-root"),
     path("honor-rolls/", views.HonorRollView.as_view(), name="honor-roll"),
     path("health/", views.HealthView.as_view(), name="health"),
     path(

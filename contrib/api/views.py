@@ -1,11 +1,12 @@
 """Read API over the ledger. Public reads are the documented exception to IsAuthenticated."""
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -16,14 +17,29 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contrib.api.filters import AwardFilter, ContributionFilter, IssueFilter, PullRequestFilter
+from contrib.api.params import (
+    MAX_INTEGER,
+    MONTH_SCHEMA,
+    TIME_HELP,
+    TIME_SCHEMA,
+    boolean_param,
+    choice_param,
+    integer_param,
+    month_param,
+    params_read,
+    time_param,
+)
 from contrib.api.permissions import PublicReadOnly
 from contrib.api.serializers import (
     AwardSerializer,
     BadgeSerializer,
     BountyActionSerializer,
+    BountyAwardSerializer,
     BountySerializer,
     ContributionSerializer,
+    ContributorProfileSerializer,
     ContributorSerializer,
+    DocDiffSerializer,
     DocEditSerializer,
     DocPageSerializer,
     DocRevisionSerializer,
@@ -39,7 +55,7 @@ from contrib.bounties import bounty_create, bounty_payouts_csv, bounty_transitio
 from contrib.contributors import contributor_get_public
 from contrib.docs import DocError, doc_diff, doc_revision_create
 from contrib.health import community_health
-from contrib.honor_rolls import honor_roll_get, parse_at, period_window
+from contrib.honor_rolls import honor_roll_get, period_window
 from contrib.models import (
     Award,
     Badge,
@@ -57,27 +73,28 @@ from contrib.scores import contributor_tallies, contributor_with_totals, contrib
 from contrib.skills import contributor_skills
 from contrib.sponsorships import sponsorships_public
 
-
-def _time_param(params: Any, name: str) -> datetime | None:
-    """A time query parameter (`2026-10`, `2026-10-05` or ISO), or a 400 naming it."""
-    raw = params.get(name)
-    if not raw:
-        return None
-    try:
-        return parse_at(raw)
-    except ValueError as exc:
-        raise ValidationError({name: f"use 2026-10, 2026-10-05 or an ISO time ({exc})"}) from exc
+HEALTH_PERIODS = ["week", "month", "quarter", "year"]
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("since", str, description="ISO time: score only from here on"),
-            OpenApiParameter("until", str, description="ISO time: score only before this"),
-            OpenApiParameter("bots", bool, description="include bots (default true)"),
-        ]
-    )
+def _contributor_public(login: str) -> Contributor | None:
+    # No login holds a NUL character, and PostgreSQL refuses to compare with one (a 500).
+    return None if "\x00" in login else contributor_get_public(login=login)
+
+
+def _time(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, TIME_SCHEMA, description=f"{description}: {TIME_HELP}")
+
+
+_SCORE_WINDOW = extend_schema(
+    parameters=[
+        _time("since", "Score only contributions from this time on"),
+        _time("until", "Score only contributions before this time"),
+        OpenApiParameter("bots", bool, description="Include bots (default true)."),
+    ]
 )
+
+
+@extend_schema_view(list=_SCORE_WINDOW, retrieve=_SCORE_WINDOW)
 class ContributorViewSet(viewsets.ReadOnlyModelViewSet[Contributor]):
     """Contributors with their score and contributions per kind; `?ordering=-score`."""
 
@@ -94,14 +111,14 @@ class ContributorViewSet(viewsets.ReadOnlyModelViewSet[Contributor]):
             return Contributor.objects.none()
         params = self.request.query_params
         return contributors_with_scores(
-            since=_time_param(params, "since"),
-            until=_time_param(params, "until"),
-            include_bots=params.get("bots", "true").lower() not in ("false", "0", "no"),
+            since=time_param(params, "since"),
+            until=time_param(params, "until"),
+            include_bots=boolean_param(params, "bots", default=True),
         )
 
     def get_object(self) -> Any:
         # The same look-up as the profile page: case-insensitive, a merged login followed.
-        found = contributor_get_public(login=self.kwargs["login"])
+        found = _contributor_public(self.kwargs["login"])
         queryset = self.filter_queryset(self.get_queryset())
         obj = get_object_or_404(queryset, pk=found.pk if found else None)
         self.check_object_permissions(self.request, obj)
@@ -159,34 +176,67 @@ class HonorRollView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("period", str, enum=HonorRoll.Period.values),
-            OpenApiParameter("category", str, enum=HonorRoll.Category.values),
-            OpenApiParameter("at", str, description="a time in the period: 2026-10, 2026-10-05"),
-            OpenApiParameter("limit", int, description="rows, at most 500 (default 100)"),
+            OpenApiParameter("period", str, enum=HonorRoll.Period.values, default="month"),
+            OpenApiParameter("category", str, enum=HonorRoll.Category.values, default="overall"),
+            _time("at", "A time in the period (default now)"),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+                description="Rows, from 1 to 500.",
+            ),
         ],
         responses=HonorRollSerializer,
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        period = params.get("period", HonorRoll.Period.MONTH)
-        category = params.get("category", HonorRoll.Category.OVERALL)
-        errors = {}
-        if period not in HonorRoll.Period.values:
-            errors["period"] = f"use one of {', '.join(HonorRoll.Period.values)}"
-        if category not in HonorRoll.Category.values:
-            errors["category"] = f"use one of {', '.join(HonorRoll.Category.values)}"
-        try:
-            at = parse_at(params["at"]) if params.get("at") else None
-        except ValueError:
-            errors["at"] = "use 2026-10, 2026-10-05 or an ISO time"
-        try:
-            limit = min(500, max(1, int(params.get("limit", 100))))
-        except ValueError:
-            errors["limit"] = "a number from 1 to 500"
-        if errors:
-            raise ValidationError(errors)
-        roll = honor_roll_get(period=period, category=category, at=at, limit=limit)
+        values = params_read(
+            period=lambda: choice_param(
+                params, "period", default="month", choices=HonorRoll.Period.values
+            ),
+            category=lambda: choice_param(
+                params, "category", default="overall", choices=HonorRoll.Category.values
+            ),
+            at=lambda: time_param(params, "at"),
+            limit=lambda: integer_param(params, "limit", default=100, minimum=1, maximum=500),
+        )
+        roll = honor_roll_get(**values)
         return Response(HonorRollSerializer(roll).data)
+
+
+# The API's front door: every collection, by URL name (the evaluation app's too; names, not
+# imports, so contrib does not depend on it).
+API_ROOT = {
+    "contributors": "contributor-list",
+    "contributions": "contribution-list",
+    "repositories": "repository-list",
+    "issues": "issue-list",
+    "pull-requests": "pull-request-list",
+    "badges": "badge-list",
+    "awards": "award-list",
+    "bounties": "bounty-list",
+    "doc-pages": "doc-list",
+    "sponsorships": "sponsorship-list",
+    "honor-rolls": "honor-roll",
+    "health": "health",
+    "benchmarks": "benchmark-list",
+    "submissions": "submission-list",
+    "schema": "schema",
+    "docs": "swagger-ui",
+}
+
+
+@extend_schema(exclude=True)
+class ApiRootView(APIView):
+    """The list of the API's collections; public, like the reads it points to."""
+
+    permission_classes = [PublicReadOnly]
+
+    def get(self, request: Request) -> Response:
+        from django.urls import reverse
+
+        return Response(
+            {key: request.build_absolute_uri(reverse(name)) for key, name in API_ROOT.items()}
+        )
 
 
 class HealthView(APIView):
@@ -197,17 +247,18 @@ class HealthView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("period", str, enum=["week", "month", "quarter", "year"]),
-            OpenApiParameter("at", str, description="a time in the period: 2026-10, 2026-10-05"),
+            OpenApiParameter("period", str, enum=HEALTH_PERIODS, default="month"),
+            _time("at", "A time in the period (default now)"),
         ],
         responses=HealthSerializer,
     )
     def get(self, request: Request) -> Response:
-        period = request.query_params.get("period", HonorRoll.Period.MONTH)
-        if period not in ("week", "month", "quarter", "year"):
-            raise ValidationError({"period": "use week, month, quarter or year"})
-        at = _time_param(request.query_params, "at")
-        figures = community_health(window=period_window(period=period, at=at))
+        params = request.query_params
+        values = params_read(
+            period=lambda: choice_param(params, "period", default="month", choices=HEALTH_PERIODS),
+            at=lambda: time_param(params, "at"),
+        )
+        figures = community_health(window=period_window(**values))
         return Response(HealthSerializer(figures).data)
 
 
@@ -229,6 +280,10 @@ class AwardViewSet(viewsets.ReadOnlyModelViewSet[Award]):
     filterset_class = AwardFilter
 
 
+_bounty_move = extend_schema(request=BountyActionSerializer, responses=BountySerializer)
+_bounty_award = extend_schema(request=BountyAwardSerializer, responses=BountySerializer)
+
+
 class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bounty]):
     """Bounties on issues. Public read; each action checks its role (see contrib.bounties).
     POST `<id>/claim/`, `submit/`, `unclaim/`, `award/` (`{"winner": login}`), `pay/`,
@@ -239,6 +294,22 @@ class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bount
         "issue__repository", "claimed_by", "awarded_to"
     ).prefetch_related("events__actor")
     filterset_fields = ["state", "currency"]
+    ordering_fields = [  # the answer's fields, less `events` (a row per event, not per bounty)
+        "id",
+        "title",
+        "amount_minor",
+        "currency",
+        "funder",
+        "kind",
+        "state",
+        "claimed_by",
+        "awarded_to",
+        "expires_at",
+        "awarded_at",
+        "created_at",
+        "issue__number",
+        "issue__repository__full_name",
+    ]
 
     def get_permissions(self) -> list[Any]:
         if self.action in ("list", "retrieve"):
@@ -262,13 +333,16 @@ class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bount
         return Response(self.get_serializer(bounty).data, status=201)
 
     def _move(self, request: Request, to: str) -> Response:
-        body = BountyActionSerializer(data=request.data)
+        action_body = (
+            BountyAwardSerializer if to == Bounty.State.AWARDED else BountyActionSerializer
+        )
+        body = action_body(data=request.data)
         body.is_valid(raise_exception=True)
         winner = None
         if body.validated_data.get("winner"):
             winner = contributor_get_public(login=body.validated_data["winner"])
             if winner is None:
-                raise ValidationError({"winner": "no contributor with that login"})
+                raise ValidationError({"winner": ["no contributor with that login"]})
         bounty = bounty_transition(
             bounty=self.get_object(),
             to=to,
@@ -278,38 +352,50 @@ class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bount
         )
         return Response(self.get_serializer(bounty).data)
 
+    @_bounty_move
     @action(detail=True, methods=["post"])
     def claim(self, request: Request, pk: str) -> Response:
         return self._move(request, Bounty.State.CLAIMED)
 
+    @_bounty_move
     @action(detail=True, methods=["post"])
     def unclaim(self, request: Request, pk: str) -> Response:
         return self._move(request, Bounty.State.OPEN)
 
+    @_bounty_move
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
         return self._move(request, Bounty.State.SUBMITTED)
 
+    @_bounty_award
     @action(detail=True, methods=["post"])
     def award(self, request: Request, pk: str) -> Response:
         return self._move(request, Bounty.State.AWARDED)
 
+    @_bounty_move
     @action(detail=True, methods=["post"])
     def pay(self, request: Request, pk: str) -> Response:
         return self._move(request, Bounty.State.PAID)
 
+    @_bounty_move
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         return self._move(request, Bounty.State.CANCELLED)
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "month", MONTH_SCHEMA, required=True, description="The month, as `2026-10`."
+            )
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
     @action(detail=False, methods=["get"])
     def payouts(self, request: Request) -> HttpResponse:
         if not request.user.is_staff:
             raise PermissionDenied("only maintainers export payouts")
-        try:
-            window = period_window(period="month", at=parse_at(request.query_params["month"]))
-        except (KeyError, ValueError) as exc:
-            raise ValidationError({"month": "give the month as 2026-10"}) from exc
+        month = month_param(request.query_params, "month")
+        window = period_window(period="month", at=month)
         response = HttpResponse(
             bounty_payouts_csv(starts_at=window.starts_at, ends_at=window.ends_at),
             content_type="text/csv",
@@ -335,7 +421,7 @@ class DocPageViewSet(viewsets.ReadOnlyModelViewSet[DocPage]):
             return [PublicReadOnly()]
         return [IsAuthenticated()]
 
-    @extend_schema(request=DocEditSerializer, responses=DocPageSerializer)
+    @extend_schema(request=DocEditSerializer, responses={201: DocPageSerializer})
     def create(self, request: Request) -> Response:
         body = DocEditSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -345,26 +431,52 @@ class DocPageViewSet(viewsets.ReadOnlyModelViewSet[DocPage]):
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(DocPageSerializer(revision.page).data, status=201)
 
-    @action(detail=True, serializer_class=DocRevisionSerializer)
+    # No filter backends: they would order and search the pages by the revisions' fields.
+    @extend_schema(responses=DocRevisionSerializer(many=True), filters=False)
+    @action(
+        detail=True,
+        serializer_class=DocRevisionSerializer,
+        pagination_class=None,
+        filter_backends=[],
+    )
     def revisions(self, request: Request, slug: str) -> Response:
         page = self.get_object()
         return Response(
             DocRevisionSerializer(page.revisions.select_related("author"), many=True).data
         )
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                name,
+                {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER},
+                required=True,
+                description=f"The number of the revision to diff {name}.",
+            )
+            for name in ("from", "to")
+        ],
+        responses=DocDiffSerializer,
+    )
     @action(detail=True)
     def diff(self, request: Request, slug: str) -> Response:
         page = self.get_object()
-        try:
-            diff = doc_diff(
-                page=page,
-                from_number=int(request.query_params.get("from", 0)),
-                to_number=int(request.query_params.get("to", 0)),
-            )
-        except (DocError, ValueError) as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
-        return Response({"diff": diff})
+        numbers: dict[str, int] = {}
+        errors: dict[str, list[str]] = {}
+        for name in ("from", "to"):
+            raw = request.query_params.get(name)
+            if raw is None or not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+                errors[name] = [f"give the {name} revision as a whole number from 1"]
+            elif int(raw) > MAX_INTEGER or not page.revisions.filter(number=int(raw)).exists():
+                errors[name] = [f"{page.slug} has no revision {raw}"]
+            else:
+                numbers[f"{name}_number"] = int(raw)
+        if errors:
+            # `detail` as well: the one key of this answer before it named the parameters.
+            detail = "; ".join(message for messages in errors.values() for message in messages)
+            raise ValidationError({**errors, "detail": detail})
+        return Response({"diff": doc_diff(page=page, **numbers)})
 
+    @extend_schema(responses=ContributionSerializer(many=True), filters=False)
     @action(detail=False, serializer_class=ContributionSerializer)
     def github(self, request: Request) -> Response:
         changes = Contribution.objects.filter(
@@ -384,14 +496,14 @@ class SponsorshipViewSet(viewsets.ReadOnlyModelViewSet[Sponsorship]):
     filterset_fields = ["state"]
 
 
-@extend_schema(responses=dict)
+@extend_schema(responses=ContributorProfileSerializer)
 class ContributorProfileView(APIView):
     """One contributor's profile: score and counts by kind, skills with progress, badges."""
 
     permission_classes = [PublicReadOnly]
 
     def get(self, request: Request, login: str) -> Response:
-        contributor = contributor_get_public(login=login)  # as the page: merges followed
+        contributor = _contributor_public(login)  # as the page: merges followed
         if contributor is None:
             raise Http404("no such contributor")
         # All-time figures from the tallies: a few rows, however long the ledger.
@@ -405,3 +517,10 @@ class ContributorProfileView(APIView):
                 "awards": AwardSerializer(awards, many=True).data,
             }
         )
+
+
+@csrf_exempt  # any method: a POST to no operation is a 404 too, not a CSRF refusal
+def api_not_found(request: HttpRequest, path: str) -> JsonResponse:
+    """An address under /api/ that names no operation (`/api/issues/abc/`): a 404 in the API's
+    JSON, as from its views, rather than the site's HTML page (or Django's debug page)."""
+    return JsonResponse({"detail": "Not found."}, status=404)

@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from contrib.api.serializers import ContributorSummarySerializer
+from contrib.api.serializers import ContributorSummarySerializer, StrictJSONTypes
 from evaluation.engine.specs import SPECS
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
 
@@ -58,11 +58,25 @@ class RunSerializer(serializers.ModelSerializer[EvaluationRun]):
         ]
 
 
-class SubmissionSerializer(serializers.ModelSerializer[Submission]):
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+class SubmissionSerializer(StrictJSONTypes, serializers.ModelSerializer[Submission]):
     benchmark = serializers.SlugRelatedField(slug_field="slug", queryset=Benchmark.objects.all())
-    contributor = ContributorSummarySerializer(read_only=True)
+    contributor = ContributorSummarySerializer(
+        read_only=True, allow_null=True, help_text="null for the platform's own baseline."
+    )
     runs = RunSerializer(many=True, read_only=True)
-    config = serializers.JSONField()
+    config = serializers.JSONField(
+        help_text="The benchmark's settings: see its `spec` for the keys, types and limits."
+    )
 
     class Meta:
         model = Submission
@@ -90,6 +104,12 @@ class SubmissionSerializer(serializers.ModelSerializer[Submission]):
             "runs",
         ]
         read_only_fields = [f for f in fields if f not in ("benchmark", "title", "config")]
+
+    def validate_config(self, config: Any) -> Any:
+        # PostgreSQL's jsonb cannot hold a NUL character: refused here, not by the database.
+        if _holds_nul(config):
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return config
 
 
 class LeaderboardEntrySerializer(serializers.ModelSerializer[LeaderboardEntry]):

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -45,11 +46,11 @@ class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
     queryset = Benchmark.objects.select_related("baseline")
     lookup_field = "slug"
 
-    @action(detail=True, serializer_class=LeaderboardEntrySerializer)
+    @extend_schema(responses=LeaderboardEntrySerializer(many=True), filters=False)
+    @action(detail=True, serializer_class=LeaderboardEntrySerializer, filter_backends=[])
     def leaderboard(self, request: Request, slug: str) -> Response:
-        entries = LeaderboardEntry.objects.filter(benchmark__slug=slug).select_related(
-            "contributor"
-        )
+        benchmark = self.get_object()  # a 404 for a benchmark there is not
+        entries = LeaderboardEntry.objects.filter(benchmark=benchmark).select_related("contributor")
         page = self.paginate_queryset(entries)  # type: ignore[arg-type]  # another model's rows
         return self.get_paginated_response(
             LeaderboardEntrySerializer(page, many=True).data  # type: ignore[arg-type]
@@ -100,14 +101,17 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
             raise _as_drf(exc) from exc
         return Response(self.get_serializer(submission).data)
 
+    @extend_schema(request=None)  # no body
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         return self._act(submission_cancel, reason=f"cancelled by {request.user.get_username()}")
 
+    @extend_schema(request=None)  # no body
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         return self._act(submission_approve, user=request.user)
 
+    @extend_schema(request=None)  # no body
     @action(detail=True, methods=["post"])
     def rerun(self, request: Request, pk: str) -> Response:
         return self._act(submission_rerun)

@@ -97,12 +97,28 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+def csp_violations(page: Any) -> list[str]:
+    """Collects what the Content-Security-Policy blocked on this page, as Chromium reports it."""
+    blocked: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            blocked.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    return blocked
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    """A page at desktop width. Whatever a test does on it, the site's CSP must block nothing
+    the site itself serves (no inline script or style, no stray origin)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
+    blocked = csp_violations(page)
     try:
         yield page
     finally:
         context.close()
+    assert not blocked, "the CSP blocked part of a page:\n" + "\n".join(blocked)
