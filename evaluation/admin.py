@@ -2,15 +2,22 @@
 
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
 from contrib.admin.base import HistoryInline
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
 from evaluation.services import (
     TransitionError,
+    benchmark_import_archive,
+    benchmark_reveal_test,
     leaderboard_recompute,
     submission_approve,
     submission_cancel,
@@ -18,13 +25,78 @@ from evaluation.services import (
 )
 
 
+class BenchmarkImportForm(forms.Form):
+    archive = forms.FileField(
+        help_text="A .tar.gz of one benchmark folder (benchmark.toml and its data files)."
+    )
+    update = forms.BooleanField(
+        required=False,
+        help_text="Change the existing benchmark of that slug (new data: a new version).",
+    )
+
+
 @admin.register(Benchmark)
 class BenchmarkAdmin(admin.ModelAdmin[Benchmark]):
-    list_display = ["slug", "name", "engine_spec", "queue", "seeds", "active", "baseline"]
-    list_filter = ["active", "queue", "engine_spec"]
+    list_display = [
+        "slug",
+        "name",
+        "engine_spec",
+        "queue",
+        "seeds",
+        "practice",
+        "data_version",
+        "active",
+        "baseline",
+    ]
+    list_filter = ["active", "practice", "queue", "engine_spec"]
     search_fields = ["slug", "name"]
     raw_id_fields = ["baseline", "model_repository"]
-    actions = ["recompute_leaderboard"]
+    readonly_fields = ["definition", "data_version"]
+    actions = ["recompute_leaderboard", "reveal_test_ranking"]
+    change_list_template = "admin/evaluation/benchmark/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="evaluation_benchmark_import"), *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Import a benchmark folder uploaded as .tar.gz (the same service as the command)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BenchmarkImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["archive"]
+            if upload.size > settings.BENCHMARK_UPLOAD_MAX_BYTES:
+                form.add_error("archive", "larger than BENCHMARK_UPLOAD_MAX_BYTES")
+            else:
+                try:
+                    outcome = benchmark_import_archive(
+                        data=upload.read(), update=form.cleaned_data["update"]
+                    )
+                except ValidationError as exc:
+                    form.add_error("archive", "; ".join(exc.messages))
+                else:
+                    benchmark = outcome.benchmark
+                    self.message_user(
+                        request,
+                        f"Benchmark {benchmark.slug} imported (data version "
+                        f"{benchmark.data_version}, {outcome.stored_files} files stored).",
+                        messages.SUCCESS,
+                    )
+                    return redirect("admin:evaluation_benchmark_change", benchmark.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a benchmark folder",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/evaluation/benchmark/import.html", context)
+
+    @admin.action(description="Reveal the hidden test ranking")
+    def reveal_test_ranking(self, request: HttpRequest, queryset: QuerySet[Benchmark]) -> None:
+        for benchmark in queryset:
+            benchmark_reveal_test(benchmark=benchmark)
+        self.message_user(request, "The test ranking is now public.", messages.SUCCESS)
 
     @admin.action(description="Recompute the leaderboard")
     def recompute_leaderboard(self, request: HttpRequest, queryset: QuerySet[Benchmark]) -> None:

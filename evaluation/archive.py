@@ -96,17 +96,28 @@ def extract_folder(data: bytes, *, folder: str, dest: Path, limits: Limits) -> i
                 raise UnsafeArchive(
                     f"{folder or 'the archive'} is larger than {limits.max_bytes:,} bytes"
                 )
+        names = {relative for relative, _source in files}
+        for relative in names:
+            parents = relative.split("/")[:-1]
+            for depth in range(1, len(parents) + 1):
+                if "/".join(parents[:depth]) in names:
+                    raise UnsafeArchive(
+                        f"{relative!r}: {'/'.join(parents[:depth])!r} is both a file and a folder"
+                    )
         dest_root = dest.resolve()
         for relative, source in files:
             target = (dest_root / relative).resolve()
             if not target.is_relative_to(dest_root):
                 raise UnsafeArchive(f"{relative!r}: would be written outside the folder")
-            target.parent.mkdir(parents=True, exist_ok=True)
             extracted = tar.extractfile(source)
             if extracted is None:
                 raise UnsafeArchive(f"{relative!r}: cannot be read")
-            with extracted, target.open("wb") as out:
-                out.write(extracted.read(limits.max_bytes + 1))
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with extracted, target.open("wb") as out:
+                    out.write(extracted.read(limits.max_bytes + 1))
+            except (FileExistsError, IsADirectoryError, NotADirectoryError):  # checked above
+                raise UnsafeArchive(f"{relative!r}: cannot be written here") from None
         return len(files)
 
 

@@ -5,8 +5,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from evaluation.engine.specs import SPECS
 from evaluation.models import Benchmark
+from evaluation.services.benchmarks import benchmark_spec
 
 
 class ConfigSubmissionForm(forms.Form):
@@ -23,7 +23,7 @@ class ConfigSubmissionForm(forms.Form):
     def __init__(self, *args: Any, benchmark: Benchmark, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.benchmark = benchmark
-        self.spec_fields = SPECS[benchmark.engine_spec].config_fields
+        self.spec_fields = benchmark_spec(benchmark).config_fields
         for key, spec_field in self.spec_fields.items():
             described = spec_field.describe()
             bounds = f"{described['minimum']} to {described['maximum']}"

@@ -44,6 +44,27 @@ class Benchmark(models.Model):
         default=5, help_text="Submissions per contributor per day."
     )
     active = models.BooleanField(default=True)
+    practice = models.BooleanField(
+        default=False,
+        help_text="Its validation text is public (shipped or downloadable): results are for "
+        "learning, and no records or record badges are awarded.",
+    )
+    definition = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Imported from a benchmark folder (manage.py benchmark_import): the settings "
+        "and every data file's sha256. Empty for a benchmark of a shipped engine spec.",
+    )
+    test_revealed = models.BooleanField(
+        default=False,
+        help_text="Show the hidden test split's scores and ranking to everyone (they guard "
+        "against tuning to the validation text; maintainers see them always).",
+    )
+    data_version = models.PositiveIntegerField(
+        default=1,
+        help_text="Goes up when the benchmark's data changes; results of different versions "
+        "are never ranked together.",
+    )
     baseline = models.ForeignKey(
         "Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -85,6 +106,9 @@ class Submission(models.Model):
     ACTIVE = (Status.PENDING_APPROVAL, Status.QUEUED, Status.RUNNING)
 
     benchmark = models.ForeignKey(Benchmark, on_delete=models.PROTECT, related_name="submissions")
+    benchmark_version = models.PositiveIntegerField(
+        default=1, help_text="The benchmark's data version it was last queued on."
+    )
     contributor = models.ForeignKey(
         Contributor,
         null=True,
@@ -117,6 +141,11 @@ class Submission(models.Model):
     )
     mean_val_bpb = models.FloatField(null=True, blank=True)
     std_val_bpb = models.FloatField(null=True, blank=True)
+    mean_test_bpb = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="On the benchmark's hidden test split: maintainers only until revealed.",
+    )
     official = models.BooleanField(default=True)
     is_record = models.BooleanField(
         default=False, help_text="Beat every earlier scored submission of its benchmark."
@@ -161,6 +190,9 @@ class EvaluationRun(models.Model):
     budget_bytes = models.BigIntegerField(default=0)
     current_loss = models.FloatField(null=True, blank=True)
     val_bits_per_byte = models.FloatField(null=True, blank=True)
+    test_bits_per_byte = models.FloatField(
+        null=True, blank=True, help_text="The hidden test split: maintainers only until revealed."
+    )
     metrics = models.JSONField(default=dict, blank=True)
     loss_curve = models.JSONField(default=list, blank=True)
     log_tail = models.TextField(blank=True)

@@ -32,6 +32,7 @@ from evaluation.selectors import (
 )
 from evaluation.services import (
     TransitionError,
+    benchmark_spec,
     submission_approve,
     submission_cancel,
     submission_create_config,
@@ -69,9 +70,20 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     if benchmark is None:
         raise Http404("no such benchmark")
     records = record_progression(benchmark=benchmark)
+    rows = leaderboard_get(benchmark=benchmark)
+    # The hidden test split: maintainers always, everyone once a maintainer reveals it.
+    tested = sorted(
+        (row["entry"].submission.mean_test_bpb, row["entry"].submission.pk)
+        for row in rows
+        if row["entry"].submission.mean_test_bpb is not None
+    )
+    show_test = bool(tested) and (benchmark.test_revealed or request.user.is_staff)
+    test_ranks = {pk: rank for rank, (_score, pk) in enumerate(tested, start=1)}
     context = {
         "benchmark": benchmark,
-        "rows": leaderboard_get(benchmark=benchmark),
+        "rows": rows,
+        "show_test": show_test,
+        "test_ranks": test_ranks if show_test else {},
         "records": records,
         "chart": _progression_chart(records),
         "benchmarks": benchmark_choices(),
@@ -167,7 +179,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     if benchmark is None and benchmarks:
         benchmark = benchmarks[0]
     form = None
-    if benchmark is not None and benchmark.engine_spec in SPECS:
+    if benchmark is not None and (benchmark.definition or benchmark.engine_spec in SPECS):
         data = request.POST if request.method == "POST" else None
         form = ConfigSubmissionForm(data, benchmark=benchmark)
         if request.method == "POST" and form.is_valid():
@@ -183,7 +195,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(exc)
             else:
                 return redirect("submission", pk=submission.pk)
-    spec = SPECS[benchmark.engine_spec].describe() if form is not None and benchmark else None
+    spec = benchmark_spec(benchmark).describe() if form is not None and benchmark else None
     context = {"benchmarks": benchmarks, "benchmark": benchmark, "form": form, "spec": spec}
     return render(
         request, "evaluation/submit.html", context, status=400 if form and form.errors else 200

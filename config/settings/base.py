@@ -1,6 +1,7 @@
 """Settings shared by every mode; each value that changes between machines comes from `env`."""
 
 import os
+from pathlib import Path
 
 import django_stubs_ext
 from csp.constants import NONE, SELF
@@ -351,3 +352,9 @@ CELERY_BEAT_SCHEDULE["evaluation.reap_stale_runs"] = {
 EVALUATION_SUBMISSION_MAX_BYTES = env.int("EVALUATION_SUBMISSION_MAX_BYTES", default=20_000_000)
 EVALUATION_SUBMISSION_MAX_FILES = env.int("EVALUATION_SUBMISSION_MAX_FILES", default=200)
 EVALUATION_ARCHIVE_MAX_BYTES = env.int("EVALUATION_ARCHIVE_MAX_BYTES", default=200_000_000)
+# The platform's data store: benchmark files by sha256 (validation and test text are private:
+# only the engine's harness reads them; never a sandbox, never the public API).
+CRUCIBLE_DATA_DIR = Path(env("CRUCIBLE_DATA_DIR", default=str(VAR_DIR / "data")))
+# A benchmark folder uploaded as .tar.gz (admin, API): caps on what it may unpack to.
+BENCHMARK_UPLOAD_MAX_BYTES = env.int("BENCHMARK_UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
+BENCHMARK_UPLOAD_MAX_FILES = env.int("BENCHMARK_UPLOAD_MAX_FILES", default=10_000)

@@ -23,6 +23,8 @@ A submission is a folder: ``config.json`` (required, ``{}`` for defaults), optio
 
 Result fields: ``status`` (``ok`` | ``rejected`` | ``failed``), ``error`` (what to fix),
 ``fault`` (``submission`` | ``platform``: whose failure it is), ``val_bits_per_byte``,
+``test_bits_per_byte`` (a benchmark folder's hidden test split, scored in the same passes;
+None without one),
 ``loss_curve`` ([{step, bytes, loss, lr, elapsed}]: step, bytes and time the harness's, loss and
 lr reported), ``bytes_per_second`` (after step 0), ``train_seconds``, ``mfu`` (CUDA only, PaLM
 formula over the device's bf16 peak), ``param_count`` (numbers in the trained checkpoint),

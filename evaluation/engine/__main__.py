@@ -7,7 +7,26 @@ import json
 import sys
 from pathlib import Path
 
-from .specs import SPECS, spec_get
+from .specs import SPECS, BenchmarkSpec, spec_get
+
+
+def _benchmark(value: str) -> BenchmarkSpec:
+    """A spec by name; the spec of a benchmark folder (its data read from the folder); or an
+    imported benchmark as the platform hands it over: a JSON file with its ``definition`` and
+    the ``data_dir`` of the store holding its files."""
+    path = Path(value)
+    if value in SPECS:
+        return spec_get(value)
+    if path.is_dir():
+        from .folders import load_folder
+
+        return load_folder(path).spec()
+    if path.is_file() and path.suffix == ".json":
+        from .folders import spec_from_stored
+
+        handed = json.loads(path.read_text())
+        return spec_from_stored(handed["definition"], Path(handed["data_dir"]))
+    return spec_get(value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     listing = commands.add_parser("list", help="print the benchmark specs")
     listing.add_argument("--json", action="store_true", help="full specs as JSON")
     run = commands.add_parser("run", help="train and score a submission")
-    run.add_argument("--benchmark", required=True, choices=sorted(SPECS))
+    run.add_argument(
+        "--benchmark",
+        required=True,
+        help=f"a spec ({', '.join(sorted(SPECS))}) or a benchmark folder (with benchmark.toml)",
+    )
     run.add_argument("--submission", required=True, type=Path, help="submission folder")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", type=Path, help="write the JSON result here")
@@ -51,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*NumPy.*")  # torch without numpy installed
     from .runner import run_benchmark
 
-    spec = spec_get(args.benchmark)
+    try:
+        spec = _benchmark(args.benchmark)
+    except (KeyError, ValueError) as exc:
+        parser.error(str(exc.args[0] if exc.args else exc))
     unofficial = False
     if args.budget_bytes is not None:
         if not 0 < args.budget_bytes <= spec.byte_budget:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from .specs import BenchmarkSpec, DataFile
+
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 VAL_BYTES = 256 * 1024  # the validation split: the last 256 KiB of the corpus
 
@@ -36,7 +38,7 @@ CORPORA: dict[str, CorpusInfo] = {
 
 
 class CorpusError(RuntimeError):
-    pass
+    """The benchmark's text cannot be read as it must be (missing, or not what was imported)."""
 
 
 @functools.cache
@@ -63,6 +65,38 @@ def corpus_split(name: str) -> tuple[bytes, bytes]:
     """(training split, validation split): fixed, documented, disjoint."""
     raw = corpus_load(name)
     return raw[:-VAL_BYTES], raw[-VAL_BYTES:]
+
+
+def read_files(files: tuple[DataFile, ...]) -> bytes:
+    """The files' bytes, in order, each checked against its sha256 (a ``.gz`` decompressed)."""
+    parts = []
+    for item in files:
+        try:
+            raw = Path(item.path).read_bytes()
+        except OSError as exc:
+            raise CorpusError(f"cannot read benchmark data {item.path}: {exc}") from exc
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != item.sha256 or len(raw) != item.size:
+            raise CorpusError(
+                f"benchmark data {item.path} is not the imported file (sha256 {digest}, "
+                f"expected {item.sha256}); import the benchmark again"
+            )
+        if item.gzip:
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError) as exc:
+                raise CorpusError(f"benchmark data {item.path} is not valid gzip: {exc}") from exc
+        parts.append(raw)
+    return b"".join(parts)
+
+
+def splits(spec: BenchmarkSpec) -> tuple[bytes, bytes, bytes | None]:
+    """(training text, validation text, hidden test text or None) of a benchmark: its files,
+    or the shipped corpus (which has no hidden split)."""
+    if spec.data is None:
+        return (*corpus_split(spec.corpus), None)
+    test = read_files(spec.data.test) if spec.data.test else None
+    return read_files(spec.data.train), read_files(spec.data.validation), test
 
 
 class BatchSampler:

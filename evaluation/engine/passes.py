@@ -42,11 +42,14 @@ class RunFailedError(Exception):
     """Ends an evaluation; ``status`` is 'failed' or 'rejected'; ``fault`` says whose it is
     ('submission' or 'platform': the platform does not charge its own faults to anyone)."""
 
-    def __init__(self, status: str, message: str, *, fault: str = "submission") -> None:
+    def __init__(
+        self, status: str, message: str, *, fault: str = "submission", private: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.fault = fault
+        self.private = private  # details that may quote private held-out text
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,23 @@ def run_pass(
                 on_end()
             feeding.join(timeout=10)
         return PassResult(outcome=outcome, records=book.others, error=book.error)
+
+
+def explain_withheld(pass_name: str, result: PassResult) -> RunFailedError:
+    """A failed pass that held private held-out text: what it printed and any error it sent
+    may quote that text (a model can print its inputs), so the public message says only how
+    it ended; the details go to ``private`` (the engine's own result, not the platform's)."""
+    outcome = result.outcome
+    how = outcome.killed_reason or f"exited with code {outcome.returncode} without a result"
+    if result.error and not outcome.killed_reason:
+        how = "reported an error"
+    return RunFailedError(
+        "failed",
+        f"the {pass_name} process {how}; what it printed and reported is withheld, because it "
+        "held the benchmark's private held-out text (run the submission on a practice "
+        "benchmark, or locally, to see it)",
+        private=explain(pass_name, result),
+    )
 
 
 def explain(pass_name: str, result: PassResult) -> str:

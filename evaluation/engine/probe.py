@@ -34,7 +34,15 @@ from typing import Any
 import torch
 
 from . import metrics
-from .passes import VOCAB_SIZE, Lockstep, PassContext, RunFailedError, explain, run_pass
+from .passes import (
+    VOCAB_SIZE,
+    Lockstep,
+    PassContext,
+    RunFailedError,
+    explain,
+    explain_withheld,
+    run_pass,
+)
 from .specs import BenchmarkSpec
 
 
@@ -157,6 +165,7 @@ def logits_pass(
     windows: list[bytes],
     wall_s: float,
     checkpoint: Path,
+    withhold: bool = False,
 ) -> torch.Tensor:
     """Log-probabilities ``[len(rows), T]`` (float64) of each row's true next bytes (its own
     window's, for a spliced row), from logits the model returns for the rows' inputs."""
@@ -205,6 +214,8 @@ def logits_pass(
         on_end=feed.close,
     )
     if result.error or result.outcome.killed_reason or result.outcome.returncode != 0:
+        if withhold:
+            raise explain_withheld(name, result)
         raise RunFailedError("failed", explain(name, result))
     if filled != count:
         raise RunFailedError(
@@ -302,9 +313,11 @@ def score_and_probe(
     atol: float,
     say: Callable[[str], None],
     timings: dict[str, float],
-) -> tuple[float, dict[str, Any]]:
+) -> tuple[tuple[float, float | None], dict[str, Any]]:
     """The scoring pass and the probe, laid out alike in secret; returns the bits per byte of
-    the scored windows (from the scoring pass) and the probe's figures, or raises ``rejected``.
+    the scored windows (from the scoring pass): of the first ``spec.eval_windows`` (validation)
+    and of the rest (a hidden test split, when there are more), and the probe's figures, or
+    raises ``rejected``.
     Each pass's wall time, the harness's own work on its logits included, goes to ``timings``."""
     rng = secrets.SystemRandom()
     passes: list[tuple[list[Row], torch.Tensor]] = []
@@ -329,6 +342,7 @@ def score_and_probe(
             windows=windows,
             wall_s=spec.eval_wall_s,
             checkpoint=checkpoint,
+            withhold=spec.private_text,
         )
         passes.append((rows, values))
         timings[key] = round(time.perf_counter() - started, 3)
@@ -337,7 +351,12 @@ def score_and_probe(
     for index, row in enumerate(scored_rows):
         if row.window >= 0 and row.cut is None:
             log_probs[row.window] = scored_values[index]
-    val_bpb = metrics.bits_per_byte(float(log_probs.sum()), spec.scored_bytes)
+    split = spec.eval_windows
+    val_bpb = metrics.bits_per_byte(float(log_probs[:split].sum()), split * spec.block_size)
+    test_bpb = None
+    if len(windows) > split:
+        rest = len(windows) - split
+        test_bpb = metrics.bits_per_byte(float(log_probs[split:].sum()), rest * spec.block_size)
     found = compare_passes(passes[0], passes[1], len(windows))
     figures = {
         "rows_per_pass": len(scored_rows),
@@ -351,4 +370,4 @@ def score_and_probe(
     mismatch = found.failure(atol)
     if mismatch is not None:
         raise RunFailedError("rejected", causality_error(mismatch, atol))
-    return val_bpb, figures
+    return (val_bpb, test_bpb), figures

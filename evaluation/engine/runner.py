@@ -146,6 +146,7 @@ def run_benchmark(
         "error": None,
         "fault": None,
         "val_bits_per_byte": None,
+        "test_bits_per_byte": None,
         "loss_curve": [],
         "bytes_per_second": None,
         "mfu": None,
@@ -175,6 +176,8 @@ def run_benchmark(
         result["status"] = exc.status
         result["error"] = exc.message
         result["fault"] = exc.fault
+        if exc.private:
+            result["private_error"] = exc.private
     except (SandboxUnavailableError, data.CorpusError) as exc:
         result["status"] = "failed"
         result["error"] = f"platform error: {exc}"
@@ -236,8 +239,12 @@ def _evaluate(
         unsafe_no_sandbox=unsafe_no_sandbox, reference_code=reference, gpu=device == "cuda"
     )
     result["sandbox"] = sandbox.describe()
-    train_split, val_split = data.corpus_split(spec.corpus)
+    train_split, val_split, test_split = data.splits(spec)
     windows = data.eval_windows(val_split, spec.block_size, spec.eval_windows)
+    if test_split is not None:
+        # The hidden split's windows are scored in the same passes, after the validation
+        # ones and indistinguishable from them (the probe covers them too).
+        windows += data.eval_windows(test_split, spec.block_size, spec.eval_windows)
 
     micro = config["micro_batch_size"] or spec.batch_size
     job = {
@@ -287,7 +294,7 @@ def _evaluate(
             ctx, spec=spec, feed=feed, checkpoint=checkpoint, result=result, say=say
         )
         result["mfu"] = _mfu(result, spec=spec, non_embedding=non_embedding)
-        val_bpb, result["causality"] = score_and_probe(
+        (val_bpb, test_bpb), result["causality"] = score_and_probe(
             ctx,
             spec=spec,
             windows=windows,
@@ -298,7 +305,10 @@ def _evaluate(
             timings=result["pass_seconds"],
         )
     result["val_bits_per_byte"] = val_bpb
+    result["test_bits_per_byte"] = test_bpb
     say(f"val_bits_per_byte {val_bpb:.4f} ({spec.scored_bytes:,} bytes)")
+    if test_bpb is not None:  # the figure itself is for the platform, not the log
+        say(f"hidden test split scored ({spec.scored_bytes:,} bytes)")
 
 
 def _mfu(result: dict[str, Any], *, spec: BenchmarkSpec, non_embedding: int) -> float | None:

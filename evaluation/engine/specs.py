@@ -61,6 +61,27 @@ def _common_fields(
 
 
 @dataclass(frozen=True)
+class DataFile:
+    """One file of a benchmark's data, as the harness reads it: where, and what it must be."""
+
+    path: str
+    sha256: str  # of the file's bytes as stored (a .gz is checked before it is decompressed)
+    size: int
+    gzip: bool = False  # decompressed when read (the store names files by digest alone)
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """A benchmark's data from files (an imported benchmark folder): the training text, the
+    validation text scored on every run, and an optional hidden test text. Only the harness
+    reads them; no sandboxed pass can."""
+
+    train: tuple[DataFile, ...]
+    validation: tuple[DataFile, ...]
+    test: tuple[DataFile, ...] = ()
+
+
+@dataclass(frozen=True)
 class BenchmarkSpec:
     """A benchmark: task, budget, limits and allowed config. Budgets are in training bytes."""
 
@@ -91,6 +112,10 @@ class BenchmarkSpec:
     causality_atol_cpu: float = 1e-4  # nats, on the log-probability of the true next byte
     causality_atol_cuda: float = 2e-2
     config_fields: dict[str, ConfigField] = field(default_factory=dict)
+    # Files instead of the shipped corpus: set for benchmarks imported from a folder.
+    data: DataFiles | None = None
+    # Its validation/test text is private: what a pass that held it printed is never shown.
+    private_text: bool = False
 
     @property
     def steps(self) -> int:

@@ -12,7 +12,14 @@ webhook handlers, commands) goes through these functions.
 The names below are the app's service API; import them from here.
 """
 
-from evaluation.services.benchmarks import benchmark_get_or_create
+from evaluation.services.benchmarks import (
+    ImportOutcome,
+    benchmark_get_or_create,
+    benchmark_import,
+    benchmark_import_archive,
+    benchmark_reveal_test,
+    benchmark_spec,
+)
 from evaluation.services.engine_process import EngineResult, engine_run
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.publish import submission_publish, submission_summary, submission_url
@@ -35,8 +42,13 @@ from evaluation.services.transitions import TransitionError, enqueue, submission
 __all__ = [
     "EngineResult",
     "FetchError",
+    "ImportOutcome",
     "TransitionError",
     "benchmark_get_or_create",
+    "benchmark_import",
+    "benchmark_import_archive",
+    "benchmark_reveal_test",
+    "benchmark_spec",
     "engine_run",
     "enqueue",
     "leaderboard_recompute",

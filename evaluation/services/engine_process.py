@@ -21,6 +21,8 @@ from typing import Any
 
 from django.conf import settings
 
+from evaluation.datastore import data_dir
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 PROGRESS_LINE = re.compile(r"bytes\s+([\d,]+)\s*\|\s*loss\s+([-\d.naif]+)", re.IGNORECASE)
 LOG_TAIL_CHARS = 8000
@@ -49,6 +51,7 @@ def engine_run(
     *,
     spec: str,
     folder: Path,
+    definition: dict[str, Any] | None = None,
     seed: int,
     byte_budget: int | None = None,
     on_progress: Callable[[int | None, float | None], bool] | None = None,
@@ -62,13 +65,20 @@ def engine_run(
     trusted is the engine's decision, by content (the reference model's sha256), never ours.
     """
     out = Path(tempfile.mkdtemp(prefix="crucible-result-")) / "result.json"
+    benchmark = spec
+    if definition:
+        # An imported benchmark: its definition and where the store keeps its files, for the
+        # engine's harness alone (the sandboxed passes see neither).
+        handed = out.parent / "benchmark.json"
+        handed.write_text(json.dumps({"definition": definition, "data_dir": str(data_dir())}))
+        benchmark = str(handed)
     command = [
         sys.executable,
         "-m",
         "evaluation.engine",
         "run",
         "--benchmark",
-        spec,
+        benchmark,
         "--submission",
         str(folder),
         "--seed",

@@ -14,6 +14,7 @@ def leaderboard_recompute(*, benchmark: Benchmark) -> list[LeaderboardEntry]:
     scored = (
         Submission.objects.filter(
             benchmark=benchmark,
+            benchmark_version=benchmark.data_version,  # versions are never ranked together
             status=Status.SCORED,
             contributor__isnull=False,
             mean_val_bpb__isnull=False,

@@ -20,8 +20,8 @@ from contrib.github.client import GitHubNotConfigured, archive_download, is_tran
 from contrib.ledger import contribution_record
 from contrib.models import ContributionKind, ContributionSource
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
-from evaluation.engine.specs import SPECS
 from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.services.benchmarks import benchmark_spec
 from evaluation.services.engine_process import LOG_TAIL_CHARS, engine_run
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.publish import submission_publish
@@ -29,6 +29,9 @@ from evaluation.services.transitions import enqueue, submission_transition
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
+# Kept out of a run's public `metrics`: big ones stored apart, and what may reveal the hidden
+# split's score or quote private held-out text (README, "Benchmark folders").
+PRIVATE_RESULT_KEYS = ("loss_curve", "log_tail", "test_bits_per_byte", "private_error")
 
 
 class FetchError(Exception):
@@ -123,7 +126,7 @@ def submission_evaluate(*, submission_id: int) -> str:
 def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
     """Run one seed; False when the submission stopped (cancelled, or failed for good)."""
     benchmark = submission.benchmark
-    spec = SPECS[benchmark.engine_spec]
+    spec = benchmark_spec(benchmark)
     EvaluationRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING,
         worker_host=host,
@@ -158,6 +161,7 @@ def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
             return False
         outcome = engine_run(
             spec=benchmark.engine_spec,
+            definition=benchmark.definition or None,
             folder=Path(folder),
             seed=run.seed,
             byte_budget=benchmark.byte_budget,
@@ -184,8 +188,10 @@ def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
             str(status), RunStatus.FAILED
         ),
         val_bits_per_byte=result.get("val_bits_per_byte"),
+        test_bits_per_byte=result.get("test_bits_per_byte"),
         loss_curve=result.get("loss_curve") or [],
-        metrics={k: v for k, v in result.items() if k not in ("loss_curve", "log_tail")},
+        # Not the hidden split's score: `metrics` is public, that one is not (until revealed).
+        metrics={k: v for k, v in result.items() if k not in PRIVATE_RESULT_KEYS},
         device=str(result.get("device_name") or result.get("device") or ""),
         log_tail=((result.get("log_tail") or "") + outcome.output_tail)[-LOG_TAIL_CHARS:],
         exit_status=outcome.exit_status,
@@ -232,6 +238,8 @@ def submission_finish(*, submission_id: int) -> str:
         scores = [run.val_bits_per_byte for run in runs if run.val_bits_per_byte is not None]
         submission.mean_val_bpb = statistics.fmean(scores)
         submission.std_val_bpb = statistics.stdev(scores) if len(scores) > 1 else 0.0
+        tests = [run.test_bits_per_byte for run in runs if run.test_bits_per_byte is not None]
+        submission.mean_test_bpb = statistics.fmean(tests) if len(tests) == len(runs) else None
         submission.is_record = _beats_every_earlier_score(submission)
         submission_transition(submission=submission, to=Status.SCORED)
         leaderboard_recompute(benchmark=submission.benchmark)
@@ -281,13 +289,19 @@ def _evaluation_credit_key(submission: Submission, *, runs: list[EvaluationRun])
 
 
 def _beats_every_earlier_score(submission: Submission) -> bool:
-    """A record: better than every submission of the benchmark scored before it (the baseline
-    included); the baseline itself and a first score against nothing are not records."""
+    """A record: better than every submission of the benchmark's data version scored before it
+    (the baseline included); the baseline itself and a first score against nothing are not
+    records, and neither is anything on a practice benchmark."""
     benchmark = submission.benchmark
+    if benchmark.practice:  # its validation text is public: no records (README)
+        return False
     if submission.pk == benchmark.baseline_id or submission.mean_val_bpb is None:
         return False
     earlier = Submission.objects.filter(
-        benchmark=benchmark, status=Status.SCORED, mean_val_bpb__isnull=False
+        benchmark=benchmark,
+        benchmark_version=submission.benchmark_version,
+        status=Status.SCORED,
+        mean_val_bpb__isnull=False,
     ).exclude(pk=submission.pk)
     lower = benchmark.metric_direction == Benchmark.Direction.LOWER
     best = earlier.order_by("mean_val_bpb" if lower else "-mean_val_bpb").first()

@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from contrib.models import Contributor, Repository
-from evaluation.engine.specs import validate_config
+from evaluation.engine.specs import config_errors
 from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.services.benchmarks import benchmark_spec
 from evaluation.services.publish import submission_publish
 from evaluation.services.transitions import TransitionError, enqueue, submission_transition
 
@@ -31,7 +32,7 @@ def submission_create_config(
     contributor code runs, so no approval is needed). Errors name the field."""
     if not benchmark.active:
         raise ValidationError({"benchmark": f"benchmark {benchmark.slug} is not accepting entries"})
-    errors = validate_config(benchmark.engine_spec, config)
+    errors = config_errors(benchmark_spec(benchmark), config)
     if errors:
         raise ValidationError(
             {("config" if key == "__all__" else f"config.{key}"): msg for key, msg in errors}

@@ -43,7 +43,12 @@ def submission_transition(
 def enqueue(submission: Submission) -> None:
     """Queue the submission's evaluation on its benchmark's queue once this transaction
     commits (a worker never reads a row that is not committed yet)."""
-    queue_name = submission.benchmark.queue
+    benchmark = submission.benchmark
+    if submission.benchmark_version != benchmark.data_version:
+        # Queued again after the benchmark's data changed: it runs on, and ranks with, the new.
+        submission.benchmark_version = benchmark.data_version
+        Submission.objects.filter(pk=submission.pk).update(benchmark_version=benchmark.data_version)
+    queue_name = benchmark.queue
     transaction.on_commit(
         lambda: evaluate_submission.apply_async(args=[submission.pk], queue=queue_name)
     )

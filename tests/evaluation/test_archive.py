@@ -69,6 +69,10 @@ HOSTILE = {
         "larger than 10,000 bytes",
     ),
     "two-tops": ([("elsewhere/config.json", b"{}")], "expected one top folder"),
+    "file-and-folder": (
+        [(f"{TOP}/{FOLDER}/model.py/inner.py", b"")],
+        "'model.py' is both a file and a folder",
+    ),
 }
 
 

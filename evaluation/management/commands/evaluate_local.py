@@ -37,6 +37,7 @@ class Command(BaseCommand):
 
         outcome = engine_run(
             spec=found.engine_spec,
+            definition=found.definition or None,
             folder=folder,
             seed=seed,
             byte_budget=found.byte_budget,

@@ -1,0 +1,219 @@
+"""Importing a benchmark folder: files stored by sha256 in the platform's private data store,
+versions that are never ranked together, practice benchmarks without records, and a real run
+of the engine on the imported text."""
+
+import gzip
+import random
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from evaluation.engine.folders import stored_path
+from evaluation.models import Benchmark, LeaderboardEntry, Submission
+from evaluation.services import (
+    benchmark_import,
+    benchmark_reveal_test,
+    leaderboard_recompute,
+    submission_create_config,
+    submission_evaluate,
+)
+from tests.factories import ContributorFactory, SubmissionFactory
+from tests.support.benchmark_folder import make_benchmark_folder, secret_text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def store(settings: Any, tmp_path: Path) -> Path:
+    settings.CRUCIBLE_DATA_DIR = tmp_path / "store"
+    return settings.CRUCIBLE_DATA_DIR
+
+
+def test_the_command_stores_every_file_by_sha256_and_queues_a_baseline(
+    store: Path, tmp_path: Path
+) -> None:
+    folder = make_benchmark_folder(tmp_path / "bench")
+    out = StringIO()
+    call_command("benchmark_import", str(folder), stdout=out)
+    assert "Benchmark secret-text created: 4 files" in out.getvalue()
+    benchmark = Benchmark.objects.get(slug="secret-text")
+    assert benchmark.queue == "cpu" and not benchmark.practice and benchmark.data_version == 1
+    assert benchmark.seeds == 1 and benchmark.engine_spec == "demo-cpu"
+    for split in benchmark.definition["data"].values():
+        for listed in split:
+            stored = stored_path(store, listed["sha256"])
+            assert stored.is_file() and stored.stat().st_size == listed["size"]
+            assert stored.stat().st_mode & 0o077 == 0  # the platform's alone
+    assert benchmark.baseline is not None and benchmark.baseline.status == "queued"
+    # The harness reads the stored files (named by digest alone) as the folder's text: the
+    # .gz validation file decompressed.
+    from evaluation.engine import data
+    from evaluation.services import benchmark_spec
+
+    _train, validation, test = data.splits(benchmark_spec(benchmark))
+    assert validation == gzip.decompress((folder / "valid.txt.gz").read_bytes())
+    assert test == (folder / "test.txt").read_bytes()
+
+    # Again without --update: refused, nothing changed.
+    with pytest.raises(CommandError, match="pass --update"):
+        call_command("benchmark_import", str(folder), stdout=StringIO())
+    # A bad folder: the key is named.
+    (folder / "benchmark.toml").write_text((folder / "benchmark.toml").read_text() + "x = 1\n")
+    with pytest.raises(CommandError, match=r"settings\.x: unknown setting"):
+        call_command("benchmark_import", str(folder), "--update", stdout=StringIO())
+
+
+def test_new_data_is_a_new_version_ranked_apart_with_a_new_baseline(
+    store: Path, tmp_path: Path
+) -> None:
+    folder = make_benchmark_folder(tmp_path / "bench")
+    first = benchmark_import(path=folder).benchmark
+    old_baseline = first.baseline_id
+    mona = ContributorFactory(login="mona")
+    SubmissionFactory(
+        benchmark=first, contributor=mona, status="scored", mean_val_bpb=2.0, benchmark_version=1
+    )
+    leaderboard_recompute(benchmark=first)
+    assert LeaderboardEntry.objects.filter(benchmark=first).count() == 1
+
+    # Same data, new description: the same version.
+    toml = folder / "benchmark.toml"
+    toml.write_text(toml.read_text().replace("secret seed.", "secret seed, kept private."))
+    same = benchmark_import(path=folder, update=True)
+    assert not same.new_version and same.benchmark.data_version == 1
+    assert same.benchmark.baseline_id == old_baseline
+
+    # New validation text: version 2, a new baseline, and the old results leave the board.
+    (folder / "valid.txt.gz").write_bytes(gzip.compress(secret_text(4_000, random.Random(7))))
+    changed = benchmark_import(path=folder, update=True)
+    benchmark = changed.benchmark
+    assert changed.new_version and benchmark.data_version == 2
+    assert benchmark.baseline_id != old_baseline
+    assert Submission.objects.get(pk=benchmark.baseline_id).benchmark_version == 2
+    assert not LeaderboardEntry.objects.filter(benchmark=benchmark).exists()
+    SubmissionFactory(
+        benchmark=benchmark,
+        contributor=mona,
+        status="scored",
+        mean_val_bpb=2.5,
+        benchmark_version=2,
+    )
+    leaderboard_recompute(benchmark=benchmark)
+    assert [e.mean_val_bpb for e in LeaderboardEntry.objects.filter(benchmark=benchmark)] == [2.5]
+
+
+def test_the_api_and_pages_never_serve_the_held_out_text(
+    store: Path, tmp_path: Path, client: Any
+) -> None:
+    folder = make_benchmark_folder(tmp_path / "bench")
+    benchmark_import(path=folder)
+    validation = gzip.decompress((folder / "valid.txt.gz").read_bytes())
+    test = (folder / "test.txt").read_bytes()
+    secret = [validation[:64], test[:64], str(store).encode()]
+    for path in (
+        "/api/benchmarks/",
+        "/api/benchmarks/secret-text/",
+        "/api/benchmarks/secret-text/leaderboard/",
+        "/leaderboard/secret-text/",
+        "/submit/?benchmark=secret-text",
+    ):
+        body = APIClient().get(path).content
+        assert not any(part in body for part in secret), path
+
+
+def test_a_practice_benchmark_awards_no_records(store: Path, tmp_path: Path) -> None:
+    folder = make_benchmark_folder(tmp_path / "bench", practice=True)
+    benchmark = benchmark_import(path=folder).benchmark
+    assert benchmark.practice
+    assert "Practice benchmark" in APIClient().get("/leaderboard/secret-text/").content.decode()
+
+
+def test_a_config_on_an_imported_benchmark_trains_and_scores_on_its_text(
+    store: Path, tmp_path: Path
+) -> None:
+    """The whole worker path: the platform hands the engine the definition and the store; the
+    engine's harness reads the stored text; the result is scored and ranked."""
+    folder = make_benchmark_folder(
+        tmp_path / "bench", extra="[settings.config.lr]\ndefault = 0.01\nmaximum = 0.05\n"
+    )
+    benchmark = benchmark_import(path=folder).benchmark
+    # The imported config range holds: 0.06 was allowed by the spec, not by this benchmark.
+    with pytest.raises(ValidationError, match=r"config\.lr"):
+        submission_create_config(
+            benchmark=benchmark, contributor=ContributorFactory(login="hot"), config={"lr": 0.06}
+        )
+    submission = submission_create_config(
+        benchmark=benchmark, contributor=ContributorFactory(login="mona"), config={}
+    )
+    assert submission_evaluate(submission_id=benchmark.baseline_id) == "scored"
+    assert submission_evaluate(submission_id=submission.pk) == "scored"
+    submission.refresh_from_db()
+    run = submission.runs.get()
+    assert run.status == "ok" and 0 < submission.mean_val_bpb < 16  # 6 steps: near random
+    assert run.progress_bytes == 1536  # the folder's byte budget
+    assert LeaderboardEntry.objects.get(benchmark=benchmark).submission == submission
+
+    # The hidden test split was scored, and is kept from everyone but maintainers.
+    assert run.test_bits_per_byte is not None and submission.mean_test_bpb is not None
+    assert "test_bits_per_byte" not in run.metrics
+    hidden = f"{submission.mean_test_bpb:.4f}"
+    anonymous = APIClient()
+    for path in (f"/api/submissions/{submission.pk}/", "/api/benchmarks/secret-text/leaderboard/"):
+        body = anonymous.get(path).content.decode()
+        assert str(run.test_bits_per_byte)[:8] not in body, path
+    page = anonymous.get("/leaderboard/secret-text/").content.decode()
+    assert "Test bpb" not in page
+    staff = User.objects.create_user("maintainer", password="pw-123456789", is_staff=True)
+    maintainer = APIClient()
+    maintainer.force_login(staff)
+    page = maintainer.get("/leaderboard/secret-text/").content.decode()
+    assert "Test bpb" in page and hidden in page and "Only maintainers see them" in page
+    benchmark_reveal_test(benchmark=benchmark)
+    page = anonymous.get("/leaderboard/secret-text/").content.decode()
+    assert "Test bpb" in page and hidden in page
+
+
+def _tarball(folder: Path, *, extra: tuple[str, bytes] | None = None) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname="my-benchmark")
+        if extra is not None:
+            info = tarfile.TarInfo(extra[0])
+            info.size = len(extra[1])
+            tar.addfile(info, io.BytesIO(extra[1]))
+    return buffer.getvalue()
+
+
+def test_a_maintainer_imports_a_packed_folder_in_the_admin(
+    store: Path, tmp_path: Path, admin_client: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    folder = make_benchmark_folder(tmp_path / "bench")
+    listing = admin_client.get("/admin/evaluation/benchmark/")
+    assert "/admin/evaluation/benchmark/import/" in listing.content.decode()
+
+    hostile = _tarball(folder, extra=("my-benchmark/../../escape.txt", b"x"))
+    refused = admin_client.post(
+        "/admin/evaluation/benchmark/import/",
+        {"archive": SimpleUploadedFile("b.tar.gz", hostile)},
+    )
+    assert refused.status_code == 200
+    assert "the archive was refused" in refused.content.decode()
+    assert not Benchmark.objects.filter(slug="secret-text").exists()
+
+    upload = SimpleUploadedFile("bench.tar.gz", _tarball(folder))
+    response = admin_client.post("/admin/evaluation/benchmark/import/", {"archive": upload})
+    benchmark = Benchmark.objects.get(slug="secret-text")
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/admin/evaluation/benchmark/{benchmark.pk}/change/")
+    assert len(benchmark.definition["data"]["train"]) == 2
