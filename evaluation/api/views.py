@@ -3,12 +3,14 @@ global IsAuthenticated); creating needs a signed-in user; approving needs a main
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +27,7 @@ from evaluation.models import Benchmark, LeaderboardEntry, Submission
 from evaluation.policies import user_quota_exempt
 from evaluation.services import (
     TransitionError,
+    benchmark_import_archive,
     submission_approve,
     submission_cancel,
     submission_create_config,
@@ -38,13 +41,64 @@ def _as_drf(exc: DjangoValidationError | TransitionError) -> ValidationError:
     return ValidationError({"detail": getattr(exc, "messages", [str(exc)])})
 
 
-class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
-    """Benchmarks and their precomputed leaderboards (`/api/benchmarks/<slug>/leaderboard/`)."""
+class BenchmarkImportSerializer(serializers.Serializer[Any]):
+    archive = serializers.FileField(
+        help_text="A .tar.gz of one benchmark folder (benchmark.toml and its data files)."
+    )
 
-    permission_classes = [PublicReadOnly]
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # Named like the command's --update (the name of a serializer method, so added here).
+        fields["update"] = serializers.BooleanField(
+            default=False, help_text="Change the existing benchmark (new data: a new version)."
+        )
+        return fields
+
+
+class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
+    """Benchmarks and their precomputed leaderboards (`/api/benchmarks/<slug>/leaderboard/`);
+    maintainers import benchmark folders (`/api/benchmarks/import/`)."""
+
     serializer_class = BenchmarkSerializer
     queryset = Benchmark.objects.select_related("baseline")
     lookup_field = "slug"
+
+    def get_permissions(self) -> list[Any]:
+        if self.action == "import_folder":
+            return [IsAuthenticated(), IsMaintainer()]
+        return [PublicReadOnly()]
+
+    @extend_schema(
+        request={"multipart/form-data": BenchmarkImportSerializer},
+        responses={200: BenchmarkSerializer, 201: BenchmarkSerializer},
+        filters=False,
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def import_folder(self, request: Request) -> Response:
+        """Import a benchmark folder packed as .tar.gz: the same checks and service as
+        `manage.py benchmark_import` and the admin (maintainers)."""
+        given = BenchmarkImportSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        upload = given.validated_data["archive"]
+        if upload.size > settings.BENCHMARK_UPLOAD_MAX_BYTES:
+            raise ValidationError({"archive": ["larger than BENCHMARK_UPLOAD_MAX_BYTES"]})
+        try:
+            outcome = benchmark_import_archive(
+                data=upload.read(), update=given.validated_data["update"]
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"archive": exc.messages}) from None
+        return Response(
+            BenchmarkSerializer(outcome.benchmark, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+        )
 
     @extend_schema(responses=LeaderboardEntrySerializer(many=True), filters=False)
     @action(detail=True, serializer_class=LeaderboardEntrySerializer, filter_backends=[])

@@ -217,3 +217,34 @@ def test_a_maintainer_imports_a_packed_folder_in_the_admin(
     assert response.status_code == 302
     assert response["Location"].endswith(f"/admin/evaluation/benchmark/{benchmark.pk}/change/")
     assert len(benchmark.definition["data"]["train"]) == 2
+
+
+def test_maintainers_import_a_packed_folder_through_the_api(store: Path, tmp_path: Path) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    folder = make_benchmark_folder(tmp_path / "bench")
+    packed = _tarball(folder)
+
+    def post(client: APIClient, **extra: Any) -> Any:
+        upload = SimpleUploadedFile("bench.tar.gz", packed)
+        return client.post(
+            "/api/benchmarks/import/", {"archive": upload, **extra}, format="multipart"
+        )
+
+    assert post(APIClient()).status_code == 401
+    someone = APIClient()
+    someone.force_authenticate(User.objects.create_user("someone"))
+    assert post(someone).status_code == 403
+    maintainer = APIClient()
+    maintainer.force_authenticate(User.objects.create_user("maint", is_staff=True))
+    created = post(maintainer)
+    assert created.status_code == 201 and created.json()["slug"] == "secret-text"
+    again = post(maintainer)
+    assert again.status_code == 400 and "pass --update" in str(again.json()["archive"])
+    assert post(maintainer, update="true").status_code == 200
+    broken = maintainer.post(
+        "/api/benchmarks/import/",
+        {"archive": SimpleUploadedFile("x.tar.gz", b"not a tarball")},
+        format="multipart",
+    )
+    assert broken.status_code == 400 and "not a readable tar archive" in str(broken.json())
