@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from contrib.api import views
+from contrib.api import bounties, docs, views
 
 router = DefaultRouter()
 router.include_root_view = False  # one front door for the whole API: views.ApiRootView
@@ -12,8 +12,8 @@ router.register("issues", views.IssueViewSet, basename="issue")
 router.register("pull-requests", views.PullRequestViewSet, basename="pull-request")
 router.register("badges", views.BadgeViewSet, basename="badge")
 router.register("awards", views.AwardViewSet, basename="award")
-router.register("bounties", views.BountyViewSet, basename="bounty")
-router.register("doc-pages", views.DocPageViewSet, basename="doc")
+router.register("bounties", bounties.BountyViewSet, basename="bounty")
+router.register("doc-pages", docs.DocPageViewSet, basename="doc")
 router.register("sponsorships", views.SponsorshipViewSet, basename="sponsorship")
 
 urlpatterns = [

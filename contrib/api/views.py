@@ -3,29 +3,22 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
-from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contrib.api.filters import AwardFilter, ContributionFilter, IssueFilter, PullRequestFilter
 from contrib.api.params import (
-    MAX_INTEGER,
-    MONTH_SCHEMA,
     TIME_HELP,
     TIME_SCHEMA,
     boolean_param,
     choice_param,
     integer_param,
-    month_param,
     params_read,
     time_param,
 )
@@ -33,16 +26,9 @@ from contrib.api.permissions import PublicReadOnly
 from contrib.api.serializers import (
     AwardSerializer,
     BadgeSerializer,
-    BountyActionSerializer,
-    BountyAwardSerializer,
-    BountySerializer,
     ContributionSerializer,
     ContributorProfileSerializer,
     ContributorSerializer,
-    DocDiffSerializer,
-    DocEditSerializer,
-    DocPageSerializer,
-    DocRevisionSerializer,
     HealthSerializer,
     HonorRollSerializer,
     IssueSerializer,
@@ -51,18 +37,14 @@ from contrib.api.serializers import (
     SponsorshipSerializer,
 )
 from contrib.badges import contributor_awards
-from contrib.bounties import bounty_create, bounty_payouts_csv, bounty_transition
 from contrib.contributors import contributor_get_public
-from contrib.docs import DocError, doc_diff, doc_revision_create
 from contrib.health import community_health
 from contrib.honor_rolls import honor_roll_get, period_window
 from contrib.models import (
     Award,
     Badge,
-    Bounty,
     Contribution,
     Contributor,
-    DocPage,
     HonorRoll,
     Issue,
     PullRequest,
@@ -278,212 +260,6 @@ class AwardViewSet(viewsets.ReadOnlyModelViewSet[Award]):
     serializer_class = AwardSerializer
     queryset = Award.objects.select_related("badge", "contributor")
     filterset_class = AwardFilter
-
-
-_bounty_move = extend_schema(request=BountyActionSerializer, responses=BountySerializer)
-_bounty_award = extend_schema(request=BountyAwardSerializer, responses=BountySerializer)
-
-
-class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bounty]):
-    """Bounties on issues. Public read; each action checks its role (see contrib.bounties).
-    POST `<id>/claim/`, `submit/`, `unclaim/`, `award/` (`{"winner": login}`), `pay/`,
-    `cancel/`; `GET payouts/?month=2026-10` (maintainers) is the CSV for a fiscal host."""
-
-    serializer_class = BountySerializer
-    queryset = Bounty.objects.select_related(
-        "issue__repository", "claimed_by", "awarded_to"
-    ).prefetch_related("events__actor")
-    filterset_fields = ["state", "currency"]
-    ordering_fields = [  # the answer's fields, less `events` (a row per event, not per bounty)
-        "id",
-        "title",
-        "amount_minor",
-        "currency",
-        "funder",
-        "kind",
-        "state",
-        "claimed_by",
-        "awarded_to",
-        "expires_at",
-        "awarded_at",
-        "created_at",
-        "issue__number",
-        "issue__repository__full_name",
-    ]
-
-    def get_permissions(self) -> list[Any]:
-        if self.action in ("list", "retrieve"):
-            return [PublicReadOnly()]
-        return [IsAuthenticated()]
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        bounty = bounty_create(  # a refusal is a domain error: contrib.api.errors maps it
-            issue=data["issue"],
-            title=data["title"],
-            amount_minor=data["amount_minor"],
-            currency=data["currency"],
-            funder=data["funder"],
-            kind=data.get("kind", "code"),
-            expires_at=data.get("expires_at"),
-            user=request.user,  # type: ignore[arg-type]
-        )
-        return Response(self.get_serializer(bounty).data, status=201)
-
-    def _move(self, request: Request, to: str) -> Response:
-        action_body = (
-            BountyAwardSerializer if to == Bounty.State.AWARDED else BountyActionSerializer
-        )
-        body = action_body(data=request.data)
-        body.is_valid(raise_exception=True)
-        winner = None
-        if body.validated_data.get("winner"):
-            winner = contributor_get_public(login=body.validated_data["winner"])
-            if winner is None:
-                raise ValidationError({"winner": ["no contributor with that login"]})
-        bounty = bounty_transition(
-            bounty=self.get_object(),
-            to=to,
-            user=request.user,  # type: ignore[arg-type]
-            note=body.validated_data.get("note", ""),
-            winner=winner,
-        )
-        return Response(self.get_serializer(bounty).data)
-
-    @_bounty_move
-    @action(detail=True, methods=["post"])
-    def claim(self, request: Request, pk: str) -> Response:
-        return self._move(request, Bounty.State.CLAIMED)
-
-    @_bounty_move
-    @action(detail=True, methods=["post"])
-    def unclaim(self, request: Request, pk: str) -> Response:
-        return self._move(request, Bounty.State.OPEN)
-
-    @_bounty_move
-    @action(detail=True, methods=["post"])
-    def submit(self, request: Request, pk: str) -> Response:
-        return self._move(request, Bounty.State.SUBMITTED)
-
-    @_bounty_award
-    @action(detail=True, methods=["post"])
-    def award(self, request: Request, pk: str) -> Response:
-        return self._move(request, Bounty.State.AWARDED)
-
-    @_bounty_move
-    @action(detail=True, methods=["post"])
-    def pay(self, request: Request, pk: str) -> Response:
-        return self._move(request, Bounty.State.PAID)
-
-    @_bounty_move
-    @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str) -> Response:
-        return self._move(request, Bounty.State.CANCELLED)
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "month", MONTH_SCHEMA, required=True, description="The month, as `2026-10`."
-            )
-        ],
-        responses={(200, "text/csv"): OpenApiTypes.STR},
-    )
-    @action(detail=False, methods=["get"])
-    def payouts(self, request: Request) -> HttpResponse:
-        if not request.user.is_staff:
-            raise PermissionDenied("only maintainers export payouts")
-        month = month_param(request.query_params, "month")
-        window = period_window(period="month", at=month)
-        response = HttpResponse(
-            bounty_payouts_csv(starts_at=window.starts_at, ends_at=window.ends_at),
-            content_type="text/csv",
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="bounty-payouts-{window.starts_at:%Y-%m}.csv"'
-        )
-        return response
-
-
-class DocPageViewSet(viewsets.ReadOnlyModelViewSet[DocPage]):
-    """Community docs. Public read; signed-in users POST a new page or revision
-    (`{"slug", "title", "body", "message"}`); `<slug>/revisions/`, `<slug>/diff/?from=1&to=2`;
-    `github/` lists documentation changes that arrived from GitHub (docs commits, wiki edits)."""
-
-    serializer_class = DocPageSerializer
-    queryset = DocPage.objects.all()
-    lookup_field = "slug"
-    search_fields = ["title", "slug"]
-
-    def get_permissions(self) -> list[Any]:
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [PublicReadOnly()]
-        return [IsAuthenticated()]
-
-    @extend_schema(request=DocEditSerializer, responses={201: DocPageSerializer})
-    def create(self, request: Request) -> Response:
-        body = DocEditSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            revision = doc_revision_create(user=request.user, **body.validated_data)  # type: ignore[arg-type]
-        except DocError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
-        return Response(DocPageSerializer(revision.page).data, status=201)
-
-    # No filter backends: they would order and search the pages by the revisions' fields.
-    @extend_schema(responses=DocRevisionSerializer(many=True), filters=False)
-    @action(
-        detail=True,
-        serializer_class=DocRevisionSerializer,
-        pagination_class=None,
-        filter_backends=[],
-    )
-    def revisions(self, request: Request, slug: str) -> Response:
-        page = self.get_object()
-        return Response(
-            DocRevisionSerializer(page.revisions.select_related("author"), many=True).data
-        )
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                name,
-                {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER},
-                required=True,
-                description=f"The number of the revision to diff {name}.",
-            )
-            for name in ("from", "to")
-        ],
-        responses=DocDiffSerializer,
-    )
-    @action(detail=True)
-    def diff(self, request: Request, slug: str) -> Response:
-        page = self.get_object()
-        numbers: dict[str, int] = {}
-        errors: dict[str, list[str]] = {}
-        for name in ("from", "to"):
-            raw = request.query_params.get(name)
-            if raw is None or not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-                errors[name] = [f"give the {name} revision as a whole number from 1"]
-            elif int(raw) > MAX_INTEGER or not page.revisions.filter(number=int(raw)).exists():
-                errors[name] = [f"{page.slug} has no revision {raw}"]
-            else:
-                numbers[f"{name}_number"] = int(raw)
-        if errors:
-            # `detail` as well: the one key of this answer before it named the parameters.
-            detail = "; ".join(message for messages in errors.values() for message in messages)
-            raise ValidationError({**errors, "detail": detail})
-        return Response({"diff": doc_diff(page=page, **numbers)})
-
-    @extend_schema(responses=ContributionSerializer(many=True), filters=False)
-    @action(detail=False, serializer_class=ContributionSerializer)
-    def github(self, request: Request) -> Response:
-        changes = Contribution.objects.filter(
-            kind="doc", source__in=["github", "sync"]
-        ).select_related("contributor", "repository")
-        page = self.paginate_queryset(changes)  # type: ignore[arg-type]
-        return self.get_paginated_response(ContributionSerializer(page, many=True).data)  # type: ignore[arg-type]
 
 
 class SponsorshipViewSet(viewsets.ReadOnlyModelViewSet[Sponsorship]):
