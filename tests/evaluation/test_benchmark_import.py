@@ -155,6 +155,7 @@ def test_a_config_on_an_imported_benchmark_trains_and_scores_on_its_text(
     assert submission_evaluate(submission_id=submission.pk) == "scored"
     submission.refresh_from_db()
     run = submission.runs.get()
+    assert run.seed == 7  # the folder's own seed list
     assert run.status == "ok" and 0 < submission.mean_val_bpb < 16  # 6 steps: near random
     assert run.progress_bytes == 1536  # the folder's byte budget
     assert LeaderboardEntry.objects.get(benchmark=benchmark).submission == submission

@@ -51,7 +51,7 @@ eval_windows = 32
 eval_batch_size = 8
 eval_wall_s = 60.0
 log_every = 1
-seeds = [0]
+seeds = [7]
 scratch_bytes = 67108864
 max_output_bytes = 1048576
 """

@@ -31,7 +31,7 @@ def folder(tmp_path: Path) -> Path:
 def test_a_folder_gives_a_spec_with_its_settings_and_every_file_by_sha256(folder: Path) -> None:
     loaded = load_folder(folder)
     spec = loaded.spec()
-    assert spec.name == "secret-text" and spec.block_size == 32 and spec.seeds == (0,)
+    assert spec.name == "secret-text" and spec.block_size == 32 and spec.seeds == (7,)
     assert spec.data is not None
     assert [Path(f.path).name for f in spec.data.train] == ["part0.txt", "part1.txt"]
     assert [Path(f.path).name for f in spec.data.validation] == ["valid.txt.gz"]
@@ -51,8 +51,8 @@ def test_a_folder_gives_a_spec_with_its_settings_and_every_file_by_sha256(folder
         ("byte_budget = 1536", "byte_budget = 10", "settings.byte_budget"),
         ("byte_budget = 1536", "byte_budget = 1e400", "settings.byte_budget"),
         ("byte_budget = 1536", 'byte_budget = "lots"', "settings.byte_budget"),
-        ("seeds = [0]", "seeds = [0, 0]", "settings.seeds"),
-        ("seeds = [0]", "seeds = [0]\ngpus = 2", "settings.gpus: unknown setting"),
+        ("seeds = [7]", "seeds = [7, 7]", "settings.seeds"),
+        ("seeds = [7]", "seeds = [7]\ngpus = 2", "settings.gpus: unknown setting"),
         ("eval_windows = 32", "eval_windows = 100000", "data.validation"),
         ("eval_windows = 32", "eval_windows = 8", "settings.eval_windows"),
         ('validation = ["valid.txt.gz"]', 'validation = ["../secret.txt"]', "inside the folder"),
