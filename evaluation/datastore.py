@@ -50,7 +50,3 @@ def datastore_put(source: Path, digest: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
-
-
-def datastore_has(digest: str) -> bool:
-    return stored_path(data_dir(), digest).is_file()

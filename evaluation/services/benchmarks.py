@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
-from evaluation.datastore import data_dir, datastore_put
+from evaluation.datastore import DataStoreError, data_dir, datastore_put
 from evaluation.engine.folders import BenchmarkFolderError, load_folder, spec_from_stored
 from evaluation.engine.specs import SPECS, BenchmarkSpec
 from evaluation.models import Benchmark, Submission
@@ -105,9 +105,12 @@ def benchmark_import(*, path: Path, update: bool = False, queue: str = "") -> Im
     except BenchmarkFolderError as exc:
         raise ValidationError(str(exc)) from None
     definition = folder.definition
-    for listed in folder.files.values():
-        for item in listed:
-            datastore_put(item.path, item.sha256)
+    try:
+        for listed in folder.files.values():
+            for item in listed:
+                datastore_put(item.path, item.sha256)
+    except DataStoreError as exc:
+        raise ValidationError(str(exc)) from None
     stored = sum(len(listed) for listed in folder.files.values())
     spec = SPECS[definition["spec"]]
     with transaction.atomic():
