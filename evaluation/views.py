@@ -78,12 +78,14 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
         if row["entry"].submission.mean_test_bpb is not None
     )
     show_test = bool(tested) and (benchmark.test_revealed or request.user.is_staff)
-    test_ranks = {pk: rank for rank, (_score, pk) in enumerate(tested, start=1)}
+    if show_test:
+        test_ranks = {pk: rank for rank, (_score, pk) in enumerate(tested, start=1)}
+        for row in rows:
+            row["test_rank"] = test_ranks.get(row["entry"].submission.pk)
     context = {
         "benchmark": benchmark,
         "rows": rows,
         "show_test": show_test,
-        "test_ranks": test_ranks if show_test else {},
         "records": records,
         "chart": _progression_chart(records),
         "benchmarks": benchmark_choices(),

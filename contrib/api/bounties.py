@@ -33,6 +33,9 @@ _bounty_move = extend_schema(request=BountyActionSerializer, responses=BountySer
 _bounty_award = extend_schema(request=BountyAwardSerializer, responses=BountySerializer)
 
 
+_NOT_COLUMNS = ("issue", "issue_number", "repository", "events")
+
+
 class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bounty]):
     """Bounties on issues. Public read; each action checks its role (see contrib.bounties).
     POST `<id>/claim/`, `submit/`, `unclaim/`, `award/` (`{"winner": login}`), `pay/`,
@@ -43,19 +46,10 @@ class BountyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Bount
         "issue__repository", "claimed_by", "awarded_to"
     ).prefetch_related("events__actor")
     filterset_fields = ["state", "currency"]
-    ordering_fields = [  # the answer's fields, less `events` (a row per event, not per bounty)
-        "id",
-        "title",
-        "amount_minor",
-        "currency",
-        "funder",
-        "kind",
-        "state",
-        "claimed_by",
-        "awarded_to",
-        "expires_at",
-        "awarded_at",
-        "created_at",
+    # The answer's fields that are the bounty's own columns (not `events`: a row per event),
+    # and the issue's number and repository by their paths.
+    ordering_fields = [
+        *(f for f in BountySerializer.Meta.fields if f not in _NOT_COLUMNS),
         "issue__number",
         "issue__repository__full_name",
     ]
