@@ -22,7 +22,10 @@ TINY = SPECS["demo-cpu"].with_overrides(
     block_size=32,
     batch_size=8,
     byte_budget=8 * 32 * 6,
-    train_wall_s=30.0,
+    # Generous: tests that assert the whole budget trained must not depend on this shared
+    # machine's load (a CI run once needed over 30 s for the first step); tests of the cap
+    # set their own.
+    train_wall_s=120.0,
     startup_grace_s=30.0,
     eval_windows=32,
     eval_batch_size=8,
