@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format bench screenshots worker migrate clean
+.PHONY: install run test lint format bench screenshots worker evaluation-worker migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,17 @@ run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_benchmarks
 	$(PY) manage.py ensure_admin
+	$(PY) manage.py worker_token local-cpu --queues cpu --file "$${CRUCIBLE_VAR_DIR:-var}/worker-token"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile platform/Procfile.dev --app-root . start
 
+# The platform's own tasks (webhooks, GitHub answers, honours); needs the platform's settings.
 worker: install
-	$(BIN)/celery -A config.celery_app worker -Q default,cpu --loglevel INFO
+	$(BIN)/celery -A config.celery_app worker -Q default --loglevel INFO
+
+# An evaluation worker on this machine: PLATFORM_URL, CRUCIBLE_WORKER_TOKEN, CELERY_BROKER_URL
+# and nothing else of the platform's (README, "Add a GPU worker").
+evaluation-worker: install
+	$(PY) -m evaluation.agent
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

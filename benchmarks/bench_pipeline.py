@@ -1,11 +1,15 @@
 """The evaluation pipeline's own overhead around the engine, with real processes: gunicorn, a
-Celery worker on `default` (deliveries, intake, GitHub answers) and one on `cpu` (the engine),
-the fake GitHub of the tests on loopback.
+Celery worker on `default` (deliveries, intake, GitHub answers) and an evaluation worker on `cpu`
+(`python -m evaluation.agent`: its token, the platform's URL and the broker's only), the fake
+GitHub of the tests on loopback.
 
 1. Webhook accepted (the 202 at the sender) → engine starting (the run row's `started_at`), and
    score written (the submission's `finished_at`) → commit status posted (the fake GitHub's
    arrival time), per pull request, on Kombu's file-system broker and on Redis.
-2. `GET /api/benchmarks/<slug>/leaderboard/` latency with 10,000 scored submissions (2,000
+2. The worker API: a benchmark's data fetched by an evaluation worker over HTTP (MB/s, into an
+   empty cache and again with every file cached) against copying the same file on the platform's
+   own disk, and a heartbeat's round trip against a bare Django view on the same gunicorn.
+3. `GET /api/benchmarks/<slug>/leaderboard/` latency with 10,000 scored submissions (2,000
    contributors), and the time to recompute that leaderboard when a score lands.
 
 Uses a fresh SQLite file (DATABASE_URL if set). BENCH_PRS pull requests per broker (default 3;
@@ -83,6 +87,7 @@ def main() -> None:
         else:
             with servers.redis_server() as redis_url:
                 _pipeline("redis", redis_url, fake, benchmark)
+        _worker_api()
         _leaderboard(benchmark)
     finally:
         fake.stop()
@@ -125,7 +130,7 @@ def _pipeline(name: str, broker_url: str, fake: Any, benchmark: Any) -> None:
         solo_worker,
         submission_files,
     )
-    from tests.support.processes import gunicorn, platform_env
+    from tests.support.processes import evaluation_worker, gunicorn, platform_env
 
     env = platform_env(**{**env_now(), "CELERY_BROKER_URL": broker_url})
     env["DJANGO_SETTINGS_MODULE"] = "benchmarks.bench_settings"
@@ -133,7 +138,7 @@ def _pipeline(name: str, broker_url: str, fake: Any, benchmark: Any) -> None:
     with (
         gunicorn(env, workers=2) as base_url,
         solo_worker(env, queues="default"),
-        solo_worker(env, queues="cpu"),
+        evaluation_worker(base_url, broker_url, var_dir=env["CRUCIBLE_VAR_DIR"]),
     ):
         for _ in range(PRS):
             sha = f"{random.getrandbits(160):040x}"
@@ -179,6 +184,78 @@ def env_now() -> dict[str, str]:
         "GITHUB_SECONDS_BETWEEN_WRITES", "PLATFORM_URL", "GITHUB_API_URL", "DATABASE_URL",
     ]  # fmt: skip
     return {key: os.environ[key] for key in keys if key in os.environ}
+
+
+DATA_MB = int(os.environ.get("BENCH_DATA_MB", "256"))
+
+
+def _worker_api() -> None:
+    import shutil
+
+    from evaluation.agent.cache import DataCache
+    from evaluation.agent.client import HttpTransport, Platform
+    from evaluation.datastore import data_dir
+    from evaluation.engine.folders import stored_path
+    from evaluation.services import benchmark_import, worker_create
+    from tests.support.benchmark_folder import make_benchmark_folder
+    from tests.support.processes import gunicorn, platform_env
+
+    folder = make_benchmark_folder(Path(tempfile.mkdtemp(prefix="crucible-bench-data-")))
+    # One big training file of incompressible bytes, so the transfer is what is measured.
+    with (folder / "train" / "big.txt").open("wb") as out:
+        for _ in range(DATA_MB):
+            out.write(random.randbytes(1 << 20))
+    benchmark = benchmark_import(path=folder, queue="cpu").benchmark
+    definition = benchmark.definition
+    size = sum(f["size"] for files in definition["data"].values() for f in files)
+    biggest = max(
+        (f for files in definition["data"].values() for f in files), key=lambda f: f["size"]
+    )
+    _worker, key = worker_create(name=f"bench-{secrets.token_hex(4)}", queues=["cpu"])
+    env = platform_env(**env_now())
+    env["DJANGO_SETTINGS_MODULE"] = "benchmarks.bench_settings"
+    scratch = Path(tempfile.mkdtemp(prefix="crucible-bench-cache-"))
+    with gunicorn(env, workers=2) as base_url:
+        platform = Platform(token=key, transport=HttpTransport(base_url))
+        cache = DataCache(scratch / "cache", max_bytes=4 * size)
+        started = time.perf_counter()
+        cache.ensure(definition, platform.data)
+        cold = time.perf_counter() - started
+        started = time.perf_counter()
+        cache.ensure(definition, platform.data)
+        cached = time.perf_counter() - started
+        started = time.perf_counter()
+        shutil.copyfile(stored_path(data_dir(), biggest["sha256"]), scratch / "copy")
+        local = (time.perf_counter() - started) * size / biggest["size"]
+        beats, bares = [], []
+        submission = benchmark.baseline
+        platform.claim(submission.pk)
+        run = platform.run_start(submission.pk, benchmark.definition["settings"]["seeds"][0])
+        bare = urllib.request.Request(f"{base_url}/bench/bare/", data=b"{}", method="POST")
+        for index in range(420):
+            started = time.perf_counter()
+            platform.heartbeat(run, progress_bytes=index, loss=1.0)
+            beat = time.perf_counter() - started
+            started = time.perf_counter()
+            with urllib.request.urlopen(bare, timeout=30) as response:
+                response.read()
+            if index >= 20:
+                beats.append(beat)
+                bares.append(time.perf_counter() - started)
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    mb = size / 1e6
+    print(
+        f"worker data fetch: {mb:,.0f} MB, cold {mb / cold:,.0f} MB/s, cached {mb / cached:,.0f} "
+        f"MB/s (checked by size), local disk copy {mb / local:,.0f} MB/s: cold fetch = "
+        f"{local / cold:.2f}x a local copy"
+    )
+    beat_ms, bare_ms = statistics.median(beats) * 1000, statistics.median(bares) * 1000
+    print(
+        f"worker heartbeat: median {beat_ms:.1f} ms per call, bare view {bare_ms:.1f} ms: "
+        f"API overhead {beat_ms - bare_ms:.1f} ms ({bare_ms / beat_ms:.2f}x the bare view's "
+        f"speed) over {len(beats)} calls"
+    )
 
 
 def _leaderboard(benchmark: Any) -> None:

@@ -208,3 +208,6 @@ class LeaderboardEntryAdmin(admin.ModelAdmin[LeaderboardEntry]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+from evaluation import admin_workers  # noqa: E402,F401 - registers the Workers page

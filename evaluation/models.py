@@ -152,6 +152,12 @@ class Submission(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last took it from its queue."
+    )
+    claims = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker took it (a lost worker's job is retaken)."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -184,6 +190,14 @@ class EvaluationRun(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker_host = models.CharField(max_length=200, blank=True)
+    worker = models.ForeignKey(
+        "Worker",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        help_text="The worker that holds (or last held) this run: only it may write to it.",
+    )
     device = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
     progress_bytes = models.BigIntegerField(default=0)
@@ -209,6 +223,37 @@ class EvaluationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission} seed {self.seed}"
+
+
+class Worker(models.Model):
+    """A machine that trains and scores runs, attached with a worker token: it reaches the
+    platform over its HTTP API (and its queues over the broker), never its database. Only a
+    SHA-256 digest of the token is stored: the token is shown once."""
+
+    name = models.CharField(max_length=100, unique=True)
+    queues = models.JSONField(default=list, help_text="The benchmark queues it may take jobs of.")
+    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    host = models.CharField(max_length=200, blank=True, help_text="As the worker reports it.")
+    devices = models.JSONField(default=list, blank=True, help_text="As the worker reports them.")
+    jobs_done = models.PositiveIntegerField(default=0, help_text="Runs it finished.")
+    failures = models.PositiveIntegerField(default=0, help_text="Runs that failed on it.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
 
 
 class LeaderboardEntry(models.Model):

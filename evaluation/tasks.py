@@ -1,4 +1,6 @@
-"""Celery tasks of evaluation: a few lines each, calling one service.
+"""Celery tasks of evaluation that the platform's own workers run: a few lines each, calling one
+service. Evaluations are not among them: evaluation workers (`evaluation/agent/`) run those,
+holding no platform secrets, and reach the platform through its worker API.
 
 Each task imports its service when it runs: services queue these tasks, so this module imports
 nothing of the app at load time (the one lazy import the app's layout allows).
@@ -7,15 +9,6 @@ nothing of the app at load time (the one lazy import the app's layout allows).
 from typing import Any
 
 from celery import shared_task
-
-
-@shared_task(name="evaluation.evaluate_submission", acks_late=True)
-def evaluate_submission(submission_id: int) -> str:
-    """Train and score a queued submission on this worker (routed to the benchmark's queue at
-    send time). Idempotent: a redelivered task for a finished submission does nothing."""
-    from evaluation.services.runs import submission_evaluate
-
-    return submission_evaluate(submission_id=submission_id)
 
 
 @shared_task(name="evaluation.reap_stale_runs", queue="default")

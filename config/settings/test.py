@@ -10,3 +10,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Evaluation jobs that tests queue go nowhere unless a test starts a worker on its own broker
+# (never into the embedded default's folder, where `make run`'s worker would find them).
+CELERY_BROKER_URL = "memory://"

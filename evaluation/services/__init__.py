@@ -4,8 +4,8 @@ webhook handlers, commands) goes through these functions.
 - `transitions`: the submission state machine and queueing;
 - `submissions`: creating submissions, the quota, cancel / approve / re-run;
 - `publish`: the commit status and the pull-request comment;
-- `engine_process`: running the engine as a supervised subprocess;
-- `runs`: the worker's job (fetch, train and score each seed, finish or fail, reap);
+- `runs`: a submission's files and seeds, finishing or failing it, reaping lost runs;
+- `workers`: worker tokens; `jobs`: the worker API's calls (claim, runs, results);
 - `leaderboard`: the leaderboard rows;
 - `benchmarks`: benchmarks and their baselines.
 
@@ -20,13 +20,23 @@ from evaluation.services.benchmarks import (
     benchmark_reveal_test,
     benchmark_spec,
 )
-from evaluation.services.engine_process import EngineResult, engine_run
+from evaluation.services.jobs import (
+    JobRefusedError,
+    job_claim,
+    job_data_allowed,
+    job_fail,
+    job_files,
+    job_finish,
+    run_heartbeat,
+    run_record,
+    run_start,
+)
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.publish import submission_publish, submission_summary, submission_url
 from evaluation.services.runs import (
     FetchError,
     runs_reap_stale,
-    submission_evaluate,
+    submission_fail,
     submission_finish,
     submission_materialize,
 )
@@ -38,26 +48,41 @@ from evaluation.services.submissions import (
     submission_rerun,
 )
 from evaluation.services.transitions import TransitionError, enqueue, submission_transition
+from evaluation.services.workers import (
+    worker_authenticate,
+    worker_broker_acl,
+    worker_create,
+    worker_hello,
+    worker_revoke,
+    worker_rotate,
+)
 
 __all__ = [
-    "EngineResult",
     "FetchError",
     "ImportOutcome",
+    "JobRefusedError",
     "TransitionError",
     "benchmark_get_or_create",
     "benchmark_import",
     "benchmark_import_archive",
     "benchmark_reveal_test",
     "benchmark_spec",
-    "engine_run",
     "enqueue",
+    "job_claim",
+    "job_data_allowed",
+    "job_fail",
+    "job_files",
+    "job_finish",
     "leaderboard_recompute",
+    "run_heartbeat",
+    "run_record",
+    "run_start",
     "runs_reap_stale",
     "submission_approve",
     "submission_cancel",
     "submission_check_quota",
     "submission_create_config",
-    "submission_evaluate",
+    "submission_fail",
     "submission_finish",
     "submission_materialize",
     "submission_publish",
@@ -65,4 +90,10 @@ __all__ = [
     "submission_summary",
     "submission_transition",
     "submission_url",
+    "worker_authenticate",
+    "worker_broker_acl",
+    "worker_create",
+    "worker_hello",
+    "worker_revoke",
+    "worker_rotate",
 ]

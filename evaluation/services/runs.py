@@ -1,18 +1,14 @@
-"""The worker's job: fetch a submission's files, train and score every seed through the engine,
-record the runs, finish (score, rank, credit) or fail, and requeue runs whose worker died."""
+"""A submission's runs on the platform's side: its files for the worker, its seeds, finishing
+(score, rank, credit) or failing it, and requeueing runs whose worker died. The worker's calls
+that lead here are in `jobs`; the worker itself is `evaluation/agent/`."""
 
 import json
-import socket
 import statistics
-import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from contrib.badges import award_grant, badges_ensure
@@ -22,7 +18,6 @@ from contrib.models import ContributionKind, ContributionSource
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
 from evaluation.models import Benchmark, EvaluationRun, Submission
 from evaluation.services.benchmarks import benchmark_spec
-from evaluation.services.engine_process import LOG_TAIL_CHARS, engine_run
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.publish import submission_publish
 from evaluation.services.transitions import enqueue, submission_transition
@@ -99,31 +94,7 @@ def _archive_fetch(*, submission: Submission) -> bytes:
     return data
 
 
-def submission_evaluate(*, submission_id: int) -> str:
-    """The worker's job: train and score every seed of a queued submission, then publish.
-
-    Idempotent: a submission that is not queued (finished, cancelled, running elsewhere) is left
-    alone, and seeds already finished are not run again after a requeue.
-    """
-    with transaction.atomic():
-        submission = (
-            Submission.objects.select_for_update().select_related("benchmark").get(pk=submission_id)
-        )
-        if submission.status != Status.QUEUED:
-            return submission.status
-        submission_transition(submission=submission, to=Status.RUNNING)
-    benchmark = submission.benchmark
-    host = socket.gethostname()
-    for seed in _seeds(benchmark):
-        run, _created = EvaluationRun.objects.get_or_create(submission=submission, seed=seed)
-        if run.status in EvaluationRun.FINISHED:
-            continue
-        if not _run_seed(submission=submission, run=run, host=host):
-            return Submission.objects.get(pk=submission.pk).status
-    return submission_finish(submission_id=submission.pk)
-
-
-def _seeds(benchmark: Benchmark) -> list[int]:
+def run_seeds(benchmark: Benchmark) -> list[int]:
     """The seeds of an official result: the first ``benchmark.seeds`` of its spec's list (a
     benchmark folder may name its own), else 0, 1, 2 …"""
     listed = benchmark_spec(benchmark).seeds
@@ -132,103 +103,14 @@ def _seeds(benchmark: Benchmark) -> list[int]:
     return list(range(benchmark.seeds))
 
 
-def _run_seed(*, submission: Submission, run: EvaluationRun, host: str) -> bool:
-    """Run one seed; False when the submission stopped (cancelled, or failed for good)."""
-    benchmark = submission.benchmark
-    spec = benchmark_spec(benchmark)
-    EvaluationRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING,
-        worker_host=host,
-        attempts=F("attempts") + 1,
-        started_at=timezone.now(),
-        heartbeat_at=timezone.now(),
-        error="",
-        budget_bytes=benchmark.byte_budget or spec.byte_budget,
-    )
-
-    def heartbeat(done: int | None, loss: float | None) -> bool:
-        updates: dict[str, Any] = {"heartbeat_at": timezone.now()}
-        if done is not None:
-            updates["progress_bytes"] = done
-        if loss is not None and loss == loss and abs(loss) != float("inf"):
-            updates["current_loss"] = loss
-        EvaluationRun.objects.filter(pk=run.pk).update(**updates)
-        status = Submission.objects.filter(pk=submission.pk).values_list("status", flat=True)
-        return bool(status) and status[0] == Status.RUNNING
-
-    with tempfile.TemporaryDirectory(prefix="crucible-submission-") as folder:
-        try:
-            submission_materialize(submission=submission, folder=Path(folder))
-        except (ValidationError, FetchError) as exc:
-            message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            _record_run_failure(run=run, error=message)
-            _fail(
-                submission,
-                f"could not fetch the submission: {message}",
-                platform_fault=getattr(exc, "platform_fault", False),
-            )
-            return False
-        outcome = engine_run(
-            spec=benchmark.engine_spec,
-            definition=benchmark.definition or None,
-            folder=Path(folder),
-            seed=run.seed,
-            byte_budget=benchmark.byte_budget,
-            on_progress=heartbeat,
-        )
-    result = outcome.result
-    if outcome.cancelled:
-        EvaluationRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.CANCELLED,
-            finished_at=timezone.now(),
-            log_tail=outcome.output_tail,
-            error="cancelled while running",
-        )
-        return False
-    status = result.get("status")
-    error = result.get("error") or ""
-    if outcome.timed_out:
-        status, error = "failed", "the run exceeded the platform's time limit and was stopped"
-    elif not result:
-        status = "failed"
-        error = f"the engine stopped without a result (exit status {outcome.exit_status})"
-    EvaluationRun.objects.filter(pk=run.pk).update(
-        status={"ok": RunStatus.OK, "rejected": RunStatus.REJECTED}.get(
-            str(status), RunStatus.FAILED
-        ),
-        val_bits_per_byte=result.get("val_bits_per_byte"),
-        test_bits_per_byte=result.get("test_bits_per_byte"),
-        loss_curve=result.get("loss_curve") or [],
-        # Not the hidden split's score: `metrics` is public, that one is not (until revealed).
-        metrics={k: v for k, v in result.items() if k not in PRIVATE_RESULT_KEYS},
-        device=str(result.get("device_name") or result.get("device") or ""),
-        log_tail=((result.get("log_tail") or "") + outcome.output_tail)[-LOG_TAIL_CHARS:],
-        exit_status=outcome.exit_status,
-        error=error,
-        progress_bytes=result.get("bytes_trained") or F("progress_bytes"),
-        finished_at=timezone.now(),
-        heartbeat_at=timezone.now(),
-    )
-    if status != "ok":
-        # The engine says whose fault a failure is; the platform's own are not charged.
-        _fail(
-            submission,
-            f"seed {run.seed}: {error or 'the run failed'}",
-            platform_fault=result.get("fault") == "platform",
-        )
-        return False
-    return True
-
-
-def _record_run_failure(*, run: EvaluationRun, error: str) -> None:
-    EvaluationRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.FAILED, error=error, finished_at=timezone.now()
-    )
-
-
-def _fail(submission: Submission, reason: str, *, platform_fault: bool = False) -> None:
+def submission_fail(submission: Submission, reason: str, *, platform_fault: bool = False) -> None:
+    """Fail a running (or queued) submission with the reason; a platform fault is not charged
+    to the submitter's quota."""
     with transaction.atomic():
         fresh = Submission.objects.select_for_update().get(pk=submission.pk)
+        fresh.runs.filter(status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error=reason, finished_at=timezone.now()
+        )
         if Status.FAILED in Submission.ALLOWED_TRANSITIONS[fresh.status]:
             submission_transition(submission=fresh, to=Status.FAILED, reason=reason)
             if platform_fault:
@@ -358,4 +240,40 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
                 submission.save(update_fields=["counts_for_quota"])
                 submission_publish(submission=submission)
                 counts["failed"] += 1
+    _reap_lost_claims(cutoff=cutoff, counts=counts)
     return counts
+
+
+def _reap_lost_claims(*, cutoff: datetime, counts: dict[str, int]) -> None:
+    """Running submissions with no running seed whose worker took them before ``cutoff`` and
+    reported nothing since (it died between two calls): requeued, failed after three claims."""
+    claimed = Submission.objects.filter(status=Status.RUNNING, claimed_at__lt=cutoff).exclude(
+        runs__status=RunStatus.RUNNING
+    )
+    for candidate in claimed:
+        with transaction.atomic():
+            submission = Submission.objects.select_for_update().get(pk=candidate.pk)
+            runs = submission.runs.all()
+            recent = runs.filter(finished_at__gte=cutoff).exists()
+            if (
+                submission.status != Status.RUNNING
+                or runs.filter(status=RunStatus.RUNNING).exists()
+                or recent
+                or submission.claimed_at is None
+                or submission.claimed_at >= cutoff
+            ):
+                continue
+            if submission.claims < 3:
+                submission_transition(submission=submission, to=Status.QUEUED)
+                enqueue(submission)
+                counts["requeued"] += 1
+            else:
+                submission_transition(
+                    submission=submission,
+                    to=Status.FAILED,
+                    reason=f"lost by its worker {submission.claims} times before a seed finished",
+                )
+                submission.counts_for_quota = False
+                submission.save(update_fields=["counts_for_quota"])
+                counts["failed"] += 1
+            submission_publish(submission=submission)

@@ -1,12 +1,15 @@
 """The submission state machine: the one way a status changes, and queueing a submission
 for its benchmark's workers."""
 
+from celery import Celery
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from contrib.errors import InvalidError
+from evaluation.agent import EVALUATE_TASK
+from evaluation.agent.app import dispatcher
 from evaluation.models import Submission
-from evaluation.tasks import evaluate_submission
 
 Status = Submission.Status
 
@@ -49,6 +52,17 @@ def enqueue(submission: Submission) -> None:
         submission.benchmark_version = benchmark.data_version
         Submission.objects.filter(pk=submission.pk).update(benchmark_version=benchmark.data_version)
     queue_name = benchmark.queue
-    transaction.on_commit(
-        lambda: evaluate_submission.apply_async(args=[submission.pk], queue=queue_name)
-    )
+    transaction.on_commit(lambda: evaluation_send(submission.pk, queue=queue_name))
+
+
+def evaluation_send(submission_id: int, *, queue: str) -> None:
+    """Hand a submission to the evaluation workers of `queue` (by the task's name: they are
+    not this Django project's workers, see `evaluation/agent/`)."""
+    global _dispatcher
+    if _dispatcher is None or _dispatcher[0] != settings.CELERY_BROKER_URL:
+        app = dispatcher(broker_url=settings.CELERY_BROKER_URL, var_dir=str(settings.VAR_DIR))
+        _dispatcher = (settings.CELERY_BROKER_URL, app)
+    _dispatcher[1].send_task(EVALUATE_TASK, args=[submission_id], queue=queue)
+
+
+_dispatcher: tuple[str, Celery] | None = None

@@ -1,4 +1,5 @@
-"""Browser tests: the real site (gunicorn) and a real Celery worker on a real Redis, the GitHub
+"""Browser tests: the real site (gunicorn), a real Celery worker and an evaluation worker (over
+HTTP, without the platform's secrets) on a real Redis, the GitHub
 that people sign in with (the GitHub-compatible test server, OAuth flow included), and
 Debian's Chromium driven by Playwright."""
 
@@ -14,7 +15,7 @@ from tests.browser.chromium import chromium_missing, launch
 from tests.conftest import database_url_for_subprocesses
 from tests.factories import RepositoryFactory
 from tests.github_server.server import FakeGitHub
-from tests.support.processes import celery_worker, gunicorn, platform_env
+from tests.support.processes import celery_worker, evaluation_worker, gunicorn, platform_env
 
 CLIENT_ID, CLIENT_SECRET = "Iv1.browser-tests", "browser-tests-secret"
 MODEL_REPO = "crucible-org/model"
@@ -57,7 +58,8 @@ def site(transactional_db: Any, redis_url: str, github: FakeGitHub) -> Iterator[
     )
     with (
         gunicorn(env, workers=2, threads=2) as url,
-        celery_worker(env, queues="default,cpu", concurrency=1),
+        celery_worker(env, queues="default", concurrency=1),
+        evaluation_worker(url, redis_url),
     ):
         yield Site(url=url, github=github)
 

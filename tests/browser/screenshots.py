@@ -47,7 +47,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from tests.browser.chromium import chromium_missing, launch
-    from tests.support.processes import celery_worker, gunicorn, platform_env
+    from tests.support.processes import celery_worker, evaluation_worker, gunicorn, platform_env
 
     reason = chromium_missing()
     if reason:
@@ -60,7 +60,8 @@ def main() -> None:
     env = platform_env(**overrides)
     with (
         gunicorn(env, workers=2, threads=2) as url,
-        celery_worker(env, queues="default,cpu", concurrency=1),
+        celery_worker(env, queues="default", concurrency=1),
+        evaluation_worker(url, env["CELERY_BROKER_URL"], var_dir=str(var)),
     ):
         _wait_for_scores(args.timeout)
         from playwright.sync_api import sync_playwright

@@ -164,12 +164,12 @@ def demo(model_repo: Repository) -> Benchmark:
 
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Submission ids sent to the evaluation queue, instead of running the engine inline."""
-    from evaluation.tasks import evaluate_submission
+    """Submission ids sent to the evaluation queue (caught before the broker)."""
+    from evaluation.services import transitions
 
     sent: list[int] = []
     monkeypatch.setattr(
-        evaluate_submission, "apply_async", lambda args, **kwargs: sent.append(args[0])
+        transitions, "evaluation_send", lambda submission_id, **kwargs: sent.append(submission_id)
     )
     return sent
 

@@ -21,10 +21,10 @@ from evaluation.services import (
     benchmark_reveal_test,
     leaderboard_recompute,
     submission_create_config,
-    submission_evaluate,
 )
 from tests.factories import ContributorFactory, SubmissionFactory
 from tests.support.benchmark_folder import make_benchmark_folder, secret_text
+from tests.support.worker import evaluate_now
 
 pytestmark = pytest.mark.django_db
 
@@ -151,8 +151,8 @@ def test_a_config_on_an_imported_benchmark_trains_and_scores_on_its_text(
     submission = submission_create_config(
         benchmark=benchmark, contributor=ContributorFactory(login="mona"), config={}
     )
-    assert submission_evaluate(submission_id=benchmark.baseline_id) == "scored"
-    assert submission_evaluate(submission_id=submission.pk) == "scored"
+    assert evaluate_now(benchmark.baseline_id) == "scored"
+    assert evaluate_now(submission.pk) == "scored"
     submission.refresh_from_db()
     run = submission.runs.get()
     assert run.seed == 7  # the folder's own seed list
@@ -249,3 +249,28 @@ def test_maintainers_import_a_packed_folder_through_the_api(store: Path, tmp_pat
         format="multipart",
     )
     assert broken.status_code == 400 and "not a readable tar archive" in str(broken.json())
+
+
+@pytest.mark.parametrize("slug", ["demo-cpu", "gpu-small"])
+def test_the_shipped_benchmarks_are_practice_folders_of_the_engines_corpus(slug: str) -> None:
+    from django.conf import settings as django_settings
+
+    from evaluation.engine import data
+    from evaluation.engine.folders import load_folder
+
+    folder = load_folder(django_settings.BASE_DIR / "evaluation" / "benchmarks" / slug)
+    assert folder.slug == slug and folder.definition["practice"] is True
+    assert folder.definition["spec"] == slug
+    train, validation, test = data.splits(folder.spec())
+    assert (train, validation) == data.corpus_split("shakespeare") and test is None
+
+
+def test_the_demo_seed_imports_the_shipped_demo_folder(store: Path) -> None:
+    ContributorFactory(login="ada-lovelace")
+    call_command("seed_demo_benchmarks", stdout=StringIO())
+    benchmark = Benchmark.objects.get(slug="demo-cpu")
+    assert benchmark.practice and benchmark.queue == "cpu" and benchmark.seeds == 1
+    assert benchmark.definition["data"]["validation"][0]["sha256"]
+    assert Submission.objects.filter(benchmark=benchmark, status="queued").count() == 2
+    call_command("seed_demo_benchmarks", stdout=StringIO())  # again: nothing more
+    assert Submission.objects.filter(benchmark=benchmark).count() == 2

@@ -12,9 +12,9 @@ from evaluation.services import (
     benchmark_get_or_create,
     submission_cancel,
     submission_create_config,
-    submission_evaluate,
 )
 from tests.factories import BenchmarkFactory, ContributorFactory, SubmissionFactory
+from tests.support.worker import evaluate_now
 
 # A few thousand bytes of training: seconds per run, enough to exercise the whole path.
 TINY = 4096
@@ -29,8 +29,8 @@ def test_config_submission_is_scored_ranked_against_the_baseline_and_credited() 
     submission = submission_create_config(
         benchmark=benchmark, contributor=mona, config={"lr": 0.01}, title="hotter"
     )
-    assert submission_evaluate(submission_id=benchmark.baseline_id) == "scored"
-    assert submission_evaluate(submission_id=submission.pk) == "scored"
+    assert evaluate_now(benchmark.baseline_id) == "scored"
+    assert evaluate_now(submission.pk) == "scored"
 
     submission.refresh_from_db()
     run = submission.runs.get()
@@ -46,7 +46,7 @@ def test_config_submission_is_scored_ranked_against_the_baseline_and_credited() 
     assert Contribution.objects.get(kind="evaluation").contributor == mona
 
     # A redelivered task for a finished submission does nothing.
-    assert submission_evaluate(submission_id=submission.pk) == "scored"
+    assert evaluate_now(submission.pk) == "scored"
     assert EvaluationRun.objects.get(pk=run.pk).attempts == 1
 
 
@@ -61,7 +61,7 @@ def test_a_failure_the_engine_blames_on_the_platform_is_not_charged() -> None:
     submission = submission_create_config(
         benchmark=benchmark, contributor=ContributorFactory(login="octo"), config={}
     )
-    assert submission_evaluate(submission_id=submission.pk) == "failed"
+    assert evaluate_now(submission.pk) == "failed"
     submission.refresh_from_db()
     assert "none is available here" in submission.reason
     assert not submission.counts_for_quota
@@ -76,9 +76,7 @@ def test_cancelling_a_running_submission_kills_its_engine() -> None:
     )
     submission = SubmissionFactory(benchmark=benchmark, source="config", config={}, status="queued")
     outcome: list[str] = []
-    worker = threading.Thread(
-        target=lambda: outcome.append(submission_evaluate(submission_id=submission.pk))
-    )
+    worker = threading.Thread(target=lambda: outcome.append(evaluate_now(submission.pk)))
     worker.start()
     deadline = time.monotonic() + 180  # generous: CI machines are small and busy
     while not EvaluationRun.objects.filter(submission=submission, status="running").exists():

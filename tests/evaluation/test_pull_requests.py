@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from contrib.models import BotCommand, PullRequest, Repository
 from evaluation.models import Benchmark, EvaluationRun, Submission
-from evaluation.services import submission_evaluate
 from tests.evaluation.conftest import (
     FULL_NAME,
     ModelRepoGitHub,
@@ -27,6 +26,7 @@ from tests.factories import (
     PullRequestFactory,
     SubmissionFactory,
 )
+from tests.support.worker import evaluate_now
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
@@ -203,7 +203,7 @@ def test_a_pr_that_cannot_be_fetched_fails_with_the_reason_on_github(
     submission = Submission.objects.get(head_sha=SHA1)
     # No tarball on the fake for SHA1: GitHub answers 404.
     with django_capture_on_commit_callbacks(execute=True):
-        assert submission_evaluate(submission_id=submission.pk) == Status.FAILED
+        assert evaluate_now(submission.pk) == Status.FAILED
     submission.refresh_from_db()
     assert "could not fetch the submission: GitHub refused the archive" in submission.reason
     assert submission.counts_for_quota  # a 404 is the contributor's, not the platform's
@@ -226,7 +226,7 @@ def test_a_hostile_tarball_fails_the_submission_and_writes_nothing_outside(
     post_delivery("pull_request", pull_request_payload(fake_github, number=number))
     fake_github.repos[FULL_NAME].archives[SHA1] = hostile_tarball("dotdot")
     with django_capture_on_commit_callbacks(execute=True):
-        assert submission_evaluate(submission_id=Submission.objects.get().pk) == Status.FAILED
+        assert evaluate_now(Submission.objects.get().pk) == Status.FAILED
     reason = Submission.objects.get().reason
     assert "was refused" in reason and "'..' in a path is not allowed" in reason
     assert EvaluationRun.objects.get().status == "failed"
@@ -252,7 +252,7 @@ def test_a_scored_pr_gets_success_with_score_delta_rank_and_the_comment(
     submission = Submission.objects.get(head_sha=SHA1)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert submission_evaluate(submission_id=submission.pk) == Status.SCORED
+        assert evaluate_now(submission.pk) == Status.SCORED
     submission.refresh_from_db()
     run = submission.runs.get()
     assert run.metrics["sandbox"] == "bubblewrap"  # untrusted code: never unsandboxed

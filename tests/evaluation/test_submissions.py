@@ -12,10 +12,10 @@ from evaluation.services import (
     TransitionError,
     benchmark_get_or_create,
     runs_reap_stale,
-    submission_evaluate,
     submission_transition,
 )
 from tests.factories import ContributorFactory, EvaluationRunFactory, SubmissionFactory
+from tests.support.worker import evaluate_now
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
@@ -99,7 +99,7 @@ def test_only_maintainers_approve_and_only_owners_cancel(benchmark: Benchmark) -
 
 def test_a_submission_that_cannot_be_fetched_fails_with_its_reason(benchmark: Benchmark) -> None:
     submission = SubmissionFactory(benchmark=benchmark, source="pull_request", status=Status.QUEUED)
-    assert submission_evaluate(submission_id=submission.pk) == "failed"
+    assert evaluate_now(submission.pk) == "failed"
     submission.refresh_from_db()
     assert "could not fetch the submission" in submission.reason
     assert submission.runs.get().status == "failed"

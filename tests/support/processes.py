@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,16 @@ def platform_env(**overrides: str) -> dict[str, str]:
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"  # not the test settings
     env.update(overrides)
     return env
+
+
+def _spawn(
+    command: list[str], env: dict[str, str], *, prefix: str
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `command` in the repository, its output in a log file of its own."""
+    log = Path(tempfile.mkstemp(prefix=prefix, suffix=".log")[1])
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return process, log
 
 
 def _stop(process: subprocess.Popen[bytes], log: Path) -> str:
@@ -74,29 +85,25 @@ def celery_worker(
     env: dict[str, str], *, queues: str = "default", concurrency: int = 2
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A Celery worker process consuming `queues`; stopped (warm shutdown) on exit."""
-    log = Path(tempfile.mkstemp(prefix="crucible-worker-", suffix=".log")[1])
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config.celery_app",
-                "worker",
-                "-Q",
-                queues,
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process, log = _spawn(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config.celery_app",
+            "worker",
+            "-Q",
+            queues,
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env,
+        prefix="crucible-worker-",
+    )
     try:
         yield process
     finally:
@@ -104,3 +111,43 @@ def celery_worker(
         log.unlink(missing_ok=True)
         if "Traceback" in output and "WorkerLostError" not in output:
             print(output, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def evaluation_worker(
+    platform_url: str,
+    broker_url: str,
+    *,
+    queues: tuple[str, ...] = ("cpu",),
+    key: str = "",
+    var_dir: str = "",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m evaluation.agent` as a worker host runs it: a fresh worker token (unless
+    given), the platform's URL and the broker's, and nothing else of the platform's in its
+    environment (no database, no secret key, no GitHub credentials). `var_dir`: where the
+    embedded file-system broker keeps its messages, when that is the broker."""
+    if not key:
+        from evaluation.services import worker_create
+
+        _worker, key = worker_create(name=f"w-{os.getpid()}-{free_port()}", queues=list(queues))
+    cache = tempfile.mkdtemp(prefix="crucible-worker-cache-")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "PLATFORM_URL": platform_url,
+        "CRUCIBLE_WORKER_TOKEN": key,
+        "CELERY_BROKER_URL": broker_url,
+        "CRUCIBLE_WORKER_CACHE": cache,
+    }
+    if var_dir:
+        env["CRUCIBLE_VAR_DIR"] = var_dir
+    process, log = _spawn([sys.executable, "-m", "evaluation.agent"], env, prefix="crucible-agent-")
+    try:
+        yield process
+    finally:
+        output = _stop(process, log)
+        log.unlink(missing_ok=True)
+        shutil.rmtree(cache, ignore_errors=True)
+        print(output, file=sys.stderr)  # pytest shows it when the test fails

@@ -5,10 +5,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from evaluation.agent.engine_process import engine_run
+from evaluation.datastore import data_dir
 from evaluation.models import Benchmark
-from evaluation.services import engine_run
 
 
 class Command(BaseCommand):
@@ -38,10 +40,12 @@ class Command(BaseCommand):
         outcome = engine_run(
             spec=found.engine_spec,
             definition=found.definition or None,
+            data_dir=data_dir(),
             folder=folder,
             seed=seed,
             byte_budget=found.byte_budget,
             on_progress=progress,
+            timeout=settings.EVALUATION_RUN_TIMEOUT,
         )
         result = outcome.result
         if json:

@@ -1,6 +1,7 @@
 """Running the engine as a subprocess (`python -m evaluation.engine run …`), supervised from the
 worker: progress lines become heartbeats, a cancel or a timeout kills the whole process group,
-and the engine dies with the worker. The platform never imports training code."""
+and the engine dies with the worker. Neither the worker nor the platform imports training code.
+"""
 
 import contextlib
 import json
@@ -18,10 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from django.conf import settings
-
-from evaluation.datastore import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PROGRESS_LINE = re.compile(r"bytes\s+([\d,]+)\s*\|\s*loss\s+([-\d.naif]+)", re.IGNORECASE)
@@ -52,25 +49,29 @@ def engine_run(
     spec: str,
     folder: Path,
     definition: dict[str, Any] | None = None,
+    data_dir: Path | None = None,
     seed: int,
     byte_budget: int | None = None,
     on_progress: Callable[[int | None, float | None], bool] | None = None,
     heartbeat_seconds: float = 2.0,
-    timeout: float | None = None,
+    timeout: float,
 ) -> EngineResult:
     """Run `python -m evaluation.engine run` on a submission folder, in its own process group.
 
     `on_progress(bytes_done, loss)` is called every `heartbeat_seconds` (and on progress lines);
     returning False cancels the run, killing the whole group. Whether the folder's code is
     trusted is the engine's decision, by content (the reference model's sha256), never ours.
+    An imported benchmark's ``definition`` names its files by sha256, found under ``data_dir``
+    (the platform's data store, or a worker's cache of it).
     """
     out = Path(tempfile.mkdtemp(prefix="crucible-result-")) / "result.json"
     benchmark = spec
     if definition:
+        assert data_dir is not None, "an imported benchmark's data needs a data_dir"
         # An imported benchmark: its definition and where the store keeps its files, for the
         # engine's harness alone (the sandboxed passes see neither).
         handed = out.parent / "benchmark.json"
-        handed.write_text(json.dumps({"definition": definition, "data_dir": str(data_dir())}))
+        handed.write_text(json.dumps({"definition": definition, "data_dir": str(data_dir)}))
         benchmark = str(handed)
     command = [
         sys.executable,
@@ -88,7 +89,6 @@ def engine_run(
     ]
     if byte_budget:
         command += ["--budget-bytes", str(byte_budget)]
-    timeout = timeout or settings.EVALUATION_RUN_TIMEOUT
     process = subprocess.Popen(
         command,
         cwd=ROOT,

@@ -1,0 +1,172 @@
+"""A worker's job: claim a queued submission, fetch its files and its benchmark's data from the
+platform, train and score each seed through the engine, and report every step back.
+
+The platform decides everything that matters (which seeds, whether the submission still runs,
+whose fault a failure is, the score's rank); this side only runs the engine and says what
+happened. Every report goes through `Platform` (`client.py`)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluation.agent.cache import DataCache, DataFetchError
+from evaluation.agent.client import (
+    JobRefusedError,
+    Platform,
+    PlatformUnavailableError,
+    TokenRefusedError,
+)
+from evaluation.agent.engine_process import engine_run
+from evaluation.archive import Limits, UnsafeArchive, extract_folder
+
+log = logging.getLogger("crucible.worker")
+# The platform checked the submission against its own limits already; these only bound what
+# this worker unpacks if the answer were not what the platform sends.
+FILES_LIMITS = Limits(max_bytes=1 << 30, max_files=10_000)
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    cache: DataCache
+    run_timeout: float
+    heartbeat_seconds: float = 2.0
+
+
+def job_run(platform: Platform, submission_id: int, settings: JobSettings) -> str:
+    """Run one submission; returns its status as the platform last gave it. A refused token
+    (`TokenRefusedError`) and an unreachable platform (`PlatformUnavailableError`) propagate:
+    the task decides whether the message goes back to the queue."""
+    job = platform.claim(submission_id)
+    if job is None:
+        log.info("submission #%s is no longer queued: nothing to do", submission_id)
+        return "not queued"
+    log.info("submission #%s on %s: seeds %s", submission_id, job["benchmark"], job["seeds"])
+    fetched: tuple[bytes, Path | None] | None = None
+    for seed in job["seeds"]:
+        try:
+            run_id = platform.run_start(submission_id, seed)
+        except JobRefusedError as exc:  # cancelled or superseded meanwhile
+            log.info("submission #%s seed %s not started: %s", submission_id, seed, exc)
+            return "stopped"
+        if fetched is None:
+            # Inside the first seed's run, whose heartbeats show the platform a live worker
+            # however long a big benchmark's data takes to arrive.
+            with _beating(platform, run_id, every=settings.heartbeat_seconds * 5):
+                fetched = _fetch(platform, job, settings)
+            if fetched is None:
+                return "failed"
+        files, data_dir = fetched
+        if not _run_seed(platform, job, seed, run_id, files, data_dir, settings):
+            return "stopped"
+    return platform.finish(submission_id)
+
+
+def _fetch(
+    platform: Platform, job: dict[str, Any], settings: JobSettings
+) -> tuple[bytes, Path | None] | None:
+    """The submission's files and the benchmark's data (cached by sha256); None when the job
+    failed for it (the platform was told, or told us)."""
+    submission_id = int(job["submission"])
+    data_dir: Path | None = None
+    if job.get("definition"):
+        try:
+            data_dir = settings.cache.ensure(job["definition"], platform.data)
+        except (DataFetchError, JobRefusedError, OSError) as exc:
+            platform.fail(
+                submission_id,
+                reason=f"the worker could not fetch the benchmark's data: {exc}",
+                platform_fault=True,
+            )
+            return None
+    files = io.BytesIO()
+    try:
+        platform.files(submission_id, files)
+    except JobRefusedError as exc:  # the platform failed the submission, and says why
+        log.warning("submission #%s: %s", submission_id, exc)
+        return None
+    return files.getvalue(), data_dir
+
+
+@contextlib.contextmanager
+def _beating(platform: Platform, run_id: int, *, every: float) -> Iterator[None]:
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(Exception):  # the run's own calls report real trouble
+                platform.heartbeat(run_id, progress_bytes=None, loss=None)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _run_seed(
+    platform: Platform,
+    job: dict[str, Any],
+    seed: int,
+    run_id: int,
+    files: bytes,
+    data_dir: Path | None,
+    settings: JobSettings,
+) -> bool:
+    submission_id = int(job["submission"])
+    lost: list[BaseException] = []
+
+    def heartbeat(done: int | None, loss: float | None) -> bool:
+        if loss is not None and loss != loss:  # NaN: not JSON
+            loss = None
+        try:
+            return platform.heartbeat(run_id, progress_bytes=done, loss=loss)
+        except PlatformUnavailableError as exc:  # keep training; the next beat may get through
+            log.warning("heartbeat of run %s not delivered: %s", run_id, exc)
+            return True
+        except (JobRefusedError, TokenRefusedError) as exc:
+            lost.append(exc)
+            return False
+
+    with tempfile.TemporaryDirectory(prefix="crucible-submission-") as folder:
+        try:
+            extract_folder(files, folder="", dest=Path(folder), limits=FILES_LIMITS)
+        except UnsafeArchive as exc:
+            reason = f"the submission's files were refused: {exc}"
+            platform.fail(submission_id, reason=reason, platform_fault=True)
+            return False
+        outcome = engine_run(
+            spec=str(job["spec"]),
+            definition=job.get("definition"),
+            data_dir=data_dir,
+            folder=Path(folder),
+            seed=seed,
+            byte_budget=job.get("byte_budget"),
+            on_progress=heartbeat,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            timeout=settings.run_timeout,
+        )
+    if lost:
+        if isinstance(lost[0], TokenRefusedError):
+            raise lost[0]
+        log.info("run %s stopped: %s", run_id, lost[0])
+        return False
+    return platform.run_result(
+        run_id,
+        {
+            "result": outcome.result,
+            "exit_status": outcome.exit_status,
+            "output_tail": outcome.output_tail,
+            "cancelled": outcome.cancelled,
+            "timed_out": outcome.timed_out,
+        },
+    )

@@ -1,0 +1,300 @@
+"""The platform's side of a worker's job, one function per call of the worker API
+(`evaluation/api/workers.py`; the worker's side is `evaluation/agent/job.py`):
+
+claim a queued submission → for each seed: start the run, heartbeats, the result → finish.
+
+A worker writes only to runs it holds (started by it, still running); everything it sends is
+checked before it is stored. Its token is a worker's whole authority: it can report any figure
+for a run it holds, so only machines the project trusts get one (README, "Add a GPU worker").
+"""
+
+import io
+import math
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from contrib.errors import InvalidError
+from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
+from evaluation.services.runs import (
+    PRIVATE_RESULT_KEYS,
+    FetchError,
+    run_seeds,
+    submission_fail,
+    submission_finish,
+    submission_materialize,
+)
+from evaluation.services.transitions import submission_transition
+
+Status = Submission.Status
+RunStatus = EvaluationRun.Status
+LOG_TAIL_CHARS = 8000
+MAX_CURVE_POINTS = 10_000
+RESULT_STATUSES = {"ok": RunStatus.OK, "rejected": RunStatus.REJECTED, "failed": RunStatus.FAILED}
+
+
+class JobRefusedError(InvalidError):
+    """A worker's call that the platform refuses: not its queue, not its run, not running."""
+
+    status = 409
+
+
+def job_claim(*, worker: Worker, submission_id: int) -> dict[str, Any] | None:
+    """Take a queued submission: it becomes `running` and the job's description comes back.
+    `None` when it is no longer queued (cancelled, done, taken: a redelivered task)."""
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update()
+            .select_related("benchmark")
+            .filter(pk=submission_id)
+            .first()
+        )
+        if submission is None:
+            return None
+        if submission.benchmark.queue not in worker.queues:
+            raise JobRefusedError(
+                f"submission #{submission_id} runs on queue {submission.benchmark.queue!r}, "
+                f"which worker {worker.name!r} does not serve"
+            )
+        if submission.status != Status.QUEUED:
+            return None
+        submission_transition(submission=submission, to=Status.RUNNING, save=False)
+        submission.claimed_at = timezone.now()
+        submission.claims += 1
+        submission.save()
+    return job_describe(submission=submission)
+
+
+def job_describe(*, submission: Submission) -> dict[str, Any]:
+    """What a worker needs to run a submission: the benchmark (its definition: settings and
+    data digests, never a path or text), the budget, the seeds still to run, the files."""
+    benchmark = submission.benchmark
+    done = set(
+        submission.runs.filter(status__in=EvaluationRun.FINISHED).values_list("seed", flat=True)
+    )
+    return {
+        "submission": submission.pk,
+        "benchmark": benchmark.slug,
+        "spec": benchmark.engine_spec,
+        "definition": benchmark.definition or None,
+        "byte_budget": benchmark.byte_budget,
+        "seeds": [seed for seed in run_seeds(benchmark) if seed not in done],
+        "source": submission.source,
+    }
+
+
+def job_files(*, worker: Worker, submission_id: int) -> bytes:
+    """The submission's files as a `.tar.gz` of one top folder, `submission/`: fetched from
+    GitHub here (the worker holds no GitHub credentials), extracted safely, packed again. A
+    submission whose files are refused fails here, with the reason, and the worker is told."""
+    submission = _held_submission(worker=worker, submission_id=submission_id)
+    with tempfile.TemporaryDirectory(prefix="crucible-submission-") as folder:
+        try:
+            submission_materialize(submission=submission, folder=Path(folder))
+        except (ValidationError, FetchError) as exc:
+            message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            submission_fail(
+                submission,
+                f"could not fetch the submission: {message}",
+                platform_fault=getattr(exc, "platform_fault", False),
+            )
+            raise JobRefusedError(f"could not fetch the submission: {message}") from None
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file():
+                    archive.add(path, arcname=f"submission/{path.relative_to(folder)}")
+    return buffer.getvalue()
+
+
+def job_data_allowed(*, worker: Worker, digest: str) -> bool:
+    """Whether a worker may fetch the stored file with this sha256: only data of benchmarks
+    on its queues (a worker of one project's queue never reads another's held-out text)."""
+    for definition in Benchmark.objects.filter(queue__in=worker.queues).values_list(
+        "definition", flat=True
+    ):
+        for files in ((definition or {}).get("data") or {}).values():
+            if any(item.get("sha256") == digest for item in files):
+                return True
+    return False
+
+
+def run_start(*, worker: Worker, submission_id: int, seed: int) -> EvaluationRun:
+    """Start one seed of a submission this worker claimed (refused once it stopped running:
+    cancelled, superseded, or failed)."""
+    submission = _held_submission(worker=worker, submission_id=submission_id)
+    if seed not in run_seeds(submission.benchmark):
+        raise JobRefusedError(f"seed {seed} is not one of the benchmark's seeds")
+    run, _created = EvaluationRun.objects.get_or_create(submission=submission, seed=seed)
+    if run.status in EvaluationRun.FINISHED:
+        raise JobRefusedError(f"seed {seed} of submission #{submission_id} is finished already")
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        worker=worker,
+        worker_host=worker.host or worker.name,
+        attempts=F("attempts") + 1,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        error="",
+        budget_bytes=submission.benchmark.byte_budget or _spec_budget(submission.benchmark),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def run_heartbeat(
+    *, worker: Worker, run_id: int, progress_bytes: int | None, loss: float | None
+) -> bool:
+    """A running seed's progress; False: stop it (the submission was cancelled)."""
+    run = _held_run(worker=worker, run_id=run_id)
+    updates: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if progress_bytes is not None:
+        updates["progress_bytes"] = max(0, min(progress_bytes, run.budget_bytes or progress_bytes))
+    if loss is not None and math.isfinite(loss):
+        updates["current_loss"] = loss
+    EvaluationRun.objects.filter(pk=run.pk).update(**updates)
+    return run.submission.status == Status.RUNNING
+
+
+def run_record(
+    *,
+    worker: Worker,
+    run_id: int,
+    result: dict[str, Any],
+    exit_status: int | None,
+    output_tail: str,
+    cancelled: bool = False,
+    timed_out: bool = False,
+) -> bool:
+    """Store a seed's outcome as the worker's engine gave it; True: go on with the next seed.
+    A failure fails the submission (charged to the submitter only when the engine blames the
+    submission)."""
+    run = _held_run(worker=worker, run_id=run_id)
+    submission = run.submission
+    result = _checked_result(result)
+    output_tail = output_tail[-LOG_TAIL_CHARS:]
+    now = timezone.now()
+    if cancelled:
+        EvaluationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.CANCELLED,
+            finished_at=now,
+            log_tail=output_tail,
+            error="cancelled while running",
+        )
+        return False
+    status = str(result.get("status"))
+    error = str(result.get("error") or "")
+    if timed_out:
+        status, error = "failed", "the run exceeded the platform's time limit and was stopped"
+    elif not result:
+        status = "failed"
+        error = f"the engine stopped without a result (exit status {exit_status})"
+    run_status = RESULT_STATUSES.get(status, RunStatus.FAILED)
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        status=run_status,
+        val_bits_per_byte=result.get("val_bits_per_byte"),
+        test_bits_per_byte=result.get("test_bits_per_byte"),
+        loss_curve=result.get("loss_curve") or [],
+        # Not the hidden split's score: `metrics` is public, that one is not (until revealed).
+        metrics={k: v for k, v in result.items() if k not in PRIVATE_RESULT_KEYS},
+        device=str(result.get("device_name") or result.get("device") or "")[:100],
+        log_tail=(str(result.get("log_tail") or "") + output_tail)[-LOG_TAIL_CHARS:],
+        exit_status=exit_status,
+        error=error,
+        progress_bytes=result.get("bytes_trained") or F("progress_bytes"),
+        finished_at=now,
+        heartbeat_at=now,
+    )
+    counter = "jobs_done" if run_status == RunStatus.OK else "failures"
+    Worker.objects.filter(pk=worker.pk).update(**{counter: F(counter) + 1})
+    if run_status != RunStatus.OK:
+        # The engine says whose fault a failure is; the platform's own are not charged.
+        submission_fail(
+            submission,
+            f"seed {run.seed}: {error or 'the run failed'}",
+            platform_fault=result.get("fault") == "platform",
+        )
+        return False
+    return True
+
+
+def job_fail(*, worker: Worker, submission_id: int, reason: str, platform_fault: bool) -> str:
+    """The worker could not run the job (its data could not be fetched, its disk is full …):
+    fail the submission with the reason; not charged when the worker says it is its fault."""
+    submission = _held_submission(worker=worker, submission_id=submission_id)
+    Worker.objects.filter(pk=worker.pk).update(failures=F("failures") + 1)
+    submission_fail(submission, reason[:2000], platform_fault=platform_fault)
+    return Submission.objects.get(pk=submission.pk).status
+
+
+def job_finish(*, worker: Worker, submission_id: int) -> str:
+    """Every seed ran on this worker: score, rank and credit the submission."""
+    submission = _held_submission(worker=worker, submission_id=submission_id)
+    runs = list(submission.runs.all())
+    missing = set(run_seeds(submission.benchmark)) - {
+        run.seed for run in runs if run.status == RunStatus.OK
+    }
+    if missing:
+        raise JobRefusedError(
+            f"seeds {sorted(missing)} of submission #{submission_id} are not scored"
+        )
+    return submission_finish(submission_id=submission.pk)
+
+
+def _held_submission(*, worker: Worker, submission_id: int) -> Submission:
+    submission = (
+        Submission.objects.select_related("benchmark", "repository")
+        .filter(pk=submission_id)
+        .first()
+    )
+    if submission is None:
+        raise JobRefusedError(f"there is no submission #{submission_id}")
+    if submission.benchmark.queue not in worker.queues:
+        raise JobRefusedError(
+            f"submission #{submission_id} is not on worker {worker.name!r}'s queues"
+        )
+    if submission.status != Status.RUNNING:
+        raise JobRefusedError(f"submission #{submission_id} is {submission.status}, not running")
+    return submission
+
+
+def _held_run(*, worker: Worker, run_id: int) -> EvaluationRun:
+    run = EvaluationRun.objects.select_related("submission").filter(pk=run_id).first()
+    if run is None or run.worker_id != worker.pk:
+        raise JobRefusedError(f"run {run_id} is not held by worker {worker.name!r}")
+    if run.status != RunStatus.RUNNING:
+        raise JobRefusedError(f"run {run_id} is {run.status}, not running")
+    return run
+
+
+def _spec_budget(benchmark: Benchmark) -> int:
+    from evaluation.services.benchmarks import benchmark_spec
+
+    return benchmark_spec(benchmark).byte_budget
+
+
+def _checked_result(result: dict[str, Any]) -> dict[str, Any]:
+    """The engine's result as a worker sends it, refused when it is not what an engine writes."""
+    if not isinstance(result, dict):
+        raise JobRefusedError("the result is not an object")
+    if result.get("status") not in (None, *RESULT_STATUSES):
+        raise JobRefusedError(f"unknown result status {result.get('status')!r}")
+    for key in ("val_bits_per_byte", "test_bits_per_byte"):
+        value = result.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise JobRefusedError(f"{key} must be a finite number ≥ 0")
+    curve = result.get("loss_curve") or []
+    if not isinstance(curve, list) or len(curve) > MAX_CURVE_POINTS:
+        raise JobRefusedError(f"loss_curve must be a list of at most {MAX_CURVE_POINTS:,} points")
+    bytes_trained = result.get("bytes_trained")
+    if bytes_trained is not None and (not isinstance(bytes_trained, int) or bytes_trained < 0):
+        raise JobRefusedError("bytes_trained must be a whole number ≥ 0")
+    return result

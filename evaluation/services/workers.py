@@ -1,0 +1,130 @@
+"""Workers: machines attached with a worker token (made by a maintainer, shown once, stored as
+a digest, scoped to queues, revocable). A worker reaches the platform only through the worker
+API (`evaluation/api/workers.py`), never its database (README, "Add a GPU worker")."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from evaluation.agent import EVALUATION_KEY_PREFIX
+from evaluation.models import Benchmark, Worker
+
+TOKEN_PREFIX = "crw_"  # noqa: S105 - a prefix, not a secret; apart from users' API tokens (`cru_`): neither is accepted for the other
+LAST_SEEN_RESOLUTION = timedelta(seconds=5)
+PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport: a queue's priority lists
+MAX_DEVICES = 64
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def worker_create(
+    *, name: str, queues: list[str], created_by: AbstractBaseUser | AnonymousUser | None = None
+) -> tuple[Worker, str]:
+    """A new worker and its token, which is never shown again. Queues must be ones that
+    benchmarks use (or will: any name of letters, digits, `-` and `_`)."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the worker a name, to tell it apart later."})
+    cleaned = sorted({queue.strip() for queue in queues if queue.strip()})
+    if not cleaned:
+        raise ValidationError({"queues": "Name at least one queue (for example gpu or cpu)."})
+    for queue in cleaned:
+        if not queue.replace("-", "").replace("_", "").isalnum() or len(queue) > 50:
+            raise ValidationError({"queues": f"{queue!r} is not a queue name."})
+        if queue == "default":
+            raise ValidationError(
+                {"queues": "the default queue runs the platform's own tasks, not a worker's"}
+            )
+    key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            worker = Worker.objects.create(
+                name=name,
+                queues=cleaned,
+                prefix=key[:10],
+                digest=_digest(key),
+                created_by=created_by if isinstance(created_by, User) else None,
+            )
+    except IntegrityError:
+        raise ValidationError({"name": f"A worker named {name!r} exists."}) from None
+    return worker, key
+
+
+def worker_rotate(*, worker: Worker) -> str:
+    """A new token for an existing worker (the old one stops working); returns it, once."""
+    key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    Worker.objects.filter(pk=worker.pk).update(
+        prefix=key[:10], digest=_digest(key), revoked_at=None
+    )
+    worker.refresh_from_db()
+    return key
+
+
+def worker_broker_acl(*, worker: Worker, username: str, password: str) -> list[str]:
+    """The Redis `ACL SETUSER` arguments of a worker's broker account: its queues' keys under
+    the evaluation prefix and the shared unacknowledged-message keys, no channels, no admin or
+    dangerous commands. It cannot read or write the platform's own queues (`default`)."""
+    prefix = EVALUATION_KEY_PREFIX
+    keys = [f"~{prefix}unacked", f"~{prefix}unacked_index", f"~{prefix}unacked_mutex"]
+    for queue in worker.queues:
+        keys += [
+            f"~{prefix}{queue}",
+            f"~{prefix}{queue}{PRIORITY_SEPARATOR}*",
+            f"~{prefix}_kombu.binding.{queue}",
+            f"~{prefix}_kombu.binding_permanent.{queue}",
+        ]
+    return [
+        username,
+        "reset",
+        "on",
+        f">{password}",
+        *keys,
+        "resetchannels",
+        "+@all",
+        "-@admin",
+        "-@dangerous",
+    ]
+
+
+def worker_revoke(*, worker: Worker) -> Worker:
+    """Revoke a worker's token: its next call is refused, and runs it holds are left to the
+    reaper (requeued on another worker)."""
+    Worker.objects.filter(pk=worker.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    worker.refresh_from_db()
+    return worker
+
+
+def worker_authenticate(*, key: str) -> Worker | None:
+    """The active worker with this token; `None` for an unknown or revoked one. Records when
+    it was last seen."""
+    if not key.startswith(TOKEN_PREFIX):
+        return None
+    worker = Worker.objects.filter(digest=_digest(key), revoked_at__isnull=True).first()
+    if worker is None:
+        return None
+    now = timezone.now()
+    if worker.last_seen_at is None or now - worker.last_seen_at > LAST_SEEN_RESOLUTION:
+        Worker.objects.filter(pk=worker.pk).update(last_seen_at=now)
+        worker.last_seen_at = now
+    return worker
+
+
+def worker_hello(*, worker: Worker, host: str, devices: list[Any]) -> dict[str, Any]:
+    """A worker starting (or checking in): record its host and devices; answer its name and
+    the queues it may consume, and the benchmarks on them."""
+    cleaned = [str(device)[:200] for device in devices[:MAX_DEVICES]]
+    Worker.objects.filter(pk=worker.pk).update(host=host[:200], devices=cleaned)
+    benchmarks = Benchmark.objects.filter(queue__in=worker.queues, active=True)
+    return {
+        "name": worker.name,
+        "queues": worker.queues,
+        "benchmarks": sorted(benchmarks.values_list("slug", flat=True)),
+    }

@@ -1,0 +1,302 @@
+"""Workers without platform secrets: worker tokens (shown once, a digest kept, scoped to queues,
+revocable), the worker API's refusals, the worker's data cache, and the reaper for a worker lost
+between two calls. The job loop runs for real (`tests/support/worker.py`)."""
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.services import api_token_create
+from evaluation.agent.cache import DataCache, DataFetchError
+from evaluation.agent.client import Platform, TokenRefusedError
+from evaluation.agent.job import JobSettings, job_run
+from evaluation.models import EvaluationRun, Submission, Worker
+from evaluation.services import (
+    benchmark_import,
+    runs_reap_stale,
+    submission_cancel,
+    submission_create_config,
+    worker_create,
+    worker_revoke,
+)
+from tests.factories import BenchmarkFactory, ContributorFactory, SubmissionFactory
+from tests.support.benchmark_folder import make_benchmark_folder
+from tests.support.worker import ClientTransport, evaluate_now, make_worker
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def store(settings: Any, tmp_path: Path) -> Path:
+    settings.CRUCIBLE_DATA_DIR = tmp_path / "store"
+    return settings.CRUCIBLE_DATA_DIR
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def queued(queue: str = "cpu", **fields: Any) -> Submission:
+    benchmark = BenchmarkFactory(
+        slug=f"b-{queue}", engine_spec="demo-cpu", queue=queue, seeds=1, byte_budget=4096
+    )
+    return SubmissionFactory(
+        benchmark=benchmark, source="config", config={}, status="queued", **fields
+    )
+
+
+def test_a_token_is_shown_once_and_only_its_digest_is_kept() -> None:
+    worker, key = worker_create(name="sponsor-h200", queues=["gpu", "gpu", " cpu "])
+    assert key.startswith("crw_") and len(key) > 40
+    assert worker.queues == ["cpu", "gpu"]
+    assert worker.digest == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in json.dumps(list(Worker.objects.values()), default=str)
+
+
+def test_the_admin_makes_a_worker_shows_its_token_once_and_revokes_it() -> None:
+    admin = User.objects.create_superuser("root", password="pw-long-enough-1")
+    client = Client()
+    client.force_login(admin)
+    page = client.post(
+        "/admin/evaluation/worker/add/", {"name": "volunteer-a100", "queues": "gpu, cpu"}
+    )
+    assert page.status_code == 200
+    worker = Worker.objects.get(name="volunteer-a100")
+    key = page.context["key"]
+    assert key in page.content.decode() and "not shown again" in page.content.decode()
+    assert "python -m evaluation.agent" in page.content.decode()
+    hello = Client().post(
+        "/api/worker/hello/",
+        {"host": "box", "devices": ["NVIDIA A100"]},
+        content_type="application/json",
+        **bearer(key),
+    )
+    assert hello.json() == {"name": "volunteer-a100", "queues": ["cpu", "gpu"], "benchmarks": []}
+    listing = client.get("/admin/evaluation/worker/").content.decode()
+    assert "volunteer-a100" in listing and "NVIDIA A100" in listing and key not in listing
+    client.post(
+        "/admin/evaluation/worker/",
+        {"action": "revoke", "_selected_action": [worker.pk]},
+    )
+    refused = Client().post(
+        "/api/worker/hello/", {"host": "box"}, content_type="application/json", **bearer(key)
+    )
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "Unknown or revoked worker token."
+
+
+def test_the_default_queue_is_never_a_workers() -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="platform's own tasks"):
+        worker_create(name="sneaky", queues=["cpu", "default"])
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/worker/hello/", "/api/worker/jobs/1/claim/", "/api/worker/runs/1/heartbeat/"]
+)
+def test_only_a_worker_token_opens_the_worker_api(path: str) -> None:
+    user = User.objects.create_user("mona", password="pw-long-enough-1")
+    _token, user_key = api_token_create(user=user, name="script")
+    assert Client().post(path, {}, content_type="application/json").status_code == 401
+    assert Client().post(path, {}, **bearer(user_key)).status_code == 401  # a user's token
+    signed_in = APIClient()
+    signed_in.force_login(user)
+    assert signed_in.post(path, {}, format="json").status_code == 401  # a session
+    _worker, key = make_worker()
+    # …and a worker's token opens nothing else.
+    assert Client().get("/api/submissions/?status=queued", **bearer(key)).status_code == 401
+
+
+def test_a_job_on_another_queue_is_refused_and_stays_queued() -> None:
+    submission = queued("gpu")
+    _worker, key = make_worker("cpu")
+    answer = Client().post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(key))
+    assert answer.status_code == 409
+    assert "does not serve" in answer.json()["detail"]
+    assert Submission.objects.get(pk=submission.pk).status == "queued"
+
+
+def test_a_worker_cannot_write_to_a_run_it_does_not_hold() -> None:
+    submission = queued()
+    _holder, holder_key = make_worker("cpu")
+    _other, other_key = make_worker("cpu")
+    client = Client()
+    claim = client.post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(holder_key))
+    assert claim.json()["job"]["seeds"] == [0]
+    run = client.post(
+        f"/api/worker/jobs/{submission.pk}/runs/",
+        {"seed": 0},
+        content_type="application/json",
+        **bearer(holder_key),
+    ).json()["run"]
+    forged = {
+        "result": {"status": "ok", "val_bits_per_byte": 0.01},
+        "exit_status": 0,
+        "output_tail": "",
+    }
+    for path, body in (
+        (f"/api/worker/runs/{run}/result/", forged),
+        (f"/api/worker/runs/{run}/heartbeat/", {"progress_bytes": 1}),
+    ):
+        answer = client.post(path, body, content_type="application/json", **bearer(other_key))
+        assert answer.status_code == 409, path
+        assert "is not held by worker" in answer.json()["detail"]
+    answer = client.post(f"/api/worker/jobs/{submission.pk}/finish/", **bearer(holder_key))
+    assert answer.status_code == 409 and "not scored" in answer.json()["detail"]
+    # The holder's own result is checked too: no negative or non-finite score.
+    for bad in ({"val_bits_per_byte": -1}, {"val_bits_per_byte": "NaN"}, {"status": "great"}):
+        body = {**forged, "result": {**forged["result"], **bad}}
+        answer = client.post(
+            f"/api/worker/runs/{run}/result/",
+            json.dumps(body),
+            content_type="application/json",
+            **bearer(holder_key),
+        )
+        assert answer.status_code in (400, 409), bad
+    assert EvaluationRun.objects.get(pk=run).status == "running"
+
+
+def test_a_config_is_trained_by_a_worker_through_the_api(settings: Any) -> None:
+    submission = queued()
+    transport = ClientTransport()
+    worker, key = make_worker("cpu")
+    assert evaluate_now(submission.pk, key=key, transport=transport) == "scored"
+    run = EvaluationRun.objects.get(submission=submission)
+    assert run.worker == worker and run.status == "ok" and run.progress_bytes == 4096
+    worker.refresh_from_db()
+    assert worker.jobs_done == 1 and worker.failures == 0 and worker.last_seen_at
+    paths = [path for _method, path, _status in transport.calls]
+    assert paths[0] == f"/api/worker/jobs/{submission.pk}/claim/"
+    assert paths[-1] == f"/api/worker/jobs/{submission.pk}/finish/"
+    assert all(status < 400 for *_rest, status in transport.calls)
+    # A redelivered task claims nothing and runs nothing.
+    assert evaluate_now(submission.pk, key=key) == "scored"
+    assert EvaluationRun.objects.get(pk=run.pk).attempts == 1
+
+
+def test_a_revoked_token_stops_the_job_at_its_next_call(tmp_path: Path) -> None:
+    submission = queued()
+    worker, key = make_worker("cpu")
+    worker_revoke(worker=worker)
+    platform = Platform(token=key, transport=ClientTransport(), retries=0)
+    settings = JobSettings(cache=DataCache(tmp_path, max_bytes=0), run_timeout=60)
+    with pytest.raises(TokenRefusedError, match="revoked"):
+        job_run(platform, submission.pk, settings)
+    assert Submission.objects.get(pk=submission.pk).status == "queued"  # for another worker
+
+
+def test_a_cancelled_submission_stops_the_worker_before_its_next_seed() -> None:
+    submission = queued()
+    _worker, key = make_worker("cpu")
+    client = Client()
+    client.post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(key))
+    submission_cancel(submission=Submission.objects.get(pk=submission.pk), reason="not needed")
+    answer = client.post(
+        f"/api/worker/jobs/{submission.pk}/runs/",
+        {"seed": 0},
+        content_type="application/json",
+        **bearer(key),
+    )
+    assert answer.status_code == 409 and "cancelled, not running" in answer.json()["detail"]
+
+
+def test_benchmark_data_reaches_only_workers_of_its_queue(store: Path, tmp_path: Path) -> None:
+    benchmark = benchmark_import(path=make_benchmark_folder(tmp_path / "bench")).benchmark
+    digest = benchmark.definition["data"]["validation"][0]["sha256"]
+    _cpu, cpu_key = make_worker("cpu")
+    _gpu, gpu_key = make_worker("gpu")
+    served = Client().get(f"/api/worker/data/{digest}/", **bearer(cpu_key))
+    assert served.status_code == 200
+    assert hashlib.sha256(b"".join(served.streaming_content)).hexdigest() == digest
+    assert Client().get(f"/api/worker/data/{digest}/", **bearer(gpu_key)).status_code == 404
+    assert Client().get(f"/api/worker/data/{digest}/").status_code == 401
+    assert Client().get(f"/api/worker/data/{'0' * 64}/", **bearer(cpu_key)).status_code == 404
+    assert Client().get("/api/worker/data/..%2F..%2Fetc/", **bearer(cpu_key)).status_code == 404
+
+
+def test_an_imported_benchmark_trains_on_data_fetched_and_cached_by_the_worker(
+    store: Path, tmp_path: Path
+) -> None:
+    benchmark = benchmark_import(path=make_benchmark_folder(tmp_path / "bench")).benchmark
+    other = submission_create_config(
+        benchmark=benchmark, contributor=ContributorFactory(login="mona"), config={}
+    )
+    cache = tmp_path / "cache"
+    _worker, key = make_worker("cpu")
+    assert evaluate_now(benchmark.baseline_id, key=key, cache_dir=cache) == "scored"
+    cached = sorted(path.name for path in (cache / "sha256").glob("*/*"))
+    wanted = sorted(f["sha256"] for files in benchmark.definition["data"].values() for f in files)
+    assert cached == wanted
+    transport = ClientTransport()
+    assert evaluate_now(other.pk, key=key, cache_dir=cache, transport=transport) == "scored"
+    assert not [path for _m, path, _s in transport.calls if "/data/" in path]  # all cached
+
+
+def test_the_cache_refuses_data_that_is_not_what_the_benchmark_names(tmp_path: Path) -> None:
+    good = b"held-out text " * 100
+    digest = hashlib.sha256(good).hexdigest()
+    definition = {"data": {"validation": [{"sha256": digest, "size": len(good)}]}}
+    cache = DataCache(tmp_path / "cache", max_bytes=10_000)
+
+    def tampered(_digest: str, sink: Any) -> None:
+        sink.write(good[:-1] + b"X")
+
+    with pytest.raises(DataFetchError, match="another digest"):
+        cache.ensure(definition, tampered)
+    assert not list((tmp_path / "cache" / "sha256").glob("*/*"))
+
+    def endless(_digest: str, sink: Any) -> None:
+        while True:
+            sink.write(b"x" * 4096)
+
+    with pytest.raises(DataFetchError, match="larger than"):
+        cache.ensure(definition, endless)
+    cache.ensure(definition, lambda _d, sink: sink.write(good))
+    assert cache.misses == 3 and cache.hits == 0
+    cache.ensure(definition, tampered)  # present and checked already: not fetched again
+    assert cache.hits == 1
+
+
+def test_the_cache_keeps_to_its_size_bound(tmp_path: Path) -> None:
+    cache = DataCache(tmp_path / "cache", max_bytes=2500)
+    blobs = [bytes([n]) * 1000 for n in range(3)]
+    for blob in blobs:
+        digest = hashlib.sha256(blob).hexdigest()
+        cache.ensure(
+            {"data": {"train": [{"sha256": digest, "size": len(blob)}]}},
+            lambda _d, sink, blob=blob: sink.write(blob),
+        )
+    kept = sum(path.stat().st_size for path in (tmp_path / "cache" / "sha256").glob("*/*"))
+    assert kept <= 2500
+    with pytest.raises(DataFetchError, match="CRUCIBLE_WORKER_CACHE_BYTES"):
+        cache.ensure({"data": {"train": [{"sha256": "a" * 64, "size": 3000}]}}, lambda *_: None)
+
+
+def test_a_worker_lost_between_two_calls_leaves_nothing_running() -> None:
+    submission = queued()
+    _worker, key = make_worker("cpu")
+    Client().post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(key))
+    # The worker died before it started a seed: no run beats, and nothing would reap a run.
+    Submission.objects.filter(pk=submission.pk).update(
+        claimed_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert runs_reap_stale(stale_after=timedelta(minutes=2)) == {"requeued": 1, "failed": 0}
+    assert Submission.objects.get(pk=submission.pk).status == "queued"
+    for _attempt in range(2):
+        Client().post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(key))
+        Submission.objects.filter(pk=submission.pk).update(
+            claimed_at=timezone.now() - timedelta(minutes=10)
+        )
+        runs_reap_stale(stale_after=timedelta(minutes=2))
+    lost = Submission.objects.get(pk=submission.pk)
+    assert lost.status == "failed" and "lost by its worker 3 times" in lost.reason
+    assert not lost.counts_for_quota
