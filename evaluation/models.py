@@ -155,6 +155,14 @@ class Submission(models.Model):
     claimed_at = models.DateTimeField(
         null=True, blank=True, help_text="When a worker last took it from its queue."
     )
+    claimed_by = models.ForeignKey(
+        "Worker",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The worker that last took it: only it may start its seeds and finish it.",
+    )
     claims = models.PositiveSmallIntegerField(
         default=0, help_text="How many times a worker took it (a lost worker's job is retaken)."
     )

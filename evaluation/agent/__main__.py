@@ -23,7 +23,6 @@ import threading
 import time
 from pathlib import Path
 
-from config.env import VAR_DIR, env
 from evaluation.agent.app import make_app, stop_worker
 from evaluation.agent.cache import DataCache
 from evaluation.agent.client import (
@@ -35,6 +34,17 @@ from evaluation.agent.client import (
 from evaluation.agent.job import JobSettings
 
 log = logging.getLogger("crucible.worker")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def setting(name: str, default: str = "") -> str:
+    """This program's own settings, from its environment: not through `config.env`, whose
+    package loads the platform's Celery app and Django; a worker host runs none of the platform
+    (a test checks that nothing of Django is imported here)."""
+    return os.environ.get(name, "").strip() or default
+
+
+VAR_DIR = Path(setting("CRUCIBLE_VAR_DIR", str(ROOT / "var")))
 # What a worker host must not hold: the platform's own secrets (checked at start, and named).
 PLATFORM_SECRETS = (
     "DATABASE_URL",
@@ -70,9 +80,9 @@ def devices() -> list[str]:
 
 
 def token() -> str:
-    value = env("CRUCIBLE_WORKER_TOKEN", default="")
-    if not value and env("CRUCIBLE_WORKER_TOKEN_FILE", default=""):
-        value = Path(env("CRUCIBLE_WORKER_TOKEN_FILE")).read_text().strip()
+    value = setting("CRUCIBLE_WORKER_TOKEN")
+    if not value and setting("CRUCIBLE_WORKER_TOKEN_FILE"):
+        value = Path(setting("CRUCIBLE_WORKER_TOKEN_FILE")).read_text().strip()
     return value
 
 
@@ -80,9 +90,9 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="[%(asctime)s: %(levelname)s/worker] %(message)s"
     )
-    platform_url = env("PLATFORM_URL", default="")
+    platform_url = setting("PLATFORM_URL")
     key = token()
-    broker_url = env("CELERY_BROKER_URL", default="")
+    broker_url = setting("CELERY_BROKER_URL")
     missing = [
         name
         for name, value in (
@@ -117,11 +127,11 @@ def main() -> int:
     queues = [str(queue) for queue in hello["queues"]]
     log.info("worker %s on %s: queues %s", hello["name"], host, ", ".join(queues))
     cache = DataCache(
-        Path(env("CRUCIBLE_WORKER_CACHE", default=str(VAR_DIR / "worker-cache"))),
-        max_bytes=env.int("CRUCIBLE_WORKER_CACHE_BYTES", default=50 << 30),
+        Path(setting("CRUCIBLE_WORKER_CACHE", str(VAR_DIR / "worker-cache"))),
+        max_bytes=int(setting("CRUCIBLE_WORKER_CACHE_BYTES", str(50 << 30))),
     )
     settings = JobSettings(
-        cache=cache, run_timeout=env.float("EVALUATION_RUN_TIMEOUT", default=4 * 3600.0)
+        cache=cache, run_timeout=float(setting("EVALUATION_RUN_TIMEOUT", str(4 * 3600.0)))
     )
     app = make_app(
         broker_url=broker_url, var_dir=str(VAR_DIR), platform=platform, settings=settings

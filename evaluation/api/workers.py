@@ -5,6 +5,7 @@ its worker token, and nothing else may call. Each view is one service call of
 from typing import Any
 
 from django.http import FileResponse, HttpResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -31,6 +32,7 @@ from evaluation.services import (
     worker_authenticate,
     worker_hello,
 )
+from evaluation.services.workers import TOKEN_PREFIX as WORKER_TOKEN_PREFIX
 
 MAX_TEXT = 64 << 10
 
@@ -45,8 +47,11 @@ class WorkerTokenAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise AuthenticationFailed("Send the worker token as `Authorization: Bearer <token>`.")
+        key = parts[1].decode(errors="replace")
+        if not key.startswith(WORKER_TOKEN_PREFIX):  # a user's token, say: no guess at ours
+            raise AuthenticationFailed("Unknown or revoked worker token.")
         token_check(request._request)  # a locked-out address may not guess tokens
-        worker = worker_authenticate(key=parts[1].decode(errors="replace"))
+        worker = worker_authenticate(key=key)
         if worker is None:
             token_failed(request._request)
             raise AuthenticationFailed("Unknown or revoked worker token.")
@@ -214,3 +219,18 @@ class FinishView(WorkerView):
     def post(self, request: Request, submission_id: int) -> Response:
         """Every seed scored: score, rank and credit the submission."""
         return Response({"status": job_finish(worker=self.worker, submission_id=submission_id)})
+
+
+class WorkerTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes worker tokens."""
+
+    target_class = "evaluation.api.workers.WorkerTokenAuthentication"
+    name = "workerToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A worker token (`crw_…`) from the admin's Workers page; it opens the "
+            "worker API only.",
+        }

@@ -36,6 +36,7 @@ Status = Submission.Status
 RunStatus = EvaluationRun.Status
 LOG_TAIL_CHARS = 8000
 MAX_CURVE_POINTS = 10_000
+CURVE_KEYS = {"step", "bytes", "loss", "lr", "elapsed"}
 RESULT_STATUSES = {"ok": RunStatus.OK, "rejected": RunStatus.REJECTED, "failed": RunStatus.FAILED}
 
 
@@ -66,6 +67,7 @@ def job_claim(*, worker: Worker, submission_id: int) -> dict[str, Any] | None:
             return None
         submission_transition(submission=submission, to=Status.RUNNING, save=False)
         submission.claimed_at = timezone.now()
+        submission.claimed_by = worker
         submission.claims += 1
         submission.save()
     return job_describe(submission=submission)
@@ -261,6 +263,8 @@ def _held_submission(*, worker: Worker, submission_id: int) -> Submission:
         )
     if submission.status != Status.RUNNING:
         raise JobRefusedError(f"submission #{submission_id} is {submission.status}, not running")
+    if submission.claimed_by_id != worker.pk:
+        raise JobRefusedError(f"submission #{submission_id} is held by another worker")
     return submission
 
 
@@ -289,12 +293,25 @@ def _checked_result(result: dict[str, Any]) -> dict[str, Any]:
         value = result.get(key)
         if value is None:
             continue
-        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        if not _finite_number(value) or value < 0:
             raise JobRefusedError(f"{key} must be a finite number ≥ 0")
     curve = result.get("loss_curve") or []
     if not isinstance(curve, list) or len(curve) > MAX_CURVE_POINTS:
         raise JobRefusedError(f"loss_curve must be a list of at most {MAX_CURVE_POINTS:,} points")
+    for point in curve:  # the pages draw them: numbers only, under the engine's names
+        if (
+            not isinstance(point, dict)
+            or not set(point) <= CURVE_KEYS
+            or not all(_finite_number(value) for value in point.values())
+        ):
+            raise JobRefusedError(
+                f"each loss_curve point is an object of finite numbers named {sorted(CURVE_KEYS)}"
+            )
     bytes_trained = result.get("bytes_trained")
     if bytes_trained is not None and (not isinstance(bytes_trained, int) or bytes_trained < 0):
         raise JobRefusedError("bytes_trained must be a whole number ≥ 0")
     return result
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

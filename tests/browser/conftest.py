@@ -15,7 +15,13 @@ from tests.browser.chromium import chromium_missing, launch
 from tests.conftest import database_url_for_subprocesses
 from tests.factories import RepositoryFactory
 from tests.github_server.server import FakeGitHub
-from tests.support.processes import celery_worker, evaluation_worker, gunicorn, platform_env
+from tests.support.processes import (
+    celery_worker,
+    evaluation_worker,
+    fresh_cache_url,
+    gunicorn,
+    platform_env,
+)
 
 CLIENT_ID, CLIENT_SECRET = "Iv1.browser-tests", "browser-tests-secret"
 MODEL_REPO = "crucible-org/model"
@@ -47,6 +53,7 @@ def site(transactional_db: Any, redis_url: str, github: FakeGitHub) -> Iterator[
     env = platform_env(
         DATABASE_URL=database_url_for_subprocesses(),
         CELERY_BROKER_URL=redis_url,
+        CACHE_URL=fresh_cache_url(redis_url),
         CELERY_TASK_ALWAYS_EAGER="false",
         GITHUB_OAUTH_URL=github.url,
         GITHUB_OAUTH_CLIENT_ID=CLIENT_ID,

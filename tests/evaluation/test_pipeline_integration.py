@@ -38,7 +38,13 @@ from tests.evaluation.conftest import (
     submission_files,
 )
 from tests.factories import BenchmarkFactory, RepositoryFactory, SubmissionFactory
-from tests.support.processes import ROOT, evaluation_worker, gunicorn, platform_env
+from tests.support.processes import (
+    ROOT,
+    evaluation_worker,
+    fresh_cache_url,
+    gunicorn,
+    platform_env,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -75,6 +81,7 @@ def environment(redis_url: str, fake: ModelRepoGitHub, **extra: str) -> dict[str
     return platform_env(
         DATABASE_URL=database_url_for_subprocesses(),
         CELERY_BROKER_URL=redis_url,
+        CACHE_URL=fresh_cache_url(redis_url),
         CELERY_TASK_ALWAYS_EAGER="false",
         GITHUB_WEBHOOK_SECRET="test-webhook-secret",
         GITHUB_API_URL=fake.api_url,

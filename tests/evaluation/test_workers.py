@@ -150,10 +150,26 @@ def test_a_worker_cannot_write_to_a_run_it_does_not_hold() -> None:
         answer = client.post(path, body, content_type="application/json", **bearer(other_key))
         assert answer.status_code == 409, path
         assert "is not held by worker" in answer.json()["detail"]
+    # Nor the submission: its seeds, its files, finishing or failing it.
+    for path, body in (
+        (f"/api/worker/jobs/{submission.pk}/runs/", {"seed": 0}),
+        (f"/api/worker/jobs/{submission.pk}/fail/", {"reason": "sabotage"}),
+        (f"/api/worker/jobs/{submission.pk}/finish/", {}),
+    ):
+        answer = client.post(path, body, content_type="application/json", **bearer(other_key))
+        assert answer.status_code == 409 and "another worker" in answer.json()["detail"], path
+    stolen = client.get(f"/api/worker/jobs/{submission.pk}/files/", **bearer(other_key))
+    assert stolen.status_code == 409
     answer = client.post(f"/api/worker/jobs/{submission.pk}/finish/", **bearer(holder_key))
     assert answer.status_code == 409 and "not scored" in answer.json()["detail"]
     # The holder's own result is checked too: no negative or non-finite score.
-    for bad in ({"val_bits_per_byte": -1}, {"val_bits_per_byte": "NaN"}, {"status": "great"}):
+    for bad in (
+        {"val_bits_per_byte": -1},
+        {"val_bits_per_byte": "NaN"},
+        {"status": "great"},
+        {"loss_curve": [{"step": 1, "loss": "<script>"}]},
+        {"loss_curve": [{"step": 1, "note": 2.0}]},
+    ):
         body = {**forged, "result": {**forged["result"], **bad}}
         answer = client.post(
             f"/api/worker/runs/{run}/result/",
@@ -300,3 +316,24 @@ def test_a_worker_lost_between_two_calls_leaves_nothing_running() -> None:
     lost = Submission.objects.get(pk=submission.pk)
     assert lost.status == "failed" and "lost by its worker 3 times" in lost.reason
     assert not lost.counts_for_quota
+
+
+def test_the_worker_program_imports_nothing_of_the_platform() -> None:
+    """A worker host runs the project's code, not the site: no settings, no database layer, no
+    platform app (kombu imports a few `django.utils` helpers when Django is installed)."""
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT
+
+    probe = (
+        "import sys, evaluation.agent.__main__, evaluation.agent.app, evaluation.agent.job\n"
+        "bad = ('config', 'contrib', 'accounts', 'rest_framework', 'environ', 'django.conf', "
+        "'django.db', 'django.apps')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in bad or m.startswith(bad[-3:])))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -151,3 +151,14 @@ def evaluation_worker(
         log.unlink(missing_ok=True)
         shutil.rmtree(cache, ignore_errors=True)
         print(output, file=sys.stderr)  # pytest shows it when the test fails
+
+
+def fresh_cache_url(redis_url: str) -> str:
+    """A cache for one test's platform processes, emptied first: database 1 of the test Redis
+    (the broker keeps database 0), so that no sign-in failure or lock-out counted by an earlier
+    test on 127.0.0.1 reaches this one."""
+    import redis
+
+    url = redis_url.rsplit("/", 1)[0] + "/1"
+    redis.Redis.from_url(url).flushdb()
+    return url
