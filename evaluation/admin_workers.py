@@ -103,7 +103,7 @@ class WorkerAdmin(admin.ModelAdmin[Worker]):
                 return TemplateResponse(request, "admin/evaluation/worker/token.html", context)
         return TemplateResponse(request, "admin/evaluation/worker/add.html", context)
 
-    @admin.action(description="Revoke the selected workers' tokens")
+    @admin.action(description="Revoke the selected workers' tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
         for worker in queryset:
             worker_revoke(worker=worker)

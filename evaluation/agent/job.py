@@ -160,13 +160,17 @@ def _run_seed(
             raise lost[0]
         log.info("run %s stopped: %s", run_id, lost[0])
         return False
-    return platform.run_result(
-        run_id,
-        {
-            "result": outcome.result,
-            "exit_status": outcome.exit_status,
-            "output_tail": outcome.output_tail,
-            "cancelled": outcome.cancelled,
-            "timed_out": outcome.timed_out,
-        },
-    )
+    try:
+        return platform.run_result(
+            run_id,
+            {
+                "result": outcome.result,
+                "exit_status": outcome.exit_status,
+                "output_tail": outcome.output_tail,
+                "cancelled": outcome.cancelled,
+                "timed_out": outcome.timed_out,
+            },
+        )
+    except JobRefusedError as exc:  # the run was taken back meanwhile (reaped, say)
+        log.warning("the result of run %s was refused: %s", run_id, exc)
+        return False

@@ -180,7 +180,7 @@ class HeartbeatView(WorkerView):
 
 class ResultSerializer(serializers.Serializer[Any]):
     result = serializers.DictField(help_text="The engine's result.json, as it wrote it.")
-    exit_status = serializers.IntegerField(allow_null=True)
+    exit_status = serializers.IntegerField(allow_null=True, min_value=-(2**31), max_value=2**31 - 1)
     output_tail = serializers.CharField(
         max_length=MAX_TEXT, allow_blank=True, trim_whitespace=False
     )

@@ -37,6 +37,20 @@ RunStatus = EvaluationRun.Status
 LOG_TAIL_CHARS = 8000
 MAX_CURVE_POINTS = 10_000
 CURVE_KEYS = {"step", "bytes", "loss", "lr", "elapsed"}
+# Public figures the pages and the leaderboard compute with.
+NUMERIC_FACTS = (
+    "bytes_trained",
+    "byte_budget",
+    "bytes_per_second",
+    "train_seconds",
+    "param_count",
+    "steps",
+    "mfu",
+    "peak_memory_bytes",
+)
+MAX_SCORE = 1e6  # bits per byte: 8 is a uniform guess; anything near this is a broken model
+MAX_FACT = 1e18
+MAX_ERROR_CHARS = 2000
 RESULT_STATUSES = {"ok": RunStatus.OK, "rejected": RunStatus.REJECTED, "failed": RunStatus.FAILED}
 
 
@@ -136,6 +150,8 @@ def run_start(*, worker: Worker, submission_id: int, seed: int) -> EvaluationRun
     run, _created = EvaluationRun.objects.get_or_create(submission=submission, seed=seed)
     if run.status in EvaluationRun.FINISHED:
         raise JobRefusedError(f"seed {seed} of submission #{submission_id} is finished already")
+    if submission.runs.filter(status=RunStatus.RUNNING).exclude(pk=run.pk).exists():
+        raise JobRefusedError(f"submission #{submission_id} runs one seed at a time")
     EvaluationRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING,
         worker=worker,
@@ -180,9 +196,10 @@ def run_record(
     run = _held_run(worker=worker, run_id=run_id)
     submission = run.submission
     result = _checked_result(result)
-    output_tail = output_tail[-LOG_TAIL_CHARS:]
+    output_tail = _clean(output_tail)[-LOG_TAIL_CHARS:]
     now = timezone.now()
-    if cancelled:
+    if submission.status != Status.RUNNING:
+        # Cancelled or superseded while this seed ran: whatever it scored is not kept.
         EvaluationRun.objects.filter(pk=run.pk).update(
             status=RunStatus.CANCELLED,
             finished_at=now,
@@ -191,13 +208,18 @@ def run_record(
         )
         return False
     status = str(result.get("status"))
-    error = str(result.get("error") or "")
-    if timed_out:
+    error = str(result.get("error") or "")[:MAX_ERROR_CHARS]
+    if cancelled:  # the worker stopped a seed the platform still wanted: its own fault
+        status, error = "failed", "the worker stopped the run"
+        result = {**result, "fault": "platform"}
+    elif timed_out:
         status, error = "failed", "the run exceeded the platform's time limit and was stopped"
     elif not result:
         status = "failed"
         error = f"the engine stopped without a result (exit status {exit_status})"
     run_status = RESULT_STATUSES.get(status, RunStatus.FAILED)
+    if run_status == RunStatus.OK and result.get("val_bits_per_byte") is None:
+        raise JobRefusedError("an ok result needs its val_bits_per_byte")
     EvaluationRun.objects.filter(pk=run.pk).update(
         status=run_status,
         val_bits_per_byte=result.get("val_bits_per_byte"),
@@ -270,7 +292,7 @@ def _held_submission(*, worker: Worker, submission_id: int) -> Submission:
 
 def _held_run(*, worker: Worker, run_id: int) -> EvaluationRun:
     run = EvaluationRun.objects.select_related("submission").filter(pk=run_id).first()
-    if run is None or run.worker_id != worker.pk:
+    if run is None or run.worker_id != worker.pk or run.submission.claimed_by_id != worker.pk:
         raise JobRefusedError(f"run {run_id} is not held by worker {worker.name!r}")
     if run.status != RunStatus.RUNNING:
         raise JobRefusedError(f"run {run_id} is {run.status}, not running")
@@ -284,17 +306,27 @@ def _spec_budget(benchmark: Benchmark) -> int:
 
 
 def _checked_result(result: dict[str, Any]) -> dict[str, Any]:
-    """The engine's result as a worker sends it, refused when it is not what an engine writes."""
+    """The engine's result as a worker sends it, refused when it is not what an engine writes:
+    a known status, finite scores, numbers where the pages and the ledger read numbers, text
+    without NUL (PostgreSQL refuses it) and of bounded length."""
     if not isinstance(result, dict):
         raise JobRefusedError("the result is not an object")
     if result.get("status") not in (None, *RESULT_STATUSES):
         raise JobRefusedError(f"unknown result status {result.get('status')!r}")
     for key in ("val_bits_per_byte", "test_bits_per_byte"):
         value = result.get(key)
-        if value is None:
-            continue
-        if not _finite_number(value) or value < 0:
+        if value is not None and not (_finite_number(value) and 0 <= value <= MAX_SCORE):
+            raise JobRefusedError(f"{key} must be a number from 0 to {MAX_SCORE:g}")
+    for key in NUMERIC_FACTS:
+        value = result.get(key)
+        if value is not None and not (_finite_number(value) and 0 <= value <= MAX_FACT):
             raise JobRefusedError(f"{key} must be a finite number ≥ 0")
+    for key in ("bytes_trained", "byte_budget", "param_count", "steps"):
+        value = result.get(key)
+        if value is not None and not isinstance(value, int):
+            raise JobRefusedError(f"{key} must be a whole number")
+    if not isinstance(result.get("stopped_early", False), bool):
+        raise JobRefusedError("stopped_early must be true or false")
     curve = result.get("loss_curve") or []
     if not isinstance(curve, list) or len(curve) > MAX_CURVE_POINTS:
         raise JobRefusedError(f"loss_curve must be a list of at most {MAX_CURVE_POINTS:,} points")
@@ -302,16 +334,29 @@ def _checked_result(result: dict[str, Any]) -> dict[str, Any]:
         if (
             not isinstance(point, dict)
             or not set(point) <= CURVE_KEYS
-            or not all(_finite_number(value) for value in point.values())
+            or not all(_finite_number(value) and abs(value) <= MAX_FACT for value in point.values())
         ):
             raise JobRefusedError(
                 f"each loss_curve point is an object of finite numbers named {sorted(CURVE_KEYS)}"
             )
-    bytes_trained = result.get("bytes_trained")
-    if bytes_trained is not None and (not isinstance(bytes_trained, int) or bytes_trained < 0):
-        raise JobRefusedError("bytes_trained must be a whole number ≥ 0")
-    return result
+    return _clean(result)
+
+
+def _clean(value: Any) -> Any:
+    """Strings without NUL or lone surrogates, however deep (PostgreSQL stores neither)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_clean(str(key)): _clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
 
 
 def _finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and abs(value) < 2**63
+    except OverflowError:  # an integer too big for a float
+        return False

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contrib.badges import award_grant, badges_ensure
@@ -210,8 +211,12 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
     with "worker lost". Nothing stays `running` forever."""
     stale_after = stale_after or timedelta(seconds=settings.EVALUATION_HEARTBEAT_TIMEOUT)
     cutoff = timezone.now() - stale_after
+    # A worker that keeps beating may still hold a run no longer than a run may take.
+    overdue = cutoff - timedelta(seconds=settings.EVALUATION_RUN_TIMEOUT)
     counts = {"requeued": 0, "failed": 0}
-    stale = EvaluationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+    stale = EvaluationRun.objects.filter(status=RunStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(started_at__lt=overdue)
+    )
     for run in stale.select_related("submission"):
         with transaction.atomic():
             submission = Submission.objects.select_for_update().get(pk=run.submission_id)
@@ -219,9 +224,11 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
             if locked.status != RunStatus.RUNNING or submission.status != Status.RUNNING:
                 continue
             if locked.attempts < 2:
-                locked.status = RunStatus.QUEUED
-                locked.error = f"worker lost on {locked.worker_host or 'an unknown host'}; requeued"
-                locked.save(update_fields=["status", "error"])
+                # Every seed it ran goes back: the worker that held them holds nothing now.
+                submission.runs.filter(status=RunStatus.RUNNING).update(
+                    status=RunStatus.QUEUED,
+                    error=f"worker lost on {locked.worker_host or 'an unknown host'}; requeued",
+                )
                 submission_transition(submission=submission, to=Status.QUEUED)
                 enqueue(submission)
                 submission_publish(submission=submission)

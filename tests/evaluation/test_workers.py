@@ -337,3 +337,138 @@ def test_the_worker_program_imports_nothing_of_the_platform() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+# Attacks a red-team review found against the first version of the worker API, kept as tests.
+
+
+def started(queue: str = "cpu", *, seeds: int = 1) -> tuple[Submission, str, int]:
+    """A submission claimed by a fresh worker, its first seed started: (submission, key, run)."""
+    submission = queued(queue)
+    if seeds > 1:
+        submission.benchmark.seeds = seeds
+        submission.benchmark.save()
+    _worker, key = make_worker(queue)
+    client = Client()
+    client.post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(key))
+    run = client.post(
+        f"/api/worker/jobs/{submission.pk}/runs/",
+        {"seed": 0},
+        content_type="application/json",
+        **bearer(key),
+    ).json()["run"]
+    return submission, key, run
+
+
+def post_result(key: str, run: int, result: dict[str, Any], **extra: Any) -> Any:
+    body = {"result": result, "exit_status": 0, "output_tail": "", **extra}
+    return Client().post(
+        f"/api/worker/runs/{run}/result/",
+        json.dumps(body),
+        content_type="application/json",
+        **bearer(key),
+    )
+
+
+@pytest.mark.parametrize(
+    "result, extra",
+    [
+        ({"status": "ok", "val_bits_per_byte": 10**400}, {}),
+        ({"status": "ok", "val_bits_per_byte": 1.7e308}, {}),
+        ({"status": "ok", "val_bits_per_byte": 2.0, "bytes_trained": 2**70}, {}),
+        ({"status": "ok", "val_bits_per_byte": 2.0, "loss_curve": [{"loss": 10**400}]}, {}),
+        ({"status": "ok", "val_bits_per_byte": 2.0, "bytes_per_second": "fast"}, {}),
+        ({"status": "ok", "val_bits_per_byte": 2.0, "stopped_early": {"no": 1}}, {}),
+        ({"status": "ok"}, {}),  # an ok without its score
+        ({"status": "failed", "error": "x"}, {"exit_status": 2**70}),
+    ],
+)
+def test_a_result_no_engine_writes_is_refused_not_a_500(
+    result: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    submission, key, run = started()
+    answer = post_result(key, run, result, **extra)
+    assert answer.status_code in (400, 409), answer.content
+    assert EvaluationRun.objects.get(pk=run).status == "running"
+    assert Submission.objects.get(pk=submission.pk).status == "running"
+
+
+def test_text_from_a_worker_is_stored_without_nul_and_capped() -> None:
+    submission, key, run = started()
+    answer = post_result(
+        key, run, {"status": "failed", "error": "bad\x00" + "e" * 5000, "note": "y\x00"}
+    )
+    assert answer.status_code == 200 and answer.json() == {"continue": False}
+    stored = EvaluationRun.objects.get(pk=run)
+    assert "\x00" not in stored.error and len(stored.error) <= 2000
+    assert stored.metrics["note"] == "y"
+    assert "\x00" not in Submission.objects.get(pk=submission.pk).reason
+
+
+def test_a_worker_whose_job_was_requeued_and_retaken_holds_nothing() -> None:
+    submission, old_key, run = started()
+    EvaluationRun.objects.filter(pk=run).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert runs_reap_stale(stale_after=timedelta(minutes=2))["requeued"] == 1
+    _new, new_key = make_worker("cpu")
+    assert (
+        Client().post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(new_key)).json()["job"]
+    )
+    beat = Client().post(
+        f"/api/worker/runs/{run}/heartbeat/", {}, content_type="application/json", **bearer(old_key)
+    )
+    assert beat.status_code == 409
+    late = post_result(old_key, run, {"status": "failed", "error": "sabotage"})
+    assert late.status_code == 409
+    assert Submission.objects.get(pk=submission.pk).status == "running"
+
+
+def test_one_seed_at_a_time() -> None:
+    submission, key, _run = started(seeds=2)
+    second = Client().post(
+        f"/api/worker/jobs/{submission.pk}/runs/",
+        {"seed": 1},
+        content_type="application/json",
+        **bearer(key),
+    )
+    assert second.status_code == 409 and "one seed at a time" in second.json()["detail"]
+
+
+def test_a_run_that_beats_forever_is_still_reaped_after_the_run_timeout(settings: Any) -> None:
+    submission, _key, run = started()
+    settings.EVALUATION_RUN_TIMEOUT = 3600
+    EvaluationRun.objects.filter(pk=run).update(
+        started_at=timezone.now() - timedelta(days=3), heartbeat_at=timezone.now()
+    )
+    assert runs_reap_stale(stale_after=timedelta(minutes=2))["requeued"] == 1
+    assert Submission.objects.get(pk=submission.pk).status == "queued"
+
+
+def test_a_result_after_the_author_cancelled_is_not_kept() -> None:
+    submission, key, run = started()
+    submission_cancel(submission=Submission.objects.get(pk=submission.pk), reason="changed mind")
+    answer = post_result(key, run, {"status": "ok", "val_bits_per_byte": 0.5})
+    assert answer.json() == {"continue": False}
+    assert EvaluationRun.objects.get(pk=run).status == "cancelled"
+    assert Submission.objects.get(pk=submission.pk).status == "cancelled"
+
+
+def test_a_seed_the_worker_itself_stopped_fails_as_the_platforms_fault() -> None:
+    submission, key, run = started()
+    answer = post_result(key, run, {}, cancelled=True)
+    assert answer.json() == {"continue": False}
+    failed = Submission.objects.get(pk=submission.pk)
+    assert failed.status == "failed" and "the worker stopped the run" in failed.reason
+    assert not failed.counts_for_quota
+
+
+def test_staff_who_may_only_view_workers_cannot_revoke_them() -> None:
+    from django.contrib.auth.models import Permission
+
+    viewer = User.objects.create_user("viewer", password="pw-long-enough-1", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_worker"))
+    worker, _key = make_worker()
+    client = Client()
+    client.force_login(viewer)
+    client.post("/admin/evaluation/worker/", {"action": "revoke", "_selected_action": [worker.pk]})
+    worker.refresh_from_db()
+    assert worker.revoked_at is None
