@@ -24,7 +24,7 @@ from evaluation.services import (
 )
 from tests.factories import ContributorFactory, SubmissionFactory
 from tests.support.benchmark_folder import make_benchmark_folder, secret_text
-from tests.support.worker import evaluate_now
+from tests.support.worker import ClientTransport, evaluate_now, make_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -137,8 +137,9 @@ def test_a_practice_benchmark_awards_no_records(store: Path, tmp_path: Path) -> 
 def test_a_config_on_an_imported_benchmark_trains_and_scores_on_its_text(
     store: Path, tmp_path: Path
 ) -> None:
-    """The whole worker path: the platform hands the engine the definition and the store; the
-    engine's harness reads the stored text; the result is scored and ranked."""
+    """The whole worker path: the worker fetches the benchmark's files from the platform by
+    sha256 into its cache, hands the engine the definition and the cache; the engine's harness
+    reads the text; the result is scored and ranked; a second job fetches nothing again."""
     folder = make_benchmark_folder(
         tmp_path / "bench", extra="[settings.config.lr]\ndefault = 0.01\nmaximum = 0.05\n"
     )
@@ -151,10 +152,29 @@ def test_a_config_on_an_imported_benchmark_trains_and_scores_on_its_text(
     submission = submission_create_config(
         benchmark=benchmark, contributor=ContributorFactory(login="mona"), config={}
     )
-    assert evaluate_now(benchmark.baseline_id) == "scored"
-    assert evaluate_now(submission.pk) == "scored"
+    cache = tmp_path / "cache"
+    worker, key = make_worker("cpu")
+    first, second = ClientTransport(), ClientTransport()
+    assert (
+        evaluate_now(benchmark.baseline_id, key=key, cache_dir=cache, transport=first) == "scored"
+    )
+    assert evaluate_now(submission.pk, key=key, cache_dir=cache, transport=second) == "scored"
+    cached = sorted(path.name for path in (cache / "sha256").glob("*/*"))
+    wanted = sorted(f["sha256"] for files in benchmark.definition["data"].values() for f in files)
+    assert cached == wanted
+    assert len([path for _m, path, _s in first.calls if "/data/" in path]) == len(wanted)
+    assert not [path for _m, path, _s in second.calls if "/data/" in path]  # all cached
+    paths = [path for _method, path, _status in second.calls]
+    assert paths[0] == f"/api/worker/jobs/{submission.pk}/claim/"
+    assert paths[-1] == f"/api/worker/jobs/{submission.pk}/finish/"
+    assert all(status < 400 for *_rest, status in second.calls)
+    worker.refresh_from_db()
+    assert worker.jobs_done == 2 and worker.failures == 0 and worker.last_seen_at
+    # A redelivered task claims nothing and runs nothing.
+    assert evaluate_now(submission.pk, key=key, cache_dir=cache) == "scored"
     submission.refresh_from_db()
     run = submission.runs.get()
+    assert run.worker == worker and run.attempts == 1
     assert run.seed == 7  # the folder's own seed list
     assert run.status == "ok" and 0 < submission.mean_val_bpb < 16  # 6 steps: near random
     assert run.progress_bytes == 1536  # the folder's byte budget

@@ -23,13 +23,12 @@ from evaluation.services import (
     benchmark_import,
     runs_reap_stale,
     submission_cancel,
-    submission_create_config,
     worker_create,
     worker_revoke,
 )
-from tests.factories import BenchmarkFactory, ContributorFactory, SubmissionFactory
+from tests.factories import BenchmarkFactory, SubmissionFactory
 from tests.support.benchmark_folder import make_benchmark_folder
-from tests.support.worker import ClientTransport, evaluate_now, make_worker
+from tests.support.worker import ClientTransport, make_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -181,24 +180,6 @@ def test_a_worker_cannot_write_to_a_run_it_does_not_hold() -> None:
     assert EvaluationRun.objects.get(pk=run).status == "running"
 
 
-def test_a_config_is_trained_by_a_worker_through_the_api(settings: Any) -> None:
-    submission = queued()
-    transport = ClientTransport()
-    worker, key = make_worker("cpu")
-    assert evaluate_now(submission.pk, key=key, transport=transport) == "scored"
-    run = EvaluationRun.objects.get(submission=submission)
-    assert run.worker == worker and run.status == "ok" and run.progress_bytes == 4096
-    worker.refresh_from_db()
-    assert worker.jobs_done == 1 and worker.failures == 0 and worker.last_seen_at
-    paths = [path for _method, path, _status in transport.calls]
-    assert paths[0] == f"/api/worker/jobs/{submission.pk}/claim/"
-    assert paths[-1] == f"/api/worker/jobs/{submission.pk}/finish/"
-    assert all(status < 400 for *_rest, status in transport.calls)
-    # A redelivered task claims nothing and runs nothing.
-    assert evaluate_now(submission.pk, key=key) == "scored"
-    assert EvaluationRun.objects.get(pk=run.pk).attempts == 1
-
-
 def test_a_revoked_token_stops_the_job_at_its_next_call(tmp_path: Path) -> None:
     submission = queued()
     worker, key = make_worker("cpu")
@@ -237,24 +218,6 @@ def test_benchmark_data_reaches_only_workers_of_its_queue(store: Path, tmp_path:
     assert Client().get(f"/api/worker/data/{digest}/").status_code == 401
     assert Client().get(f"/api/worker/data/{'0' * 64}/", **bearer(cpu_key)).status_code == 404
     assert Client().get("/api/worker/data/..%2F..%2Fetc/", **bearer(cpu_key)).status_code == 404
-
-
-def test_an_imported_benchmark_trains_on_data_fetched_and_cached_by_the_worker(
-    store: Path, tmp_path: Path
-) -> None:
-    benchmark = benchmark_import(path=make_benchmark_folder(tmp_path / "bench")).benchmark
-    other = submission_create_config(
-        benchmark=benchmark, contributor=ContributorFactory(login="mona"), config={}
-    )
-    cache = tmp_path / "cache"
-    _worker, key = make_worker("cpu")
-    assert evaluate_now(benchmark.baseline_id, key=key, cache_dir=cache) == "scored"
-    cached = sorted(path.name for path in (cache / "sha256").glob("*/*"))
-    wanted = sorted(f["sha256"] for files in benchmark.definition["data"].values() for f in files)
-    assert cached == wanted
-    transport = ClientTransport()
-    assert evaluate_now(other.pk, key=key, cache_dir=cache, transport=transport) == "scored"
-    assert not [path for _m, path, _s in transport.calls if "/data/" in path]  # all cached
 
 
 def test_the_cache_refuses_data_that_is_not_what_the_benchmark_names(tmp_path: Path) -> None:
