@@ -127,17 +127,16 @@ def _pipeline(name: str, broker_url: str, fake: Any, benchmark: Any) -> None:
         FULL_NAME,
         open_pull,
         pull_request_payload,
-        solo_worker,
         submission_files,
     )
-    from tests.support.processes import evaluation_worker, gunicorn, platform_env
+    from tests.support.processes import celery_worker, evaluation_worker, gunicorn, platform_env
 
     env = platform_env(**{**env_now(), "CELERY_BROKER_URL": broker_url})
     env["DJANGO_SETTINGS_MODULE"] = "benchmarks.bench_settings"
     to_engine, to_status = [], []
     with (
         gunicorn(env, workers=2) as base_url,
-        solo_worker(env, queues="default"),
+        celery_worker(env, queues="default", concurrency=1, pool="solo"),
         evaluation_worker(base_url, broker_url, var_dir=env["CRUCIBLE_VAR_DIR"]),
     ):
         for _ in range(PRS):

@@ -7,6 +7,7 @@ import django_stubs_ext
 from csp.constants import NONE, SELF
 
 from config.env import BASE_DIR, VAR_DIR, env
+from evaluation.agent import broker_options
 
 # Lets admin and other Django generics be subscripted for type checking (`ModelAdmin[Model]`).
 django_stubs_ext.monkeypatch()
@@ -243,15 +244,8 @@ CELERY_BROKER_DIR = VAR_DIR / "celery" / "broker"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_DIR.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_DIR),
-        "data_folder_out": str(CELERY_BROKER_DIR),
-        "control_folder": str(VAR_DIR / "celery" / "control"),
-        "store_processed": False,
-    }
-else:
-    # acks_late tasks must not be redelivered while a long evaluation is still running.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+# The same options as the evaluation workers', who build theirs without these settings.
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_options(CELERY_BROKER_URL, str(VAR_DIR))
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True

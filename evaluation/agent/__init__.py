@@ -13,3 +13,20 @@ EVALUATE_TASK = "evaluation.evaluate_submission"  # the platform sends it; only 
 # Redis account reaches these keys only, never the queues of the platform's own tasks
 # (README, "What a worker host can reach").
 EVALUATION_KEY_PREFIX = "crucible-eval:"
+
+
+def broker_options(broker_url: str, var_dir: str, *, key_prefix: str = "") -> dict[str, object]:
+    """Kombu's transport options for the broker, the same for the platform's own tasks
+    (`config/settings/base.py`) and for evaluation jobs (`key_prefix`: theirs, on Redis)."""
+    if broker_url.startswith("filesystem://"):  # the embedded default: folders under var/
+        return {
+            "data_folder_in": f"{var_dir}/celery/broker",
+            "data_folder_out": f"{var_dir}/celery/broker",
+            "control_folder": f"{var_dir}/celery/control",
+            "store_processed": False,
+        }
+    # acks_late: a message must not be redelivered while a long evaluation still runs.
+    options: dict[str, object] = {"visibility_timeout": 6 * 3600}
+    if key_prefix:
+        options["global_keyprefix"] = key_prefix
+    return options

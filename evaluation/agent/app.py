@@ -15,7 +15,7 @@ from typing import Any
 from celery import Celery
 from celery.exceptions import Reject
 
-from evaluation.agent import EVALUATE_TASK, EVALUATION_KEY_PREFIX
+from evaluation.agent import EVALUATE_TASK, EVALUATION_KEY_PREFIX, broker_options
 from evaluation.agent.client import Platform, PlatformUnavailableError, TokenRefusedError
 from evaluation.agent.job import JobSettings, job_run
 
@@ -34,25 +34,14 @@ def stop_worker(reason: str) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def broker_options(broker_url: str, var_dir: str) -> dict[str, Any]:
-    """The transport options the platform uses for the same broker (`config/settings/base.py`)."""
-    if broker_url.startswith("filesystem://"):
-        return {
-            "data_folder_in": f"{var_dir}/celery/broker",
-            "data_folder_out": f"{var_dir}/celery/broker",
-            "control_folder": f"{var_dir}/celery/control",
-            "store_processed": False,
-        }
-    # acks_late: a message must not be redelivered while a long evaluation still runs.
-    return {"visibility_timeout": 6 * 3600, "global_keyprefix": EVALUATION_KEY_PREFIX}
-
-
 def dispatcher(*, broker_url: str, var_dir: str) -> Celery:
     """The platform's sender of evaluation jobs: the same broker as its own tasks, under the
     evaluation key prefix that workers' broker accounts are limited to."""
     app = Celery("crucible-dispatch", broker=broker_url, set_as_current=False)
     app.conf.update(
-        broker_transport_options=broker_options(broker_url, var_dir),
+        broker_transport_options=broker_options(
+            broker_url, var_dir, key_prefix=EVALUATION_KEY_PREFIX
+        ),
         broker_connection_retry_on_startup=True,
         task_serializer="json",
         accept_content=["json"],
@@ -63,7 +52,9 @@ def dispatcher(*, broker_url: str, var_dir: str) -> Celery:
 def make_app(*, broker_url: str, var_dir: str, platform: Platform, settings: JobSettings) -> Celery:
     app = Celery("crucible-worker", broker=broker_url, set_as_current=True)
     app.conf.update(
-        broker_transport_options=broker_options(broker_url, var_dir),
+        broker_transport_options=broker_options(
+            broker_url, var_dir, key_prefix=EVALUATION_KEY_PREFIX
+        ),
         worker_enable_remote_control=False,  # no pidbox: the broker account has no channels
         broker_connection_retry_on_startup=True,
         task_serializer="json",

@@ -5,13 +5,14 @@ refused token stops the worker; a refused call stops the job (the platform says 
 from __future__ import annotations
 
 import json
-import math
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
+
+from evaluation.engine.passes import json_safe
 
 TRANSIENT_STATUSES = {429, 502, 503, 504}
 CHUNK = 1 << 20
@@ -131,7 +132,7 @@ class Platform:
     def _json(
         self, method: str, path: str, payload: dict[str, Any], *, retries: int | None = None
     ) -> dict[str, Any]:
-        body = json.dumps(_finite(payload), allow_nan=False).encode()
+        body = json.dumps(json_safe(payload), allow_nan=False).encode()  # NaN travels as null
         status, stream = self._send(method, path, body, "application/json", retries=retries)
         with stream:
             data = stream.read()
@@ -181,17 +182,6 @@ class Platform:
                 raise TokenRefusedError(f"the platform refused this worker's token: {detail}")
             raise JobRefusedError(detail)
         raise PlatformUnavailableError(f"{method} {path}: {problem}")
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: they travel as null (a diverged loss, say)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
 
 
 def _detail(text: bytes) -> str:

@@ -4,6 +4,7 @@ its worker token, and nothing else may call. Each view is one service call of
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -17,12 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.throttling import token_check, token_failed
-from evaluation.datastore import data_dir
-from evaluation.engine.folders import stored_path
 from evaluation.models import Worker
 from evaluation.services import (
     job_claim,
-    job_data_allowed,
+    job_data,
     job_fail,
     job_files,
     job_finish,
@@ -55,7 +54,7 @@ class WorkerTokenAuthentication(BaseAuthentication):
         if worker is None:
             token_failed(request._request)
             raise AuthenticationFailed("Unknown or revoked worker token.")
-        return None, worker
+        return AnonymousUser(), worker  # a machine, not a person: no user, no session
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="workers"'
@@ -130,9 +129,9 @@ class DataView(WorkerView):
     )
     def get(self, request: Request, digest: str) -> FileResponse:
         """A stored benchmark file by sha256: only data of benchmarks on the worker's queues."""
-        if not job_data_allowed(worker=self.worker, digest=digest):
+        path = job_data(worker=self.worker, digest=digest)
+        if path is None:
             raise NotFound("No data file with this sha256 for this worker's benchmarks.")
-        path = stored_path(data_dir(), digest)
         if not path.is_file():
             raise NotFound("The data store has lost this file: import the benchmark again.")
         return FileResponse(path.open("rb"), content_type="application/octet-stream")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import tempfile
 import time
@@ -36,7 +35,7 @@ from typing import Any
 import torch
 
 from . import data, metrics
-from .passes import REFERENCE_DIR, PassContext, RunFailedError, clean_text
+from .passes import REFERENCE_DIR, PassContext, RunFailedError, json_safe
 from .probe import score_and_probe
 from .sandbox import Sandbox, SandboxUnavailableError
 from .specs import BenchmarkSpec, config_errors, config_resolve
@@ -194,20 +193,6 @@ def run_benchmark(
     if result["status"] != "ok":
         say(f"{result['status'].upper()}: {result['error']}")
     return result
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by None (strict JSON has no NaN) and
-    every string cleaned (:func:`~.passes.clean_text`): any database can store it."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def _device_name(device: str) -> str:

@@ -23,7 +23,7 @@ from evaluation.services.benchmarks import (
 from evaluation.services.jobs import (
     JobRefusedError,
     job_claim,
-    job_data_allowed,
+    job_data,
     job_fail,
     job_files,
     job_finish,
@@ -69,7 +69,7 @@ __all__ = [
     "benchmark_spec",
     "enqueue",
     "job_claim",
-    "job_data_allowed",
+    "job_data",
     "job_fail",
     "job_files",
     "job_finish",

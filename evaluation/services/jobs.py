@@ -21,7 +21,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from contrib.errors import InvalidError
+from evaluation.agent.engine_process import LOG_TAIL_CHARS
+from evaluation.datastore import data_dir
+from evaluation.engine.folders import stored_path
+from evaluation.engine.passes import json_safe
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
+from evaluation.services.benchmarks import benchmark_spec
 from evaluation.services.runs import (
     PRIVATE_RESULT_KEYS,
     FetchError,
@@ -34,7 +39,6 @@ from evaluation.services.transitions import submission_transition
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
-LOG_TAIL_CHARS = 8000
 MAX_CURVE_POINTS = 10_000
 CURVE_KEYS = {"step", "bytes", "loss", "lr", "elapsed"}
 # Public figures the pages and the leaderboard compute with.
@@ -101,7 +105,6 @@ def job_describe(*, submission: Submission) -> dict[str, Any]:
         "definition": benchmark.definition or None,
         "byte_budget": benchmark.byte_budget,
         "seeds": [seed for seed in run_seeds(benchmark) if seed not in done],
-        "source": submission.source,
     }
 
 
@@ -129,16 +132,17 @@ def job_files(*, worker: Worker, submission_id: int) -> bytes:
     return buffer.getvalue()
 
 
-def job_data_allowed(*, worker: Worker, digest: str) -> bool:
-    """Whether a worker may fetch the stored file with this sha256: only data of benchmarks
-    on its queues (a worker of one project's queue never reads another's held-out text)."""
+def job_data(*, worker: Worker, digest: str) -> Path | None:
+    """Where the store keeps the file with this sha256, for a worker of a benchmark that uses
+    it (a worker of one project's queue never reads another's held-out text); None for any
+    other."""
     for definition in Benchmark.objects.filter(queue__in=worker.queues).values_list(
         "definition", flat=True
     ):
         for files in ((definition or {}).get("data") or {}).values():
             if any(item.get("sha256") == digest for item in files):
-                return True
-    return False
+                return stored_path(data_dir(), digest)
+    return None
 
 
 def run_start(*, worker: Worker, submission_id: int, seed: int) -> EvaluationRun:
@@ -160,7 +164,8 @@ def run_start(*, worker: Worker, submission_id: int, seed: int) -> EvaluationRun
         started_at=timezone.now(),
         heartbeat_at=timezone.now(),
         error="",
-        budget_bytes=submission.benchmark.byte_budget or _spec_budget(submission.benchmark),
+        budget_bytes=submission.benchmark.byte_budget
+        or benchmark_spec(submission.benchmark).byte_budget,
     )
     run.refresh_from_db()
     return run
@@ -196,7 +201,7 @@ def run_record(
     run = _held_run(worker=worker, run_id=run_id)
     submission = run.submission
     result = _checked_result(result)
-    output_tail = _clean(output_tail)[-LOG_TAIL_CHARS:]
+    output_tail = json_safe(output_tail)[-LOG_TAIL_CHARS:]
     now = timezone.now()
     if submission.status != Status.RUNNING:
         # Cancelled or superseded while this seed ran: whatever it scored is not kept.
@@ -253,7 +258,7 @@ def job_fail(*, worker: Worker, submission_id: int, reason: str, platform_fault:
     fail the submission with the reason; not charged when the worker says it is its fault."""
     submission = _held_submission(worker=worker, submission_id=submission_id)
     Worker.objects.filter(pk=worker.pk).update(failures=F("failures") + 1)
-    submission_fail(submission, reason[:2000], platform_fault=platform_fault)
+    submission_fail(submission, reason[:MAX_ERROR_CHARS], platform_fault=platform_fault)
     return Submission.objects.get(pk=submission.pk).status
 
 
@@ -299,12 +304,6 @@ def _held_run(*, worker: Worker, run_id: int) -> EvaluationRun:
     return run
 
 
-def _spec_budget(benchmark: Benchmark) -> int:
-    from evaluation.services.benchmarks import benchmark_spec
-
-    return benchmark_spec(benchmark).byte_budget
-
-
 def _checked_result(result: dict[str, Any]) -> dict[str, Any]:
     """The engine's result as a worker sends it, refused when it is not what an engine writes:
     a known status, finite scores, numbers where the pages and the ledger read numbers, text
@@ -339,18 +338,7 @@ def _checked_result(result: dict[str, Any]) -> dict[str, Any]:
             raise JobRefusedError(
                 f"each loss_curve point is an object of finite numbers named {sorted(CURVE_KEYS)}"
             )
-    return _clean(result)
-
-
-def _clean(value: Any) -> Any:
-    """Strings without NUL or lone surrogates, however deep (PostgreSQL stores neither)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_clean(str(key)): _clean(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    return value
+    return json_safe(result)  # text without NUL or lone surrogates: PostgreSQL stores neither
 
 
 def _finite_number(value: Any) -> bool:

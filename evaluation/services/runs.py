@@ -223,29 +223,14 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
             locked = EvaluationRun.objects.select_for_update().get(pk=run.pk)
             if locked.status != RunStatus.RUNNING or submission.status != Status.RUNNING:
                 continue
+            host = locked.worker_host or "an unknown host"
             if locked.attempts < 2:
-                # Every seed it ran goes back: the worker that held them holds nothing now.
-                submission.runs.filter(status=RunStatus.RUNNING).update(
-                    status=RunStatus.QUEUED,
-                    error=f"worker lost on {locked.worker_host or 'an unknown host'}; requeued",
-                )
-                submission_transition(submission=submission, to=Status.QUEUED)
-                enqueue(submission)
-                submission_publish(submission=submission)
+                _requeue(submission, error=f"worker lost on {host}; requeued")
                 counts["requeued"] += 1
             else:
-                locked.status = RunStatus.FAILED
-                locked.error = "worker lost"
-                locked.finished_at = timezone.now()
-                locked.save(update_fields=["status", "error", "finished_at"])
-                submission_transition(
-                    submission=submission,
-                    to=Status.FAILED,
-                    reason=f"worker lost twice (last on {locked.worker_host or 'unknown host'})",
+                submission_fail(
+                    submission, f"worker lost twice (last on {host})", platform_fault=True
                 )
-                submission.counts_for_quota = False
-                submission.save(update_fields=["counts_for_quota"])
-                submission_publish(submission=submission)
                 counts["failed"] += 1
     _reap_lost_claims(cutoff=cutoff, counts=counts)
     return counts
@@ -271,16 +256,18 @@ def _reap_lost_claims(*, cutoff: datetime, counts: dict[str, int]) -> None:
             ):
                 continue
             if submission.claims < 3:
-                submission_transition(submission=submission, to=Status.QUEUED)
-                enqueue(submission)
+                _requeue(submission, error="")
                 counts["requeued"] += 1
             else:
-                submission_transition(
-                    submission=submission,
-                    to=Status.FAILED,
-                    reason=f"lost by its worker {submission.claims} times before a seed finished",
-                )
-                submission.counts_for_quota = False
-                submission.save(update_fields=["counts_for_quota"])
+                reason = f"lost by its worker {submission.claims} times before a seed finished"
+                submission_fail(submission, reason, platform_fault=True)
                 counts["failed"] += 1
-            submission_publish(submission=submission)
+
+
+def _requeue(submission: Submission, *, error: str) -> None:
+    """Back on the queue for another worker: every seed it was running goes back too, so the
+    worker that held them holds nothing now."""
+    submission.runs.filter(status=RunStatus.RUNNING).update(status=RunStatus.QUEUED, error=error)
+    submission_transition(submission=submission, to=Status.QUEUED)
+    enqueue(submission)
+    submission_publish(submission=submission)

@@ -1,13 +1,8 @@
 """A model repository on the fake GitHub, with pull requests whose changed files and tarballs
 the tests choose, and helpers to post GitHub's real payloads about them."""
 
-import contextlib
 import copy
 import json
-import signal
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +15,6 @@ from evaluation.models import Benchmark, Submission
 from tests.conftest import load_payload
 from tests.factories import BenchmarkFactory, RepositoryFactory
 from tests.github_server.server import FakeGitHub, Json, Reply
-from tests.support.processes import BIN, ROOT
 
 REFERENCE = Path(__file__).resolve().parents[2] / "evaluation" / "engine" / "reference"
 FULL_NAME = "Codertocat/Hello-World"  # the repository of GitHub's example payloads
@@ -75,36 +69,6 @@ class ModelRepoGitHub(FakeGitHub):
             for c in self.repos[FULL_NAME].issue_comments.values()
             if "crucible:reply-to" in c["body"]
         ]
-
-
-@contextlib.contextmanager
-def solo_worker(
-    env: dict[str, str], *, queues: str = "default,cpu"
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A Celery worker on `queues` that runs tasks in its own process
-    (`--pool solo`), so that `kill -9` of that one pid is the worker dying mid-run."""
-    log = Path(tempfile.mkstemp(prefix="crucible-eval-worker-", suffix=".log")[1])
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "config.celery_app", "worker", "-Q", queues,
-             "--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        output = log.read_text(errors="replace")
-        log.unlink(missing_ok=True)
-        if "Traceback" in output:
-            print(output[-6000:], file=sys.stderr)
 
 
 def configure_settings(settings: Any, fake: FakeGitHub) -> None:

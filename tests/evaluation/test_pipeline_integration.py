@@ -34,12 +34,12 @@ from tests.evaluation.conftest import (
     ModelRepoGitHub,
     open_pull,
     pull_request_payload,
-    solo_worker,
     submission_files,
 )
 from tests.factories import BenchmarkFactory, RepositoryFactory, SubmissionFactory
 from tests.support.processes import (
     ROOT,
+    celery_worker,
     evaluation_worker,
     fresh_cache_url,
     gunicorn,
@@ -120,7 +120,7 @@ def test_webhook_to_scored_status_comment_and_leaderboard(
     worker_broker_url = broker_account(worker.name, redis_url)
     with (
         gunicorn(env) as base_url,
-        solo_worker(env, queues="default"),
+        celery_worker(env, queues="default", concurrency=1, pool="solo"),
         evaluation_worker(base_url, worker_broker_url, key=key) as agent,
     ):
         # The worker host holds its token, the platform's URL and its own broker account:

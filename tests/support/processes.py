@@ -82,9 +82,10 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 1) -> Iter
 
 @contextlib.contextmanager
 def celery_worker(
-    env: dict[str, str], *, queues: str = "default", concurrency: int = 2
+    env: dict[str, str], *, queues: str = "default", concurrency: int = 2, pool: str = "prefork"
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A Celery worker process consuming `queues`; stopped (warm shutdown) on exit."""
+    """A Celery worker process consuming `queues`; stopped (warm shutdown) on exit. `pool`
+    "solo" runs tasks in the process itself."""
     process, log = _spawn(
         [
             str(BIN / "celery"),
@@ -95,6 +96,8 @@ def celery_worker(
             queues,
             "--concurrency",
             str(concurrency),
+            "--pool",
+            pool,
             "--loglevel",
             "INFO",
             "--without-gossip",
