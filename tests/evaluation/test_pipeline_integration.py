@@ -124,7 +124,13 @@ def test_webhook_to_scored_status_comment_and_leaderboard(
         evaluation_worker(base_url, worker_broker_url, key=key) as agent,
     ):
         # The worker host holds its token, the platform's URL and its own broker account:
-        # nothing else of the platform's.
+        # nothing else of the platform's. (Read once it runs: during its exec the file is
+        # briefly empty.)
+        wait_for(
+            lambda: Worker.objects.filter(pk=worker.pk).exclude(host="").exists(),
+            timeout=60,
+            what="the worker to say hello",
+        )
         held = dict(
             line.split("=", 1)
             for line in Path(f"/proc/{agent.pid}/environ").read_text().split("\0")
