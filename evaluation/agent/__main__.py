@@ -125,6 +125,11 @@ def main() -> int:
             log.warning("%s; trying again in %.0f s", exc, WAIT_FOR_PLATFORM_S)
             time.sleep(WAIT_FOR_PLATFORM_S)
     queues = [str(queue) for queue in hello["queues"]]
+    for skipped in hello.get("skipped") or []:
+        log.warning("not serving queue %s: %s", skipped.get("queue"), skipped.get("reason"))
+    if not queues:
+        print(f"worker: no queue that {hello['name']} can serve on this machine", file=sys.stderr)
+        return 3
     log.info("worker %s on %s: queues %s", hello["name"], host, ", ".join(queues))
     cache = DataCache(
         Path(setting("CRUCIBLE_WORKER_CACHE", str(VAR_DIR / "worker-cache"))),

@@ -1,6 +1,8 @@
 """The worker's Celery application: the broker URL alone (no Django settings), one task.
 
-A job whose submission is no longer queued is acknowledged and dropped; a refused token puts
+A job whose submission is no longer queued is acknowledged and dropped; one the platform does
+not let this worker take (its queue or GPUs changed since the worker started) goes back to the
+queue after a pause, for another worker; a refused token puts
 the message back on the queue (another worker takes it) and stops this worker; a platform that
 cannot be reached is retried with backoff."""
 
@@ -17,13 +19,14 @@ from celery.exceptions import Reject
 
 from evaluation.agent import EVALUATE_TASK, EVALUATION_KEY_PREFIX, broker_options
 from evaluation.agent.client import Platform, PlatformUnavailableError, TokenRefusedError
-from evaluation.agent.job import JobSettings, job_run
+from evaluation.agent.job import ClaimRefusedError, JobSettings, job_run
 
 log = logging.getLogger("crucible.worker")
 # Set when the platform refused this worker's token: every job still delivered before the
 # shutdown goes straight back to the queue, without another call (each would count as a failed
 # sign-in of this machine's address).
 STOPPING = threading.Event()
+CLAIM_REFUSED_PAUSE_S = 30.0
 
 
 def stop_worker(reason: str) -> None:
@@ -72,6 +75,10 @@ def make_app(*, broker_url: str, var_dir: str, platform: Platform, settings: Job
             raise Reject("this worker is stopping", requeue=True)
         try:
             return job_run(platform, int(submission_id), settings)
+        except ClaimRefusedError as exc:  # not a job for this worker (any more): another's
+            log.warning("%s; the job goes back to the queue", exc)
+            STOPPING.wait(CLAIM_REFUSED_PAUSE_S)  # not straight back to this worker
+            raise Reject(str(exc), requeue=True) from exc
         except TokenRefusedError as exc:
             stop_worker(f"{exc}; the job goes back to the queue")
             raise Reject(str(exc), requeue=True) from exc

@@ -33,6 +33,10 @@ log = logging.getLogger("crucible.worker")
 FILES_LIMITS = Limits(max_bytes=1 << 30, max_files=10_000)
 
 
+class ClaimRefusedError(RuntimeError):
+    """The platform did not let this worker take the job (not its queue, too few GPUs)."""
+
+
 @dataclass(frozen=True)
 class JobSettings:
     cache: DataCache
@@ -44,7 +48,10 @@ def job_run(platform: Platform, submission_id: int, settings: JobSettings) -> st
     """Run one submission; returns its status as the platform last gave it. A refused token
     (`TokenRefusedError`) and an unreachable platform (`PlatformUnavailableError`) propagate:
     the task decides whether the message goes back to the queue."""
-    job = platform.claim(submission_id)
+    try:
+        job = platform.claim(submission_id)
+    except JobRefusedError as exc:
+        raise ClaimRefusedError(str(exc)) from exc
     if job is None:
         log.info("submission #%s is no longer queued: nothing to do", submission_id)
         return "not queued"

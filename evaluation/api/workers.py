@@ -90,9 +90,19 @@ class HelloSerializer(serializers.Serializer[Any]):
     )
 
 
+class SkippedQueueSerializer(serializers.Serializer[Any]):
+    queue = serializers.CharField()
+    reason = serializers.CharField()
+
+
 class HelloAnswerSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
-    queues = serializers.ListField(child=serializers.CharField())
+    queues = serializers.ListField(
+        child=serializers.CharField(), help_text="The queues to consume."
+    )
+    skipped = SkippedQueueSerializer(
+        many=True, help_text="Queues of the token that this worker cannot serve, and why."
+    )
     benchmarks = serializers.ListField(child=serializers.CharField())
 
 

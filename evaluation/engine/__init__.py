@@ -27,8 +27,9 @@ Result fields: ``status`` (``ok`` | ``rejected`` | ``failed``), ``error`` (what 
 None without one),
 ``loss_curve`` ([{step, bytes, loss, lr, elapsed}]: step, bytes and time the harness's, loss and
 lr reported), ``bytes_per_second`` (after step 0), ``train_seconds``, ``mfu`` (CUDA only, PaLM
-formula over the device's bf16 peak), ``param_count`` (numbers in the trained checkpoint),
-``device``, ``device_name``, ``torch_version``, ``bytes_trained``, ``byte_budget``, ``steps``,
+formula over the device's bf16 peak, per GPU), ``param_count`` (numbers in the trained
+checkpoint), ``device``, ``device_name``, ``gpus`` (processes that trained), ``torch_version``,
+``bytes_trained``, ``byte_budget``, ``steps``,
 ``stopped_early`` (the harness stopped serving at the wall-clock cap), ``scored_bytes``,
 ``causality`` (probe figures), ``pass_seconds`` (train, score, probe), ``sandbox``,
 ``reported`` (what the submission's process said about itself: steps, peak memory, device,

@@ -29,6 +29,7 @@ _INTS = {
     "scratch_bytes": (1 << 20, 1 << 50),
     "max_checkpoint_bytes": (1 << 10, 1 << 50),
     "max_output_bytes": (1 << 10, 1 << 40),
+    "gpus": (1, 64),
 }
 _FLOATS = {
     "train_wall_s": (0.1, 7 * 86400.0),
@@ -172,6 +173,11 @@ def spec_from_definition(definition: dict[str, Any], locate: Callable[[str], str
         private_text=data is not None and not definition.get("practice", False),
         **settings,
     )
+    if spec.batch_size % spec.gpus:
+        raise BenchmarkFolderError(
+            f"settings.gpus: must divide batch_size ({spec.batch_size}): each of the run's "
+            "processes takes an equal share of every batch"
+        )
     if spec.byte_budget < spec.batch_size * spec.block_size:
         raise BenchmarkFolderError(
             "settings.byte_budget: less than one step "

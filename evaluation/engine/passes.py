@@ -1,7 +1,8 @@
 """One sandboxed pass of the worker, and the harness's side of its protocol.
 
-The worker (``worker.py``) is started in the sandbox with two pipes: data in, frames out
-(``kind | length | payload``; see ``worker.py``). Everything that comes back is untrusted:
+The worker (``worker.py``) is started in the sandbox with two named pipes per process (one
+process, or one per rank under ``torchrun``): data in, frames out (``kind | length |
+payload``; see ``worker.py``). Everything that comes back is untrusted:
 frames are size-capped before any allocation, JSON records are parsed strictly and counted
 (:class:`RecordBook`), training data is served one request at a time and counted by the
 harness (:class:`TrainingFeed`), and any breach ends the pass as the submission's failure.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .channels import Channels, launcher
 from .sandbox import Sandbox
 from .supervise import Limits, Outcome, SandboxProcess
 
@@ -226,13 +228,13 @@ class Lockstep:
         self._closed = True
         self._turns.release()
 
-    def __call__(self, fd: int) -> None:
+    def __call__(self, fds: list[int]) -> None:
         try:
             for chunk in self._chunks:
                 self._turns.acquire()
                 if self._closed:
                     return
-                write_all(fd, chunk)
+                write_all(fds[0], chunk)
         except OSError:  # the worker exited or closed its end
             pass
 
@@ -248,17 +250,18 @@ def run_pass(
     *,
     mode: str,
     wall_s: float,
-    feed: Callable[[int], None],
-    on_frame: Callable[[bytes, bytes, dict[str, Any] | None], None],
+    feed: Callable[[list[int]], None],
+    on_frame: Callable[[int, bytes, bytes, dict[str, Any] | None], None],
     checkpoint: Path | None = None,
     on_end: Callable[[], None] | None = None,
     on_start: Callable[[SandboxProcess], None] | None = None,
     served_steps: Callable[[], int] = lambda: 0,
+    ranks: int = 1,
 ) -> PassResult:
-    """Run one worker process in the sandbox, under ``wall_s``: ``feed(fd)`` writes its input
-    (in a thread),
-    ``on_frame(kind, payload, record)`` takes each frame it sends back (``record``: a JSON
-    record, parsed and counted by a :class:`RecordBook`); ``on_start`` gets the started
+    """Run one worker process (``ranks`` of them, under ``torchrun``) in the sandbox, under
+    ``wall_s``: ``feed(fds)`` writes their input, one data FIFO per rank (in a thread);
+    ``on_frame(rank, kind, payload, record)`` takes each frame a rank sends back (``record``: a
+    JSON record, parsed and counted by a :class:`RecordBook`); ``on_start`` gets the started
     process (to kill it on a deadline of the caller's), ``on_end`` runs once it is gone."""
     with tempfile.TemporaryDirectory(prefix=f"crucible-{mode}-") as tmp:
         job_dir = Path(tmp) / "job"
@@ -270,48 +273,70 @@ def run_pass(
         if checkpoint is not None:
             shutil.copy(checkpoint, job_dir / "checkpoint.pt")
             (job_dir / "checkpoint.pt").chmod(0o644)
-        data_r, data_w = os.pipe()
-        msg_r, msg_w = os.pipe()
+        channels = Channels(job_dir, ranks)
         try:
             process = ctx.sandbox.start(
                 job_dir=job_dir,
                 scratch_dir=scratch,
-                worker_args=[mode, "{ROOT}", str(data_r), str(msg_w)],
+                worker_args=[mode, "{ROOT}", "{ROOT}/rank{rank}.data", "{ROOT}/rank{rank}.msg"],
                 limits=ctx.limits(wall_s),
-                pass_fds=(data_r, msg_w),
+                launcher=launcher(ranks),
                 threads=ctx.threads,
             )
-            if on_start is not None:
-                on_start(process)
-        finally:
-            os.close(data_r)
-            os.close(msg_w)
+        except BaseException:
+            channels.close()
+            raise
+        channels.release_on_exit(process)
+        if on_start is not None:
+            on_start(process)
 
         def feeder() -> None:
             try:
-                feed(data_w)
+                feed(channels.data)
             finally:
-                os.close(data_w)
+                for fd in channels.data:
+                    os.close(fd)
 
         feeding = threading.Thread(target=feeder, daemon=True)
         feeding.start()
         book = RecordBook(log_every=ctx.job["log_every"])
+        lock = threading.Lock()
+        failures: list[RunFailedError] = []
+        max_frame = max(
+            MAX_CHECKPOINT_CHUNK,
+            ctx.job["eval_batch_size"] * ctx.job["block_size"] * VOCAB_SIZE * 4,
+        )
+
+        def read(rank: int) -> None:
+            try:
+                for kind, payload in _frames(channels.msg[rank], max_frame):
+                    with lock:
+                        if failures:
+                            return
+                        record = None
+                        if kind == b"J":
+                            record = book.add(payload, served_steps=served_steps())
+                        on_frame(rank, kind, payload, record)
+            except RunFailedError as exc:
+                with lock:
+                    failures.append(exc)
+                process.kill(f"broke the harness protocol: {exc.message}")
+
+        readers = [threading.Thread(target=read, args=(r,), daemon=True) for r in range(1, ranks)]
+        for reader in readers:
+            reader.start()
         try:
-            max_frame = max(
-                MAX_CHECKPOINT_CHUNK,
-                ctx.job["eval_batch_size"] * ctx.job["block_size"] * VOCAB_SIZE * 4,
-            )
-            for kind, payload in _frames(msg_r, max_frame):
-                record = book.add(payload, served_steps=served_steps()) if kind == b"J" else None
-                on_frame(kind, payload, record)
-        except RunFailedError as exc:
-            process.kill(f"broke the harness protocol: {exc.message}")
-            raise
+            read(0)
         finally:
             outcome = process.wait()
+            channels.release()
             if on_end is not None:
                 on_end()
+            for reader in readers:
+                reader.join(timeout=10)
             feeding.join(timeout=10)
+        if failures:
+            raise failures[0]
         return PassResult(outcome=outcome, records=book.others, error=book.error)
 
 

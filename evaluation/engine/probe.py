@@ -181,7 +181,7 @@ def logits_pass(
 
     feed = Lockstep(chunks())
 
-    def on_frame(kind: bytes, payload: bytes, _record: dict[str, Any] | None) -> None:
+    def on_frame(_rank: int, kind: bytes, payload: bytes, _record: dict[str, Any] | None) -> None:
         nonlocal filled
         if kind != b"L":
             return

@@ -110,13 +110,21 @@ def is_reference_code(files: dict[str, bytes]) -> bool:
 
 def _resolve_device(spec: BenchmarkSpec, device: str | None) -> str:
     wanted = device or spec.device
-    if wanted == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted == "auto":  # CUDA where the machine has a GPU for each of the run's processes
+        enough = torch.cuda.is_available() and torch.cuda.device_count() >= spec.gpus
+        return "cuda" if enough else "cpu"
     if wanted == "cuda" and not torch.cuda.is_available():
         raise RunFailedError(
             "failed",
             f"benchmark {spec.name} runs on a CUDA GPU and none is available here "
             "(pass --device cpu to try it on the CPU, unofficially)",
+            fault="platform",
+        )
+    if wanted == "cuda" and torch.cuda.device_count() < spec.gpus:
+        raise RunFailedError(
+            "failed",
+            f"benchmark {spec.name} trains on {spec.gpus} GPUs and this machine has "
+            f"{torch.cuda.device_count()}",
             fault="platform",
         )
     return wanted
@@ -153,6 +161,7 @@ def run_benchmark(
         "peak_memory_bytes": None,
         "device": None,
         "device_name": None,
+        "gpus": spec.gpus,
         "torch_version": torch.__version__,
         "bytes_trained": 0,
         "byte_budget": spec.steps * spec.batch_size * spec.block_size,
@@ -219,6 +228,8 @@ def _evaluate(
     result["device"] = device
     result["device_name"] = _device_name(device)
     threads = threads_arg or torch.get_num_threads()
+    if device == "cpu":  # the machine's threads, shared by the run's processes
+        threads = max(1, threads // spec.gpus)
     reference = is_reference_code(files)
     sandbox = Sandbox(
         unsafe_no_sandbox=unsafe_no_sandbox, reference_code=reference, gpu=device == "cuda"
@@ -263,7 +274,9 @@ def _evaluate(
     ctx = PassContext(sandbox=sandbox, files=files, job=job, threads=threads, limits=limits)
     say(
         f"training {submission} on {spec.name}: {spec.steps} steps × {spec.batch_size} × "
-        f"{spec.block_size} bytes on {device} (sandbox: {result['sandbox']})"
+        f"{spec.block_size} bytes on {device}"
+        + (f" in {spec.gpus} processes (torchrun)" if spec.gpus > 1 else "")
+        + f" (sandbox: {result['sandbox']})"
     )
     feed = TrainingFeed(
         sampler=data.BatchSampler(train_split, spec.block_size, seed),
@@ -272,6 +285,7 @@ def _evaluate(
         steps=spec.steps,
         block=spec.block_size,
         wall_s=spec.train_wall_s,
+        ranks=spec.gpus,
     )
     with tempfile.TemporaryDirectory(prefix="crucible-run-") as tmp:
         checkpoint = Path(tmp) / "checkpoint.pt"
@@ -297,8 +311,8 @@ def _evaluate(
 
 
 def _mfu(result: dict[str, Any], *, spec: BenchmarkSpec, non_embedding: int) -> float | None:
-    """Model FLOPs utilisation on CUDA: the harness's bytes/s and parameter count, with the
-    layer and head dimensions the submission reports (the attention term needs them)."""
+    """Model FLOPs utilisation on CUDA, per GPU: the harness's bytes/s and parameter count,
+    with the layer and head dimensions the submission reports (the attention term needs them)."""
     dims = result["reported"].get("architecture") or {}
     if result["device"] != "cuda" or not all(k in dims for k in ("n_layer", "n_head", "head_dim")):
         return None
@@ -310,7 +324,7 @@ def _mfu(result: dict[str, Any], *, spec: BenchmarkSpec, non_embedding: int) -> 
         block_size=spec.block_size,
     )
     return metrics.mfu(
-        bytes_per_second=result["bytes_per_second"] or 0.0,
+        bytes_per_second=(result["bytes_per_second"] or 0.0) / spec.gpus,
         flops_per_byte_value=per_byte,
         device_name=result["device_name"],
     )

@@ -7,10 +7,11 @@ Layers, outermost first:
    Python installation holding torch, read-only; the job folder read-only at ``/job``;
    ``/dev``, ``/proc`` of the new PID namespace; a size-capped tmpfs at ``/tmp`` as the only
    writable place (the work directory). Nothing else exists in there: not the platform's source,
-   not the corpus, not ``/root``, ``/home`` or ``/etc`` beyond the dynamic loader's cache and
-   a two-line passwd. The network namespace holds only a loopback device, so no connection can
-   leave. ``--die-with-parent`` and the PID namespace mean that killing ``bwrap`` kills every
-   process the submission started; ``--new-session`` stops terminal injection.
+   not the corpus, not ``/root``, ``/home`` or ``/etc`` beyond the dynamic loader's cache, a
+   two-line passwd and an ``/etc/hosts`` naming the loopback. The network namespace holds only
+   a loopback device, so no connection can leave. ``--die-with-parent`` and the PID namespace
+   mean that killing ``bwrap`` kills every process the submission started; ``--new-session``
+   stops terminal injection.
 2. Privileges, one user per pass. Started as root (as on the GPU workers), ``bwrap`` drops
    every capability but the three needed to switch user, and a two-line launcher inside switches
    to a **fresh unprivileged uid drawn for this pass alone** (see :func:`fresh_uid`) before the
@@ -29,7 +30,7 @@ Layers, outermost first:
    virtual ranges), no core files.
 5. The harness side: a clean environment (nothing of the platform's: no tokens, no database
    URL), a wall-clock watchdog that kills the process group, captured stdout/stderr with a cap
-   (printing more kills the run), and only the pipes the harness hands over.
+   (printing more kills the run), and only the named pipes the harness made in the job folder.
 
 Without ``bwrap`` (or when its self-test fails) the engine refuses to run a submission unless it
 is the platform's own reference code, verified file by file by sha256 (a config-only submission),
@@ -193,7 +194,7 @@ class Sandbox:
         ):
             if os.path.exists(etc):
                 args += ["--ro-bind", etc, etc]
-        for name in ("passwd", "group", "nsswitch.conf"):
+        for name in ("passwd", "group", "nsswitch.conf", "hosts"):
             args += ["--ro-bind", str(job_dir / "etc" / name), f"/etc/{name}"]
         # The scratch tmpfs first: binds made after it stay visible even when the Python
         # environment itself lives under /tmp (a CI checkout there, say).
@@ -271,6 +272,9 @@ class Sandbox:
         )
         (etc / "group").write_text(f"root:x:0:\nsandbox:x:{uid}:\n")
         (etc / "nsswitch.conf").write_text("passwd: files\ngroup: files\nhosts: files\n")
+        # The loopback and the sandbox's own name (``--hostname``): a multi-process run's
+        # rendezvous resolves both, and waits forever for a name it cannot.
+        (etc / "hosts").write_text("127.0.0.1 localhost sandbox\n::1 localhost\n")
         for path in (etc, *etc.iterdir()):
             path.chmod(0o755 if path.is_dir() else 0o644)
 
@@ -288,6 +292,8 @@ class Sandbox:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
             "PYTHONUNBUFFERED": "1",
+            # torchrun starts its ranks without -I: no folder of the job on sys.path there either
+            "PYTHONSAFEPATH": "1",
             "OMP_NUM_THREADS": str(threads),
             "MKL_NUM_THREADS": str(threads),
             "TORCHINDUCTOR_CACHE_DIR": f"{tmp}/inductor",
@@ -308,12 +314,15 @@ class Sandbox:
         scratch_dir: Path,
         worker_args: list[str],
         limits: Limits,
-        pass_fds: tuple[int, ...],
         threads: int,
+        launcher: tuple[str, ...] = (),
         on_stdout_line: Callable[[str], None] | None = None,
     ) -> SandboxProcess:
-        """Start ``python job_dir/worker.py *worker_args`` sandboxed, as a uid of its own.
-        ``job_dir`` must contain ``worker.py``; in the sandbox it is ``/job`` (read-only)."""
+        """Start ``python [launcher…] job_dir/worker.py *worker_args`` sandboxed, as a uid of
+        its own (``launcher``: ``-m torch.distributed.run …`` for several ranks). ``job_dir``
+        must contain ``worker.py``; in the sandbox it is ``/job`` (read-only); the worker talks
+        to the harness through named pipes there."""
+        pass_fds: tuple[int, ...] = ()
         uid = fresh_uid() if self.privileged and self.mode == "bwrap" else NOBODY
         self._write_etc(job_dir, uid)
         seccomp_fd = -1
@@ -335,7 +344,7 @@ class Sandbox:
             argv = []
             env = self._env(scratch_dir, threads)
             cwd = str(scratch_dir)
-        argv += [sys.executable, "-I", f"{root}/worker.py", *worker_args]
+        argv += [sys.executable, "-I", *launcher, f"{root}/worker.py", *worker_args]
         argv = [a.replace("{ROOT}", root) for a in argv]
 
         privileged = self.privileged

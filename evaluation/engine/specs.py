@@ -51,7 +51,12 @@ def _common_fields(
         "beta2": ConfigField(float, 0.95, 0.0, 0.9999, "AdamW beta2"),
         "grad_clip": ConfigField(float, 1.0, 0.0, 100.0, "global grad-norm clip (0 = off)"),
         "micro_batch_size": ConfigField(
-            int, 0, 0, 4096, "sequences per forward pass; must divide batch_size (0 = whole batch)"
+            int,
+            0,
+            0,
+            4096,
+            "sequences per forward pass, over all of a run's processes; must divide batch_size "
+            "(0 = whole batch)",
         ),
         "n_layer": ConfigField(int, n_layer, 1, max_layers, "reference model: blocks"),
         "n_head": ConfigField(int, n_head, 1, 64, "reference model: attention heads"),
@@ -98,6 +103,9 @@ class BenchmarkSpec:
     eval_wall_s: float  # hard cap per scoring pass
     seeds: tuple[int, ...]
     device: str = "auto"  # auto | cpu | cuda
+    # Processes per run: the training pass runs under ``torchrun --nproc_per_node=gpus``, one
+    # GPU each on CUDA (gloo processes on the CPU). Divides batch_size and each micro-batch.
+    gpus: int = 1
     # The last step and the checkpoint, after the training cap or the last data served: the
     # most a worker can train past the cap on data it held back or fetched ahead.
     finish_grace_s: float = 10.0
@@ -142,6 +150,7 @@ class BenchmarkSpec:
             "scored_bytes": self.scored_bytes,
             "seeds": list(self.seeds),
             "device": self.device,
+            "gpus": self.gpus,
             "max_params": self.max_params,
             "config": {k: f.describe() for k, f in self.config_fields.items()},
         }
@@ -274,6 +283,14 @@ def config_errors(spec: BenchmarkSpec, config: Any) -> list[tuple[str, str]]:
         micro = int(config.get("micro_batch_size", 0) or 0)
         if micro and spec.batch_size % micro:
             errors.append(("micro_batch_size", f"must divide batch_size ({spec.batch_size})"))
+        elif micro % spec.gpus:
+            errors.append(
+                (
+                    "micro_batch_size",
+                    f"must be a multiple of the benchmark's {spec.gpus} processes (each takes "
+                    "an equal share of every micro-batch)",
+                )
+            )
         n_embd = int(config.get("n_embd", fields["n_embd"].default))
         n_head = int(config.get("n_head", fields["n_head"].default))
         if n_embd % n_head or (n_embd // n_head) % 2:

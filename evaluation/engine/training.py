@@ -11,7 +11,6 @@ architecture the worker sends are kept under ``reported``.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -42,22 +41,31 @@ class TrainingFeed:
     come out of the startup grace); from then on serving stops at the budget or when a step
     would start after ``wall_s``, and the worker sees the end of its data. The first frame of
     the checkpoint ends serving too, so a worker cannot send one early and keep training on new
-    data. Training ends, by this clock, at the summary record that follows the checkpoint."""
+    data. Training ends, by this clock, at the summary record that follows the checkpoint.
+
+    With several ranks (``torchrun``), a micro-batch is drawn as for one process and its rows
+    are dealt out, ``micro / ranks`` to each, once every rank has asked for it: the gradient
+    the ranks average is the one process's, and every rank sees the end of its data at the
+    same step."""
 
     sampler: data.BatchSampler
-    micro: int
+    micro: int  # sequences per micro-batch, over all ranks
     accum: int
     steps: int
     block: int
     wall_s: float
+    ranks: int = 1
     served: int = 0  # micro-batches
     first_at: float | None = None
     second_step_at: float | None = None
-    requests: int = 0
     ended_at: float | None = None  # training over: the summary record, or the exit
     serving: bool = True
     served_all_at: float | None = None  # when serving ended (budget, clock or close)
-    _pending: queue.SimpleQueue[bool] = field(default_factory=queue.SimpleQueue)
+    _asked: list[int] = field(default_factory=list)  # requests per rank
+    _turn: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        self._asked = [0] * self.ranks
 
     @property
     def steps_served(self) -> int:
@@ -67,14 +75,15 @@ class TrainingFeed:
     def bytes_served(self) -> int:
         return self.steps_served * self.accum * self.micro * self.block
 
-    def request(self) -> None:
-        """A request frame arrived (called from the thread that reads frames)."""
-        self.requests += 1
-        if self.requests > self.steps * self.accum + 1:
-            raise RunFailedError(
-                "failed", "the worker kept asking for training data after the harness stopped"
-            )
-        self._pending.put(True)
+    def request(self, rank: int = 0) -> None:
+        """A request frame arrived from ``rank`` (called from the thread reading its frames)."""
+        with self._turn:
+            self._asked[rank] += 1
+            if self._asked[rank] > self.steps * self.accum + 1:
+                raise RunFailedError(
+                    "failed", "the worker kept asking for training data after the harness stopped"
+                )
+            self._turn.notify_all()
 
     def deadline(self, *, grace_s: float) -> float | None:
         """When the checkpoint must be in: ``grace_s`` after the training cap, or after the
@@ -92,14 +101,19 @@ class TrainingFeed:
         is over by the harness's clock (the summary arrived, or the process is gone)."""
         if ended and self.ended_at is None:
             self.ended_at = time.monotonic()
-        self.serving = False
-        self._pending.put(False)
+        with self._turn:
+            self.serving = False
+            self._turn.notify_all()
 
-    def __call__(self, fd: int) -> None:
+    def _wait_for_every_rank(self) -> bool:
+        with self._turn:
+            self._turn.wait_for(lambda: not self.serving or min(self._asked) > self.served)
+            return self.serving
+
+    def __call__(self, fds: list[int]) -> None:
+        share = self.micro // self.ranks * (self.block + 1)
         try:
-            while self.served < self.steps * self.accum and self._pending.get():
-                if not self.serving:
-                    return
+            while self.served < self.steps * self.accum and self._wait_for_every_rank():
                 now = time.monotonic()
                 if self.first_at is None:
                     self.first_at = now
@@ -108,7 +122,9 @@ class TrainingFeed:
                         return
                     if self.served == self.accum:
                         self.second_step_at = now
-                write_all(fd, self.sampler.next_batch(self.micro))
+                batch = self.sampler.next_batch(self.micro)
+                for rank, fd in enumerate(fds):
+                    write_all(fd, batch[rank * share : (rank + 1) * share])
                 self.served += 1
         except OSError:
             pass
@@ -163,8 +179,18 @@ def train(
 
     with checkpoint.open("wb") as sink:
 
-        def on_frame(kind: bytes, payload: bytes, record: dict[str, Any] | None) -> None:
+        def on_frame(rank: int, kind: bytes, payload: bytes, record: dict[str, Any] | None) -> None:
             nonlocal written, chunks
+            if rank:  # the other ranks ask for data and may report an error; nothing else counts
+                if kind == b"R":
+                    feed.request(rank)
+                elif kind != b"J":
+                    raise RunFailedError(
+                        "failed",
+                        f"rank {rank} sent a {kind.decode()!r} frame: only the first process "
+                        "sends progress and the checkpoint",
+                    )
+                return
             if summarised.is_set():
                 raise RunFailedError("failed", "the worker sent more after its summary record")
             if record is not None and record.get("type") == "summary":
@@ -201,6 +227,7 @@ def train(
             on_start=guard,
             on_end=ended,
             served_steps=lambda: feed.steps_served,
+            ranks=spec.gpus,
         )
     result["log_tail"] = trained.outcome.log_tail()
     result["pass_seconds"]["train"] = round(trained.outcome.wall_s, 3)

@@ -1,16 +1,23 @@
 """The program that runs *inside* the sandbox, next to untrusted submission code.
 
 It is copied alone into the sandbox (it imports only torch and the standard library, never the
-rest of the engine) and started as ``python worker.py {train,logits} ROOT``. ``ROOT`` holds
-``job.json``, ``submission/`` and, for ``logits``, ``checkpoint.pt``; all read-only.
+rest of the engine) and started as ``python worker.py {train,logits} ROOT DATA MSG``. ``ROOT``
+holds ``job.json``, ``submission/`` and, for ``logits``, ``checkpoint.pt``; all read-only.
 
-Nothing this process reports is trusted for the score. It talks to the harness over two pipes:
+A benchmark with ``gpus`` > 1 trains under ``torchrun``: one such process per rank, each with
+its own pair of named pipes (``{rank}`` in DATA and MSG is the rank), DistributedDataParallel
+over gloo (CPU) or NCCL (one GPU per rank). Each rank receives its share of every micro-batch;
+rank 0 reports progress (the loss averaged over the ranks) and sends the checkpoint.
 
-- data fd (harness -> worker, argv[3]): raw bytes. ``train``: one training micro-batch of
-  ``micro_batch_size × (block_size + 1)`` bytes for each ``R`` frame the worker sends; the harness
-  closes the pipe (end of file) at the byte budget or at the training deadline, which it keeps
-  itself. ``logits``: validation inputs of ``eval_batch_size × block_size`` bytes (no targets).
-- message fd (worker -> harness, argv[4]): frames
+Nothing this process reports is trusted for the score. It talks to the harness over two named
+pipes:
+
+- data (harness -> worker, argv[3]): raw bytes. ``train``: this rank's share of one training
+  micro-batch, ``micro_batch_size / ranks × (block_size + 1)`` bytes, for each ``R`` frame the
+  worker sends; the harness closes the pipe (end of file) at the byte budget or at the
+  training deadline, which it keeps itself. ``logits``: validation inputs of
+  ``eval_batch_size × block_size`` bytes (no targets).
+- messages (worker -> harness, argv[4]): frames
   ``kind (1 byte) | length (8 bytes, little endian) | payload``.
   ``R`` (empty) asks for the next training micro-batch, ``J`` a JSON record (progress, summary,
   error; a flat object of scalars), ``C`` a chunk of the checkpoint, ``L`` the float32 logits of
@@ -43,8 +50,8 @@ warnings.filterwarnings("ignore", message=".*NumPy.*")
 
 import torch  # noqa: E402
 
-DATA_FD = 3  # replaced from argv
-MSG_FD = 4
+DATA_FD = -1  # the named pipes of argv, opened in main()
+MSG_FD = -1
 VOCAB_SIZE = 256
 CHUNK = 1 << 20
 
@@ -186,8 +193,56 @@ def device_facts(device: torch.device) -> dict[str, Any]:
     return facts
 
 
+class Ranks:
+    """This process's place in a multi-process run (``torchrun`` sets ``WORLD_SIZE``, ``RANK``
+    and ``LOCAL_RANK``); one process is rank 0 of 1, and every method is then a no-op."""
+
+    def __init__(self) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local = int(os.environ.get("LOCAL_RANK", "0"))
+
+    @property
+    def first(self) -> bool:
+        return self.rank == 0
+
+    def join(self, device: torch.device) -> torch.device:
+        """Join the process group; the device this rank trains on (its own GPU on CUDA)."""
+        if self.world == 1:
+            return device
+        if device.type == "cuda":
+            device = torch.device("cuda", self.local)
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group(
+            backend="nccl" if device.type == "cuda" else "gloo",
+            device_id=device if device.type == "cuda" else None,
+        )
+        return device
+
+    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        if self.world == 1:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    def mean(self, value: torch.Tensor) -> torch.Tensor:
+        if self.world == 1:
+            return value
+        total = value.detach().clone()
+        torch.distributed.all_reduce(total)
+        return total / self.world
+
+    def leave(self) -> None:
+        if self.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
 def train(root: Path, job: dict[str, Any]) -> None:
-    device = torch.device(job["device"])
+    ranks = Ranks()
+    device = ranks.join(torch.device(job["device"]))
     torch.manual_seed(job["seed"])
     if device.type == "cuda":
         torch.cuda.manual_seed(job["seed"])
@@ -222,13 +277,16 @@ def train(root: Path, job: dict[str, Any]) -> None:
         )
     base_lrs = [group["lr"] for group in optimizer.param_groups]
     raw_model = model
+    model = ranks.wrap(model, device)
+    parallel = model  # gradients are averaged over the ranks at each step's last micro-batch
     use_cuda = device.type == "cuda"
     if use_cuda and job.get("compile", True):
         model = torch.compile(model)  # type: ignore[assignment]
     model.train()
 
-    block, steps, micro = job["block_size"], job["steps"], job["micro_batch_size"]
-    accum = job["batch_size"] // micro
+    block, steps = job["block_size"], job["steps"]
+    micro = job["micro_batch_size"] // ranks.world  # this rank's share
+    accum = job["batch_size"] // job["micro_batch_size"]
     window = block + 1
     log_every = job["log_every"]
     loss_sum = torch.zeros((), device=device)
@@ -236,15 +294,21 @@ def train(root: Path, job: dict[str, Any]) -> None:
     logged = -1
 
     def report(step: int, step_loss: torch.Tensor) -> None:
-        value = step_loss.item()
+        value = ranks.mean(step_loss).item()
         if not math.isfinite(value) or not math.isfinite(loss_sum.item()):
             raise SubmissionError(
                 f"training loss became {value} at step {step}: lower the learning rate, "
                 "check the initialisation or clip gradients"
             )
-        send_json(
-            {"type": "progress", "step": step, "loss": value, "lr": optimizer.param_groups[0]["lr"]}
-        )
+        if ranks.first:
+            send_json(
+                {
+                    "type": "progress",
+                    "step": step,
+                    "loss": value,
+                    "lr": optimizer.param_groups[0]["lr"],
+                }
+            )
 
     last_loss = torch.zeros((), device=device)
     for step in range(steps):
@@ -255,7 +319,7 @@ def train(root: Path, job: dict[str, Any]) -> None:
         served = True
         for micro_step in range(accum):
             # The harness serves whole steps only: it stops (end of file) at the budget or at its
-            # training deadline, before the first micro-batch of a step.
+            # training deadline, before the first micro-batch of a step (for every rank at once).
             data = request_batch(micro * window)
             if data is None:
                 if micro_step:
@@ -265,6 +329,8 @@ def train(root: Path, job: dict[str, Any]) -> None:
             batch = torch.frombuffer(bytearray(data), dtype=torch.uint8).view(micro, window)
             batch = batch.to(device, non_blocking=True).long()
             x, y = batch[:, :-1], batch[:, 1:]
+            if parallel is not raw_model:
+                parallel.require_backward_grad_sync = micro_step == accum - 1
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_cuda):
                 logits = model(x)
             if step == 0:
@@ -292,6 +358,9 @@ def train(root: Path, job: dict[str, Any]) -> None:
         report(done - 1, last_loss)
     if use_cuda:
         torch.cuda.synchronize(device)
+    ranks.leave()
+    if not ranks.first:
+        return
     buffer = io.BytesIO()
     torch.save(raw_model.state_dict(), buffer)
     payload = buffer.getbuffer()
@@ -337,7 +406,9 @@ def logits(root: Path, job: dict[str, Any]) -> None:
 def main() -> int:
     global DATA_FD, MSG_FD
     mode, root_arg = sys.argv[1], sys.argv[2]
-    DATA_FD, MSG_FD = int(sys.argv[3]), int(sys.argv[4])
+    rank = os.environ.get("RANK", "0")
+    DATA_FD = os.open(sys.argv[3].replace("{rank}", rank), os.O_RDONLY)
+    MSG_FD = os.open(sys.argv[4].replace("{rank}", rank), os.O_WRONLY)
     root = Path(root_arg)
     job = json.loads((root / "job.json").read_text())
     threads = job.get("threads")

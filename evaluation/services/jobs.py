@@ -36,6 +36,7 @@ from evaluation.services.runs import (
     submission_materialize,
 )
 from evaluation.services.transitions import submission_transition
+from evaluation.services.workers import worker_gpus, worker_misfit
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
@@ -83,6 +84,9 @@ def job_claim(*, worker: Worker, submission_id: int) -> dict[str, Any] | None:
             )
         if submission.status != Status.QUEUED:
             return None
+        misfit = worker_misfit(benchmark=submission.benchmark, gpus=worker_gpus(worker.devices))
+        if misfit:  # its queue changed since the worker said hello: the job waits for another
+            raise JobRefusedError(f"submission #{submission_id}: {misfit}")
         submission_transition(submission=submission, to=Status.RUNNING, save=False)
         submission.claimed_at = timezone.now()
         submission.claimed_by = worker

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from evaluation.agent import EVALUATION_KEY_PREFIX
 from evaluation.models import Benchmark, Worker
+from evaluation.services.benchmarks import benchmark_spec
 
 TOKEN_PREFIX = "crw_"  # noqa: S105 - a prefix, not a secret; apart from users' API tokens (`cru_`): neither is accepted for the other
 LAST_SEEN_RESOLUTION = timedelta(seconds=5)
@@ -117,14 +118,41 @@ def worker_authenticate(*, key: str) -> Worker | None:
     return worker
 
 
+def worker_gpus(devices: list[Any]) -> int:
+    """The GPUs among a worker's devices as its hello lists them (a machine without one lists
+    its CPU, `cpu (N cores)`)."""
+    return sum(1 for device in devices if not str(device).startswith("cpu"))
+
+
+def worker_misfit(*, benchmark: Benchmark, gpus: int) -> str | None:
+    """Why a worker with `gpus` GPUs cannot run the benchmark's jobs; None when it can. A CUDA
+    benchmark needs a GPU for each of a run's processes (one job at a time on a worker, so never
+    two on one device); CPU and `auto` benchmarks run anywhere."""
+    spec = benchmark_spec(benchmark)
+    if spec.device == "cuda" and gpus < spec.gpus:
+        needs = f"{spec.gpus} GPUs" if spec.gpus > 1 else "a GPU"
+        return (
+            f"benchmark {benchmark.slug} trains on {needs} per run and this worker has {gpus}; "
+            f"put it on a queue that only workers with {needs} serve"
+        )
+    return None
+
+
 def worker_hello(*, worker: Worker, host: str, devices: list[Any]) -> dict[str, Any]:
-    """A worker starting (or checking in): record its host and devices; answer its name and
-    the queues it may consume, and the benchmarks on them."""
+    """A worker starting (or checking in): record its host and devices; answer its name, the
+    queues it may consume and the benchmarks on them. A queue holding a benchmark the worker
+    cannot run (too few GPUs) is left out, and `skipped` says why: its jobs wait for a worker
+    that can."""
     cleaned = [str(device)[:200] for device in devices[:MAX_DEVICES]]
     Worker.objects.filter(pk=worker.pk).update(host=host[:200], devices=cleaned)
-    benchmarks = Benchmark.objects.filter(queue__in=worker.queues, active=True)
-    return {
-        "name": worker.name,
-        "queues": worker.queues,
-        "benchmarks": sorted(benchmarks.values_list("slug", flat=True)),
-    }
+    gpus = worker_gpus(cleaned)
+    queues, skipped, slugs = [], [], []
+    for queue in worker.queues:
+        benchmarks = list(Benchmark.objects.filter(queue=queue, active=True).order_by("slug"))
+        misfits = [m for b in benchmarks if (m := worker_misfit(benchmark=b, gpus=gpus))]
+        if misfits:
+            skipped.append({"queue": queue, "reason": "; ".join(misfits)})
+        else:
+            queues.append(queue)
+            slugs += [benchmark.slug for benchmark in benchmarks]
+    return {"name": worker.name, "queues": queues, "skipped": skipped, "benchmarks": sorted(slugs)}

@@ -7,14 +7,14 @@ import time
 import pytest
 
 from contrib.models import Contribution
-from evaluation.models import EvaluationRun, LeaderboardEntry, Submission
+from evaluation.models import EvaluationRun, LeaderboardEntry, Submission, Worker
 from evaluation.services import (
     benchmark_get_or_create,
     submission_cancel,
     submission_create_config,
 )
 from tests.factories import BenchmarkFactory, ContributorFactory, SubmissionFactory
-from tests.support.worker import evaluate_now
+from tests.support.worker import evaluate_now, make_worker
 
 # A few thousand bytes of training: seconds per run, enough to exercise the whole path.
 TINY = 4096
@@ -52,7 +52,8 @@ def test_config_submission_is_scored_ranked_against_the_baseline_and_credited() 
 
 @pytest.mark.django_db
 def test_a_failure_the_engine_blames_on_the_platform_is_not_charged() -> None:
-    """A GPU benchmark's job on a machine without a GPU: the engine says whose fault it is."""
+    """A GPU benchmark's job on a machine that said it has a GPU, and has none: the engine says
+    whose fault it is. (A worker that says it has none never gets the job: test_workers.py.)"""
     import torch
 
     if torch.cuda.is_available():
@@ -61,7 +62,9 @@ def test_a_failure_the_engine_blames_on_the_platform_is_not_charged() -> None:
     submission = submission_create_config(
         benchmark=benchmark, contributor=ContributorFactory(login="octo"), config={}
     )
-    assert evaluate_now(submission.pk) == "failed"
+    worker, key = make_worker("gpu")
+    Worker.objects.filter(pk=worker.pk).update(devices=["NVIDIA H200, 143771 MiB"])
+    assert evaluate_now(submission.pk, key=key) == "failed"
     submission.refresh_from_db()
     assert "none is available here" in submission.reason
     assert not submission.counts_for_quota

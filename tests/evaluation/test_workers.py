@@ -78,7 +78,12 @@ def test_the_admin_makes_a_worker_shows_its_token_once_and_revokes_it() -> None:
         content_type="application/json",
         **bearer(key),
     )
-    assert hello.json() == {"name": "volunteer-a100", "queues": ["cpu", "gpu"], "benchmarks": []}
+    assert hello.json() == {
+        "name": "volunteer-a100",
+        "queues": ["cpu", "gpu"],
+        "skipped": [],
+        "benchmarks": [],
+    }
     listing = client.get("/admin/evaluation/worker/").content.decode()
     assert "volunteer-a100" in listing and "NVIDIA A100" in listing and key not in listing
     client.post(
@@ -122,6 +127,49 @@ def test_a_job_on_another_queue_is_refused_and_stays_queued() -> None:
     assert answer.status_code == 409
     assert "does not serve" in answer.json()["detail"]
     assert Submission.objects.get(pk=submission.pk).status == "queued"
+
+
+def test_a_worker_serves_only_queues_whose_benchmarks_it_has_the_gpus_for(
+    store: Path, tmp_path: Path
+) -> None:
+    folder = make_benchmark_folder(tmp_path / "bench")
+    toml = folder / "benchmark.toml"
+    multi_gpu = 'seeds = [7]\ngpus = 2\ndevice = "cuda"'
+    toml.write_text(toml.read_text().replace("seeds = [7]", multi_gpu))
+    benchmark = benchmark_import(path=folder, queue="gpu2").benchmark
+    _worker, key = make_worker("cpu", "gpu2")
+    h200 = "NVIDIA H200, 143771 MiB"
+
+    def hello(*devices: str) -> dict[str, Any]:
+        answer = Client().post(
+            "/api/worker/hello/",
+            {"host": "box", "devices": list(devices)},
+            content_type="application/json",
+            **bearer(key),
+        )
+        assert answer.status_code == 200
+        return dict(answer.json())
+
+    one = hello(h200)
+    assert one["queues"] == ["cpu"]
+    assert one["skipped"] == [
+        {
+            "queue": "gpu2",
+            "reason": "benchmark secret-text trains on 2 GPUs per run and this worker has 1; "
+            "put it on a queue that only workers with 2 GPUs serve",
+        }
+    ]
+    assert hello(h200, h200)["queues"] == ["cpu", "gpu2"]
+    assert hello("cpu (2 cores)")["skipped"][0]["queue"] == "gpu2"
+    # The claim checks again: the machine (or the benchmark) may have changed since its hello.
+    submission = SubmissionFactory(benchmark=benchmark, source="config", config={}, status="queued")
+    answer = Client().post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(key))
+    assert answer.status_code == 409
+    assert "trains on 2 GPUs per run and this worker has 0" in answer.json()["detail"]
+    assert Submission.objects.get(pk=submission.pk).status == "queued"
+    hello(h200, h200)
+    claimed = Client().post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(key))
+    assert claimed.status_code == 200 and claimed.json()["job"]["submission"] == submission.pk
 
 
 def test_a_worker_cannot_write_to_a_run_it_does_not_hold() -> None:

@@ -324,7 +324,7 @@ FRAME_ATTACK = """
 import struct
 
 def frame(payload):
-    fd = int(sys.argv[4])
+    fd = __import__("__main__").MSG_FD
     os.write(fd, b"J" + struct.pack("<Q", len(payload)) + payload)
 
 def build_model(vocab_size, block_size, config):

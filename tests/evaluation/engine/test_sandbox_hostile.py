@@ -210,7 +210,7 @@ def test_forged_result_frames_are_refused(run, tiny_spec, make_submission):
     attack = """
 import struct
 def attack(config):
-    fd = int(sys.argv[4])
+    fd = __import__("__main__").MSG_FD
     os.write(fd, b"J" + struct.pack("<Q", 1 << 40))
     return "forged"
 """
