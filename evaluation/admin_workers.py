@@ -32,6 +32,7 @@ class WorkerAdmin(admin.ModelAdmin[Worker]):
         "last_seen_at",
         "host",
         "device_list",
+        "reference_speed",
         "jobs_done",
         "failures",
         "revoked_at",
@@ -48,10 +49,11 @@ class WorkerAdmin(admin.ModelAdmin[Worker]):
         "last_seen_at",
         "host",
         "devices",
+        "reference_speed",
         "jobs_done",
         "failures",
     ]
-    exclude = ["digest"]
+    exclude = ["digest", "calibration"]
     actions = ["revoke"]
 
     @admin.display(description="Queues")
@@ -61,6 +63,16 @@ class WorkerAdmin(admin.ModelAdmin[Worker]):
     @admin.display(description="Devices")
     def device_list(self, worker: Worker) -> str:
         return "; ".join(worker.devices) or "—"
+
+    @admin.display(description="Reference model, bytes/s")
+    def reference_speed(self, worker: Worker) -> str:
+        """The reference model's training speed the worker measured, per benchmark."""
+        timings = [
+            f"{slug}: {timing.get('bytes_per_second', 0):,.0f}"
+            for slug, timing in sorted((worker.calibration or {}).items())
+            if isinstance(timing, dict)
+        ]
+        return "; ".join(timings) or "—"
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False if obj is not None else super().has_change_permission(request)

@@ -88,6 +88,9 @@ class Submission(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SCORED = "scored", "Scored"
+        # Trained on less than its whole byte budget (the training cap came first): scored as it
+        # stood, never ranked, never a record, never credited.
+        INCOMPLETE = "incomplete", "Incomplete: cut short"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         SUPERSEDED = "superseded", "Superseded by a newer commit"
@@ -96,9 +99,16 @@ class Submission(models.Model):
         Status.PENDING_APPROVAL: {Status.QUEUED, Status.CANCELLED, Status.SUPERSEDED},
         Status.QUEUED: {Status.RUNNING, Status.CANCELLED, Status.SUPERSEDED, Status.FAILED},
         # running → queued: the reaper requeues a run whose worker died.
-        Status.RUNNING: {Status.SCORED, Status.FAILED, Status.CANCELLED, Status.QUEUED},
+        Status.RUNNING: {
+            Status.SCORED,
+            Status.INCOMPLETE,
+            Status.FAILED,
+            Status.CANCELLED,
+            Status.QUEUED,
+        },
         # A maintainer may re-run a finished submission.
         Status.SCORED: {Status.QUEUED},
+        Status.INCOMPLETE: {Status.QUEUED},
         Status.FAILED: {Status.QUEUED},
         Status.CANCELLED: {Status.QUEUED},
         Status.SUPERSEDED: set(),
@@ -165,6 +175,10 @@ class Submission(models.Model):
     )
     claims = models.PositiveSmallIntegerField(
         default=0, help_text="How many times a worker took it (a lost worker's job is retaken)."
+    )
+    slow_requeues = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Times it was cut short on a worker too slow for its benchmark, and requeued.",
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -251,6 +265,12 @@ class Worker(models.Model):
     host = models.CharField(max_length=200, blank=True, help_text="As the worker reports it.")
     devices = models.JSONField(default=list, blank=True, help_text="As the worker reports them.")
     jobs_done = models.PositiveIntegerField(default=0, help_text="Runs it finished.")
+    calibration = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per benchmark: the reference model's training bytes/s on this worker, as it "
+        "measured them (at start, then at least daily).",
+    )
     failures = models.PositiveIntegerField(default=0, help_text="Runs that failed on it.")
 
     class Meta:

@@ -50,6 +50,19 @@ def leaderboard_get(*, benchmark: Benchmark) -> list[dict[str, Any]]:
     return [{"entry": entry, **_run_facts(list(entry.submission.runs.all()))} for entry in entries]
 
 
+def incomplete_get(*, benchmark: Benchmark, limit: int = 20) -> list[Submission]:
+    """The benchmark's latest submissions cut short by its training cap (never ranked)."""
+    return list(
+        Submission.objects.filter(
+            benchmark=benchmark,
+            benchmark_version=benchmark.data_version,
+            status=Status.INCOMPLETE,
+        )
+        .select_related("contributor")
+        .order_by("-finished_at", "-pk")[:limit]
+    )
+
+
 def record_progression(*, benchmark: Benchmark) -> list[Submission]:
     """The baseline then each record, oldest first: how the best score moved over time."""
     records = Submission.objects.filter(

@@ -25,6 +25,7 @@ from evaluation.selectors import (
     benchmarks_open,
     contributor_submissions,
     evaluations_in_flight,
+    incomplete_get,
     leaderboard_get,
     record_progression,
     records_latest,
@@ -32,6 +33,7 @@ from evaluation.selectors import (
 )
 from evaluation.services import (
     TransitionError,
+    benchmark_run_budget,
     benchmark_spec,
     submission_approve,
     submission_cancel,
@@ -87,6 +89,8 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
         "rows": rows,
         "show_test": show_test,
         "records": records,
+        "incomplete": incomplete_get(benchmark=benchmark),
+        "cap": benchmark_run_budget(benchmark)[1],
         "chart": _progression_chart(records),
         "benchmarks": benchmark_choices(),
     }

@@ -88,6 +88,17 @@ class Platform:
     def hello(self, *, host: str, devices: list[str]) -> dict[str, Any]:
         return self._json("POST", "/api/worker/hello/", {"host": host, "devices": devices})
 
+    def calibrate(self, benchmark: str, *, data_version: int, bytes_per_second: float) -> None:
+        self._json(
+            "POST",
+            "/api/worker/calibration/",
+            {
+                "benchmark": benchmark,
+                "data_version": data_version,
+                "bytes_per_second": bytes_per_second,
+            },
+        )
+
     def claim(self, submission_id: int) -> dict[str, Any] | None:
         """The job, or None when the submission is no longer queued."""
         answer = self._json("POST", f"/api/worker/jobs/{submission_id}/claim/", {})

@@ -68,6 +68,8 @@ def job_run(platform: Platform, submission_id: int, settings: JobSettings) -> st
             # however long a big benchmark's data takes to arrive.
             with _beating(platform, run_id, every=settings.heartbeat_seconds * 5):
                 fetched = _fetch(platform, job, settings)
+                if fetched is not None and job.get("calibrate"):
+                    _calibrate(platform, job, fetched[1], settings)
             if fetched is None:
                 return "failed"
         files, data_dir = fetched
@@ -100,6 +102,40 @@ def _fetch(
         log.warning("submission #%s: %s", submission_id, exc)
         return None
     return files.getvalue(), data_dir
+
+
+def _calibrate(
+    platform: Platform, job: dict[str, Any], data_dir: Path | None, settings: JobSettings
+) -> None:
+    """Time the reference model on the job's benchmark for a few steps and report its training
+    bytes/s: the platform's measure of whether this machine is fast enough for the benchmark
+    (a run cut short on a machine too slow is requeued, not blamed on its model)."""
+    wanted = job["calibrate"]
+    with tempfile.TemporaryDirectory(prefix="crucible-calibration-") as folder:
+        (Path(folder) / "config.json").write_text("{}")  # the reference model
+        outcome = engine_run(
+            spec=str(job["spec"]),
+            definition=job.get("definition"),
+            data_dir=data_dir,
+            folder=Path(folder),
+            seed=0,
+            byte_budget=int(wanted["byte_budget"]),
+            timeout=settings.run_timeout,
+        )
+    rate = outcome.result.get("bytes_per_second")
+    if outcome.result.get("status") != "ok" or not isinstance(rate, int | float) or rate <= 0:
+        problem = outcome.result.get("error") or outcome.output_tail[-500:]
+        log.warning("timing the reference model on %s failed: %s", job["benchmark"], problem)
+        return
+    log.info("the reference model trains at %.0f bytes/s on %s here", rate, job["benchmark"])
+    try:
+        platform.calibrate(
+            str(wanted["benchmark"]),
+            data_version=int(wanted["data_version"]),
+            bytes_per_second=rate,
+        )
+    except JobRefusedError as exc:  # the benchmark changed meanwhile: timed again next job
+        log.warning("the platform did not take the timing: %s", exc)
 
 
 @contextlib.contextmanager

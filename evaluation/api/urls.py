@@ -12,6 +12,7 @@ urlpatterns = router.urls
 
 urlpatterns += [
     path("worker/hello/", workers.HelloView.as_view(), name="worker-hello"),
+    path("worker/calibration/", workers.CalibrationView.as_view()),
     path("worker/jobs/<int:submission_id>/claim/", workers.ClaimView.as_view()),
     path("worker/jobs/<int:submission_id>/files/", workers.FilesView.as_view()),
     path("worker/jobs/<int:submission_id>/runs/", workers.RunStartView.as_view()),

@@ -29,6 +29,7 @@ from evaluation.services import (
     run_record,
     run_start,
     worker_authenticate,
+    worker_calibrate,
     worker_hello,
 )
 from evaluation.services.workers import TOKEN_PREFIX as WORKER_TOKEN_PREFIX
@@ -112,6 +113,26 @@ class HelloView(WorkerView):
         """A worker starting or checking in: its host and devices; answers its queues."""
         given = _valid(HelloSerializer, request.data)
         return Response(worker_hello(worker=self.worker, **given))
+
+
+class CalibrationSerializer(serializers.Serializer[Any]):
+    benchmark = serializers.SlugField()
+    data_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    bytes_per_second = serializers.FloatField(min_value=1e-9, max_value=1e15)
+
+
+class CalibrationView(WorkerView):
+    @extend_schema(request=CalibrationSerializer, responses={204: None}, filters=False)
+    def post(self, request: Request) -> Response:
+        """The reference model's training bytes/s that this worker measured on a benchmark."""
+        given = _valid(CalibrationSerializer, request.data)
+        worker_calibrate(
+            worker=self.worker,
+            benchmark_slug=given["benchmark"],
+            data_version=given["data_version"],
+            bytes_per_second=given["bytes_per_second"],
+        )
+        return Response(status=204)
 
 
 class ClaimAnswerSerializer(serializers.Serializer[Any]):

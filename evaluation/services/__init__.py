@@ -18,6 +18,7 @@ from evaluation.services.benchmarks import (
     benchmark_import,
     benchmark_import_archive,
     benchmark_reveal_test,
+    benchmark_run_budget,
     benchmark_spec,
 )
 from evaluation.services.jobs import (
@@ -51,6 +52,7 @@ from evaluation.services.transitions import TransitionError, enqueue, submission
 from evaluation.services.workers import (
     worker_authenticate,
     worker_broker_acl,
+    worker_calibrate,
     worker_create,
     worker_hello,
     worker_revoke,
@@ -66,6 +68,7 @@ __all__ = [
     "benchmark_import",
     "benchmark_import_archive",
     "benchmark_reveal_test",
+    "benchmark_run_budget",
     "benchmark_spec",
     "enqueue",
     "job_claim",
@@ -92,6 +95,7 @@ __all__ = [
     "submission_url",
     "worker_authenticate",
     "worker_broker_acl",
+    "worker_calibrate",
     "worker_create",
     "worker_hello",
     "worker_revoke",

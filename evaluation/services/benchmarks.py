@@ -79,6 +79,16 @@ def benchmark_reveal_test(*, benchmark: Benchmark) -> None:
     benchmark.test_revealed = True
 
 
+def benchmark_run_budget(benchmark: Benchmark) -> tuple[int, float]:
+    """What a complete run of the benchmark trains, in bytes (whole steps, as the engine
+    serves them; a demo's reduced budget where it has one), and the training cap it must do it
+    in, in seconds."""
+    spec = benchmark_spec(benchmark)
+    if benchmark.byte_budget:
+        spec = spec.with_overrides(byte_budget=benchmark.byte_budget)
+    return spec.steps * spec.batch_size * spec.block_size, spec.train_wall_s
+
+
 def benchmark_spec(benchmark: Benchmark) -> BenchmarkSpec:
     """The engine spec a benchmark runs with: its imported definition (data from the store),
     or the shipped spec it names."""

@@ -26,17 +26,23 @@ from evaluation.datastore import data_dir
 from evaluation.engine.folders import stored_path
 from evaluation.engine.passes import json_safe
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
-from evaluation.services.benchmarks import benchmark_spec
+from evaluation.services.benchmarks import benchmark_run_budget
 from evaluation.services.runs import (
     PRIVATE_RESULT_KEYS,
     FetchError,
     run_seeds,
+    submission_cut_short,
     submission_fail,
     submission_finish,
     submission_materialize,
 )
 from evaluation.services.transitions import submission_transition
-from evaluation.services.workers import worker_gpus, worker_misfit
+from evaluation.services.workers import (
+    worker_calibration_due,
+    worker_gpus,
+    worker_misfit,
+    worker_slower_than_another,
+)
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
@@ -87,17 +93,25 @@ def job_claim(*, worker: Worker, submission_id: int) -> dict[str, Any] | None:
         misfit = worker_misfit(benchmark=submission.benchmark, gpus=worker_gpus(worker.devices))
         if misfit:  # its queue changed since the worker said hello: the job waits for another
             raise JobRefusedError(f"submission #{submission_id}: {misfit}")
+        if submission.slow_requeues and worker_slower_than_another(
+            worker=worker, benchmark=submission.benchmark
+        ):
+            raise JobRefusedError(
+                f"submission #{submission_id} was cut short on a worker too slow for "
+                f"{submission.benchmark.slug}; it waits for a faster one"
+            )
         submission_transition(submission=submission, to=Status.RUNNING, save=False)
         submission.claimed_at = timezone.now()
         submission.claimed_by = worker
         submission.claims += 1
         submission.save()
-    return job_describe(submission=submission)
+    return job_describe(submission=submission, worker=worker)
 
 
-def job_describe(*, submission: Submission) -> dict[str, Any]:
+def job_describe(*, submission: Submission, worker: Worker) -> dict[str, Any]:
     """What a worker needs to run a submission: the benchmark (its definition: settings and
-    data digests, never a path or text), the budget, the seeds still to run, the files."""
+    data digests, never a path or text), the budget, the seeds still to run, and whether to
+    time the reference model there first (`calibrate`)."""
     benchmark = submission.benchmark
     done = set(
         submission.runs.filter(status__in=EvaluationRun.FINISHED).values_list("seed", flat=True)
@@ -109,6 +123,7 @@ def job_describe(*, submission: Submission) -> dict[str, Any]:
         "definition": benchmark.definition or None,
         "byte_budget": benchmark.byte_budget,
         "seeds": [seed for seed in run_seeds(benchmark) if seed not in done],
+        "calibrate": worker_calibration_due(worker=worker, benchmark=benchmark),
     }
 
 
@@ -168,8 +183,7 @@ def run_start(*, worker: Worker, submission_id: int, seed: int) -> EvaluationRun
         started_at=timezone.now(),
         heartbeat_at=timezone.now(),
         error="",
-        budget_bytes=submission.benchmark.byte_budget
-        or benchmark_spec(submission.benchmark).byte_budget,
+        budget_bytes=benchmark_run_budget(submission.benchmark)[0],
     )
     run.refresh_from_db()
     return run
@@ -246,6 +260,10 @@ def run_record(
     )
     counter = "jobs_done" if run_status == RunStatus.OK else "failures"
     Worker.objects.filter(pk=worker.pk).update(**{counter: F(counter) + 1})
+    if run_status == RunStatus.OK and (result.get("bytes_trained") or 0) < run.budget_bytes:
+        run.refresh_from_db()
+        submission_cut_short(submission=submission, run=run, worker=worker)
+        return False
     if run_status != RunStatus.OK:
         # The engine says whose fault a failure is; the platform's own are not charged.
         submission_fail(

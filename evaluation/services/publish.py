@@ -44,6 +44,7 @@ STATUS_FOR = {
     Status.QUEUED: "pending",
     Status.RUNNING: "pending",
     Status.SCORED: "success",
+    Status.INCOMPLETE: "failure",
     Status.FAILED: "failure",
     Status.CANCELLED: "error",
     Status.SUPERSEDED: "error",
@@ -67,7 +68,7 @@ def _status_description(submission: Submission) -> str:
 def _comment_body(submission: Submission) -> str:
     benchmark = submission.benchmark
     heading = submission.get_status_display().lower()
-    if submission.status in (Status.SCORED, Status.FAILED, Status.CANCELLED):
+    if submission.status in (Status.SCORED, Status.INCOMPLETE, Status.FAILED, Status.CANCELLED):
         heading = str(submission.status)
     lines = [
         f"### Crucible · `{benchmark.slug}` · {heading}",
@@ -132,7 +133,7 @@ def submission_publish(*, submission: Submission) -> None:
         target_url=submission_url(submission),
         context=f"crucible/{submission.benchmark.slug}",
     )
-    finished = submission.status in (Status.SCORED, Status.FAILED)
+    finished = submission.status in (Status.SCORED, Status.INCOMPLETE, Status.FAILED)
     if finished and submission.pr_number:
         pull_request_comment_set(
             repository=repository, number=submission.pr_number, body=_comment_body(submission)

@@ -17,11 +17,12 @@ from contrib.github.client import GitHubNotConfigured, archive_download, is_tran
 from contrib.ledger import contribution_record
 from contrib.models import ContributionKind, ContributionSource
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
-from evaluation.models import Benchmark, EvaluationRun, Submission
-from evaluation.services.benchmarks import benchmark_spec
+from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
+from evaluation.services.benchmarks import benchmark_run_budget, benchmark_spec
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.publish import submission_publish
 from evaluation.services.transitions import enqueue, submission_transition
+from evaluation.services.workers import worker_reference_rate
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
@@ -142,7 +143,7 @@ def submission_finish(*, submission_id: int) -> str:
                 kind=ContributionKind.EVALUATION,
                 occurred_at=submission.finished_at or timezone.now(),
                 source=ContributionSource.PLATFORM,
-                external_id=_evaluation_credit_key(submission, runs=runs),
+                external_id=_evaluation_credit_key(submission),
                 title=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb",
                 metadata={"submission": submission.pk, "benchmark": submission.benchmark.slug},
             )
@@ -158,16 +159,68 @@ def submission_finish(*, submission_id: int) -> str:
     return Status.SCORED
 
 
-def _evaluation_credit_key(submission: Submission, *, runs: list[EvaluationRun]) -> str:
-    """The ledger key of a scored submission's `evaluation` contribution: its own for complete
-    runs that beat the baseline; otherwise one per contributor, benchmark and ISO week, so
-    that a stream of configs is no steady income (README, "What earns points")."""
+def submission_cut_short(*, submission: Submission, run: EvaluationRun, worker: Worker) -> None:
+    """A seed that trained on less than its whole byte budget (the training cap came first):
+    the submission is not scored. Whose fault, from the worker's own measure of the reference
+    model on this benchmark (`worker_reference_rate`): a worker slower than the benchmark
+    assumes gets the job requeued once, for another worker, without charging anyone; a model
+    slower than the budget needs makes the submission incomplete, with its bytes/s against what
+    the budget needs. Its other seeds do not run: the same model is as slow on them."""
+    benchmark = submission.benchmark
+    budget, cap = benchmark_run_budget(benchmark)
+    needed = budget / cap
+    figures = run.metrics or {}
+    trained = int(figures.get("bytes_trained") or 0)
+    rate = figures.get("bytes_per_second")
+    reference = worker_reference_rate(worker=worker, benchmark=benchmark)
+    machine_slow = reference is not None and reference < needed
+    how_far = (
+        f"seed {run.seed} trained {trained:,} of its {budget:,} bytes "
+        f"({100 * trained / max(budget, 1):.0f} %) before the {cap:.0f} s training cap"
+    )
+    with transaction.atomic():
+        fresh = Submission.objects.select_for_update().get(pk=submission.pk)
+        if fresh.status != Status.RUNNING:
+            return
+        if machine_slow and fresh.slow_requeues == 0:
+            fresh.slow_requeues += 1
+            fresh.save(update_fields=["slow_requeues"])
+            EvaluationRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.QUEUED,
+                error=f"{how_far} on worker {worker.name}, slower than this benchmark needs; "
+                "requeued for another worker",
+            )
+            _requeue(fresh, error="")
+            return
+        if machine_slow:
+            reason = (
+                f"{how_far}: the workers that ran it are too slow for this benchmark (the "
+                f"reference model trains at {reference:,.0f} bytes/s on {worker.name}; the budget "
+                f"needs {needed:,.0f}). Not charged to your quota: a maintainer can re-run it"
+            )
+        else:
+            speed = f"{rate:,.0f}" if isinstance(rate, int | float) else "an unknown number of"
+            reason = f"{how_far}: the model trained at {speed} bytes/s and the budget needs " + (
+                f"{needed:,.0f} within the cap"
+            )
+            if reference is not None:
+                reason += f" (the reference model trains at {reference:,.0f} on this worker)"
+            reason += ". Make it faster or smaller"
+        submission_transition(submission=fresh, to=Status.INCOMPLETE, reason=reason)
+        if machine_slow:
+            fresh.counts_for_quota = False
+            fresh.save(update_fields=["counts_for_quota"])
+        submission_publish(submission=fresh)
+
+
+def _evaluation_credit_key(submission: Submission) -> str:
+    """The ledger key of a scored submission's `evaluation` contribution (scored: every seed
+    complete): its own when it beats the baseline; otherwise one per contributor, benchmark and
+    ISO week, so that a stream of configs is no steady income (README, "What earns points")."""
     benchmark = submission.benchmark
     baseline = benchmark.baseline
-    complete = not any((run.metrics or {}).get("stopped_early") for run in runs)
     beats = (
-        complete
-        and baseline is not None
+        baseline is not None
         and baseline.pk != submission.pk
         and baseline.mean_val_bpb is not None
         and submission.mean_val_bpb is not None

@@ -159,6 +159,7 @@ def submission_rerun(*, submission: Submission) -> Submission:
         submission.runs.all().delete()
         submission.mean_val_bpb = submission.std_val_bpb = None
         submission.is_record = False
+        submission.slow_requeues = 0
         submission.save()
         enqueue(submission)
         submission_publish(submission=submission)

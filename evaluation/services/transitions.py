@@ -36,7 +36,13 @@ def submission_transition(
         submission.finished_at = None
     elif to == Status.RUNNING:
         submission.started_at = submission.started_at or now
-    elif to in (Status.SCORED, Status.FAILED, Status.CANCELLED, Status.SUPERSEDED):
+    elif to in (
+        Status.SCORED,
+        Status.INCOMPLETE,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.SUPERSEDED,
+    ):
         submission.finished_at = now
     if save:
         submission.save()

@@ -11,10 +11,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from contrib.errors import InvalidError
 from evaluation.agent import EVALUATION_KEY_PREFIX
 from evaluation.models import Benchmark, Worker
-from evaluation.services.benchmarks import benchmark_spec
+from evaluation.services.benchmarks import benchmark_run_budget, benchmark_spec
 
 TOKEN_PREFIX = "crw_"  # noqa: S105 - a prefix, not a secret; apart from users' API tokens (`cru_`): neither is accepted for the other
 LAST_SEEN_RESOLUTION = timedelta(seconds=5)
@@ -118,6 +120,83 @@ def worker_authenticate(*, key: str) -> Worker | None:
     return worker
 
 
+CALIBRATION_MAX_AGE = timedelta(days=1)
+CALIBRATION_STEPS = 20  # steps of the reference model a worker times per benchmark
+
+
+def worker_reference_rate(*, worker: Worker, benchmark: Benchmark) -> float | None:
+    """The reference model's training bytes/s on this worker for the benchmark's current data
+    version, as the worker last measured it; None when it has not."""
+    measured = (worker.calibration or {}).get(benchmark.slug)
+    if not isinstance(measured, dict) or measured.get("data_version") != benchmark.data_version:
+        return None
+    rate = measured.get("bytes_per_second")
+    return float(rate) if isinstance(rate, int | float) and rate > 0 else None
+
+
+def worker_calibration_due(*, worker: Worker, benchmark: Benchmark) -> dict[str, Any] | None:
+    """What the worker times before a job of the benchmark when it has not measured the
+    reference model there (or not within a day, or not on the current data): a run of a few
+    steps (at most the job's own budget). None when its measure is fresh, and for a benchmark
+    on a reduced budget (unofficial demo and test runs: not worth the time)."""
+    if benchmark.byte_budget:
+        return None
+    measured = (worker.calibration or {}).get(benchmark.slug) or {}
+    at = parse_datetime(str(measured.get("measured_at") or ""))
+    fresh = at is not None and timezone.now() - at < CALIBRATION_MAX_AGE
+    if fresh and worker_reference_rate(worker=worker, benchmark=benchmark) is not None:
+        return None
+    spec = benchmark_spec(benchmark)
+    budget, _cap = benchmark_run_budget(benchmark)
+    return {
+        "benchmark": benchmark.slug,
+        "byte_budget": min(budget, CALIBRATION_STEPS * spec.batch_size * spec.block_size),
+        "data_version": benchmark.data_version,
+    }
+
+
+def worker_calibrate(
+    *, worker: Worker, benchmark_slug: str, data_version: int, bytes_per_second: float
+) -> None:
+    """Record the reference model's training bytes/s that the worker measured."""
+    benchmark = Benchmark.objects.filter(slug=benchmark_slug, queue__in=worker.queues).first()
+    if benchmark is None:
+        raise InvalidError(f"no benchmark {benchmark_slug!r} on worker {worker.name!r}'s queues")
+    if not (isinstance(bytes_per_second, int | float) and 0 < bytes_per_second < 1e15):
+        raise InvalidError("bytes_per_second: a positive number of bytes per second")
+    with transaction.atomic():
+        locked = Worker.objects.select_for_update().get(pk=worker.pk)
+        locked.calibration = {
+            **(locked.calibration or {}),
+            benchmark.slug: {
+                "bytes_per_second": float(bytes_per_second),
+                "data_version": data_version,
+                "measured_at": timezone.now().isoformat(),
+            },
+        }
+        locked.save(update_fields=["calibration"])
+    worker.calibration = locked.calibration
+
+
+def worker_slower_than_another(*, worker: Worker, benchmark: Benchmark) -> bool:
+    """Whether this worker measured the reference below what the benchmark's budget needs
+    while another worker of its queue, seen in the last minutes, measured it at or above."""
+    budget, cap = benchmark_run_budget(benchmark)
+    needed = budget / cap
+    mine = worker_reference_rate(worker=worker, benchmark=benchmark)
+    if mine is None or mine >= needed:
+        return False
+    recent = timezone.now() - 5 * timedelta(seconds=60)
+    others = Worker.objects.filter(revoked_at__isnull=True, last_seen_at__gte=recent).exclude(
+        pk=worker.pk
+    )
+    return any(
+        benchmark.queue in other.queues
+        and (worker_reference_rate(worker=other, benchmark=benchmark) or 0) >= needed
+        for other in others
+    )
+
+
 def worker_gpus(devices: list[Any]) -> int:
     """The GPUs among a worker's devices as its hello lists them (a machine without one lists
     its CPU, `cpu (N cores)`)."""
@@ -146,7 +225,7 @@ def worker_hello(*, worker: Worker, host: str, devices: list[Any]) -> dict[str, 
     cleaned = [str(device)[:200] for device in devices[:MAX_DEVICES]]
     Worker.objects.filter(pk=worker.pk).update(host=host[:200], devices=cleaned)
     gpus = worker_gpus(cleaned)
-    queues, skipped, slugs = [], [], []
+    queues, skipped, served = [], [], []
     for queue in worker.queues:
         benchmarks = list(Benchmark.objects.filter(queue=queue, active=True).order_by("slug"))
         misfits = [m for b in benchmarks if (m := worker_misfit(benchmark=b, gpus=gpus))]
@@ -154,5 +233,10 @@ def worker_hello(*, worker: Worker, host: str, devices: list[Any]) -> dict[str, 
             skipped.append({"queue": queue, "reason": "; ".join(misfits)})
         else:
             queues.append(queue)
-            slugs += [benchmark.slug for benchmark in benchmarks]
-    return {"name": worker.name, "queues": queues, "skipped": skipped, "benchmarks": sorted(slugs)}
+            served += benchmarks
+    return {
+        "name": worker.name,
+        "queues": queues,
+        "skipped": skipped,
+        "benchmarks": sorted(benchmark.slug for benchmark in served),
+    }

@@ -170,6 +170,11 @@ def test_a_config_on_an_imported_benchmark_trains_and_scores_on_its_text(
     assert all(status < 400 for *_rest, status in second.calls)
     worker.refresh_from_db()
     assert worker.jobs_done == 2 and worker.failures == 0 and worker.last_seen_at
+    # Before its first job there the worker timed the reference model, and once is enough.
+    assert ("POST", "/api/worker/calibration/", 204) in first.calls
+    assert not [path for _m, path, _s in second.calls if "calibration" in path]
+    timing = worker.calibration["secret-text"]
+    assert timing["bytes_per_second"] > 0 and timing["data_version"] == 1
     # A redelivered task claims nothing and runs nothing.
     assert evaluate_now(submission.pk, key=key, cache_dir=cache) == "scored"
     submission.refresh_from_db()
