@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from .layout import layout_problem
 from .specs import SPECS, BenchmarkSpec, ConfigField, DataFile, DataFiles, config_errors
 
 SPLITS = ("train", "validation", "test")
@@ -21,7 +22,7 @@ _INTS = {
     "block_size": (2, 1 << 20),
     "batch_size": (1, 1 << 20),
     "byte_budget": (1, MAX_NUMBER),
-    "eval_windows": (1, 1 << 20),
+    "eval_windows": (1, 8192),  # the probe lays out every pass in Python: quadratic
     "eval_batch_size": (1, 1 << 16),
     "log_every": (1, 1 << 30),
     "max_params": (1, MAX_NUMBER),
@@ -195,3 +196,17 @@ def spec_from_definition(definition: dict[str, Any], locate: Callable[[str], str
             "holds neighbouring windows"
         )
     return spec
+
+
+def check_layout(spec: BenchmarkSpec) -> None:
+    """The causality probe can lay out the spec's scored windows (validation and test) in its
+    batches: tried on made-up text when a folder is imported (a red-team find: settings that
+    passed every other check made each run an engine error)."""
+    scored = spec.eval_windows * (2 if spec.data is not None and spec.data.test else 1)
+    problem = layout_problem(windows=scored, block=spec.block_size, batch=spec.eval_batch_size)
+    if problem:
+        raise BenchmarkFolderError(
+            f"settings.eval_windows: the causality probe splices every one of the "
+            f"{spec.block_size - 1:,} cut positions into {scored:,} scored windows and cannot lay "
+            f"them out in batches of {spec.eval_batch_size} ({problem}); score more windows"
+        )

@@ -41,6 +41,7 @@ from .folder_settings import (
     SPLITS,
     BenchmarkFolderError,
     check_config,
+    check_layout,
     check_settings,
     spec_from_definition,
 )
@@ -113,7 +114,9 @@ def load_folder(root: Path) -> BenchmarkFolder:
         for split, listed in files.items()
     }
     folder = BenchmarkFolder(root=root, definition=definition, files=files)
-    check_data_sizes(folder.spec())
+    spec = folder.spec()
+    check_data_sizes(spec)
+    check_layout(spec)
     return folder
 
 

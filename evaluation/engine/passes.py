@@ -185,8 +185,16 @@ class RecordBook:
         self.progress = 0
         self.others: list[dict[str, Any]] = []
 
-    def add(self, payload: bytes, *, served_steps: int = 0) -> dict[str, Any]:
+    def add(self, payload: bytes, *, served_steps: int = 0, rank: int = 0) -> dict[str, Any]:
+        """One record from ``rank``; the ranks after the first (under ``torchrun``) may only
+        report an error: progress and the summary are the first rank's alone."""
         record = parse_record(payload)
+        if rank and record.get("type") != "error":
+            raise RunFailedError(
+                "failed",
+                f"rank {rank} sent a {str(record.get('type'))[:40]!r} record: only the first "
+                "process reports progress and the summary",
+            )
         if record.get("type") == "progress":
             self.progress += 1
             allowed = served_steps // self.log_every + 2
@@ -315,7 +323,7 @@ def run_pass(
                             return
                         record = None
                         if kind == b"J":
-                            record = book.add(payload, served_steps=served_steps())
+                            record = book.add(payload, served_steps=served_steps(), rank=rank)
                         on_frame(rank, kind, payload, record)
             except RunFailedError as exc:
                 with lock:

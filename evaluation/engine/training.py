@@ -123,13 +123,18 @@ class TrainingFeed:
                     if self.served == self.accum:
                         self.second_step_at = now
                 batch = self.sampler.next_batch(self.micro)
+                # Served once handed over: a worker that copies its last share out of the pipe
+                # without consuming it (tee) holds the data all the same.
+                self.served += 1
+                if self.served == self.steps * self.accum:
+                    self.served_all_at = now
                 for rank, fd in enumerate(fds):
                     write_all(fd, batch[rank * share : (rank + 1) * share])
-                self.served += 1
         except OSError:
             pass
         finally:
-            self.served_all_at = time.monotonic()
+            if self.served_all_at is None:
+                self.served_all_at = time.monotonic()
 
     def elapsed(self, now: float | None = None) -> float:
         if self.first_at is None:
@@ -233,7 +238,12 @@ def train(
     result["pass_seconds"]["train"] = round(trained.outcome.wall_s, 3)
     result["peak_memory_bytes"] = trained.outcome.peak_memory_bytes
     summary = next((r for r in trained.records if r.get("type") == "summary"), None)
-    if trained.error or trained.outcome.killed_reason or summary is None:
+    if (
+        trained.error
+        or trained.outcome.killed_reason
+        or summary is None
+        or trained.outcome.returncode != 0  # under torchrun: a rank that failed after it
+    ):
         raise RunFailedError("failed", explain("training", trained))
     result["steps"] = feed.steps_served
     result["bytes_trained"] = feed.bytes_served

@@ -1,6 +1,7 @@
 """Benchmarks as data: a folder with `benchmark.toml` is checked key by key, its text is read by
 the harness alone, and a run on it trains and scores on that text."""
 
+import random
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from evaluation.engine.folders import BenchmarkFolderError, load_folder
-from tests.support.benchmark_folder import make_benchmark_folder
+from tests.support.benchmark_folder import make_benchmark_folder, secret_text
 
 REPO = Path(__file__).resolve().parents[3]
 END = "max_output_bytes = 1048576"  # the last line of the folder's [settings]
@@ -60,7 +61,8 @@ def test_a_folder_gives_a_spec_with_its_settings_and_every_file_by_sha256(folder
             END + "\ngpus = 2\n[settings.config.micro_batch_size]\ndefault = 1",
             "micro_batch_size: must be a multiple",
         ),
-        ("eval_windows = 32", "eval_windows = 100000", "data.validation"),
+        ("eval_windows = 32", "eval_windows = 4000", "data.validation"),
+        ("eval_windows = 32", "eval_windows = 100000", "settings.eval_windows: a whole number"),
         ("eval_windows = 32", "eval_windows = 8", "settings.eval_windows"),
         ('validation = ["valid.txt.gz"]', 'validation = ["../secret.txt"]', "inside the folder"),
         ('validation = ["valid.txt.gz"]', 'validation = ["/etc/passwd"]', "inside the folder"),
@@ -215,3 +217,22 @@ def test_a_failing_scoring_pass_cannot_carry_private_text_out_in_its_error(
     practice = load_folder(folder).spec()
     assert not practice.private_text
     assert "LEAK|" in run(practice, make_submission(LEAK))["error"]
+
+
+def test_settings_the_causality_probe_cannot_lay_out_are_refused_at_import(
+    folder: Path,
+) -> None:
+    """A red-team find: 32 windows of 1,024 bytes in batches of 8 passed the folder's checks and
+    made every run an "engine error". The probe's layout is tried when the folder is read."""
+    rng = random.Random(5)
+    for name in ("valid.txt", "test.txt"):
+        (folder / name).write_bytes(secret_text(40_000, rng))
+    (folder / "valid.txt.gz").unlink()
+    rewrite(folder, 'validation = ["valid.txt.gz"]', 'validation = ["valid.txt"]')
+    rewrite(folder, "block_size = 32", "block_size = 1024")
+    rewrite(folder, "byte_budget = 1536", "byte_budget = 8192")
+    rewrite(folder, "eval_windows = 32", "eval_windows = 16")
+    with pytest.raises(BenchmarkFolderError, match=r"settings\.eval_windows: the causality probe"):
+        load_folder(folder)
+    rewrite(folder, "eval_batch_size = 8", "eval_batch_size = 2")
+    assert load_folder(folder).spec().eval_windows == 16

@@ -72,3 +72,67 @@ def test_a_micro_batch_must_split_evenly_over_the_processes(
     assert config_errors(spec, {"micro_batch_size": 4}) == []
     [(key, message)] = config_errors(spec, {"micro_batch_size": 2})
     assert key == "micro_batch_size" and "multiple of the benchmark's 4 processes" in message
+
+
+# Red-team finds, kept: another rank's summary was taken as the run's; a share copied out of the
+# pipe without being consumed (tee) was not counted, so the figures said one step less.
+
+RANK_ONE_FORGES_THE_SUMMARY = (
+    BIGRAM
+    + """
+import __main__
+
+def build_model(vocab_size, block_size, config):
+    if os.environ.get("RANK") == "1":
+        __main__.send_json({"type": "summary", "steps": 123456, "device_name": "forged"})
+    return Bigram()
+"""
+)
+
+TEE_THE_LAST_SHARE = (
+    BIGRAM
+    + """
+import __main__, ctypes, fcntl, json
+
+def build_model(vocab_size, block_size, config):
+    fcntl.fcntl(__main__.DATA_FD, 1031, 4096)  # F_SETPIPE_SZ: the pipe holds one page
+    libc = ctypes.CDLL(None, use_errno=True)
+    steps = json.loads(open("/job/job.json").read())["steps"]
+    calls = [0]
+    ask = __main__.request_batch
+
+    def request_batch(size):
+        calls[0] += 1
+        if calls[0] < steps:
+            return ask(size)
+        __main__.send(b"R", b"")
+        read, write = os.pipe()
+        got = b""
+        while len(got) < 4096:  # copy what the pipe holds, leaving it there
+            time.sleep(0.05)
+            if libc.tee(__main__.DATA_FD, write, 4096, 0) > 0:
+                got = os.read(read, 8192)
+        return got + got[: size - len(got)]
+
+    __main__.request_batch = request_batch
+    return Bigram()
+"""
+)
+
+
+def test_only_the_first_rank_may_send_the_summary(
+    run: Run, tiny_spec: Callable[..., BenchmarkSpec], make_submission: Callable[..., Path]
+) -> None:
+    result = run(tiny_spec(gpus=2), make_submission(RANK_ONE_FORGES_THE_SUMMARY))
+    assert result["status"] == "failed" and result["fault"] == "submission"
+    assert "rank 1 sent a 'summary' record" in result["error"]
+
+
+def test_a_share_copied_out_without_being_consumed_is_counted(
+    run: Run, tiny_spec: Callable[..., BenchmarkSpec], make_submission: Callable[..., Path]
+) -> None:
+    spec = tiny_spec(batch_size=128, byte_budget=128 * 32 * 6)  # 4,224-byte micro-batches
+    result = run(spec, make_submission(TEE_THE_LAST_SHARE))
+    assert result["status"] == "ok", result["error"]
+    assert result["steps"] == 6 and result["bytes_trained"] == spec.byte_budget
+    assert result["stopped_early"] is False
