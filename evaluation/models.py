@@ -5,6 +5,7 @@ which enforces `Submission.ALLOWED_TRANSITIONS`.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from contrib.models import Contributor, Repository
@@ -29,6 +30,18 @@ class Benchmark(models.Model):
         max_length=50, default="gpu", help_text="Celery queue whose workers run it: gpu or cpu."
     )
     seeds = models.PositiveSmallIntegerField(default=3, help_text="Seeds per official result.")
+    max_seeds = models.PositiveSmallIntegerField(
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(64)],
+        help_text="Seeds a submission may run at most: better on average than the record but "
+        "not yet significant, it runs more, up to this.",
+    )
+    record_p_value = models.FloatField(
+        default=0.01,
+        validators=[MinValueValidator(1e-9), MaxValueValidator(0.5)],
+        help_text="A new record needs a one-sided Welch t-test p-value below this against the "
+        "record holder's seeds.",
+    )
     byte_budget = models.BigIntegerField(
         null=True,
         blank=True,
@@ -151,6 +164,21 @@ class Submission(models.Model):
     )
     mean_val_bpb = models.FloatField(null=True, blank=True)
     std_val_bpb = models.FloatField(null=True, blank=True)
+    ci_val_bpb = models.FloatField(
+        null=True, blank=True, help_text="Half width of the mean's 95 % confidence interval."
+    )
+    seeds_wanted = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seeds to run when more than the benchmark's (a possible record, not yet "
+        "significant).",
+    )
+    record_p_value = models.FloatField(
+        null=True, blank=True, help_text="One-sided Welch p-value against the record holder."
+    )
+    record_note = models.CharField(
+        max_length=500, blank=True, help_text="How it compared with the record, in words."
+    )
     mean_test_bpb = models.FloatField(
         null=True,
         blank=True,
@@ -293,6 +321,13 @@ class LeaderboardEntry(models.Model):
     rank = models.PositiveIntegerField()
     mean_val_bpb = models.FloatField()
     std_val_bpb = models.FloatField(null=True, blank=True)
+    ci_val_bpb = models.FloatField(
+        null=True, blank=True, help_text="Half width of the mean's 95 % confidence interval."
+    )
+    tied = models.BooleanField(
+        default=False,
+        help_text="Its interval overlaps the one above it: the same rank, not an order by noise.",
+    )
     delta_to_baseline = models.FloatField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

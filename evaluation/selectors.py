@@ -1,5 +1,6 @@
 """Reads of evaluation for the pages: each a bounded number of queries whatever the data size."""
 
+import itertools
 import statistics
 from typing import Any
 
@@ -40,14 +41,37 @@ def _run_facts(runs: list[EvaluationRun]) -> dict[str, Any]:
 
 
 def leaderboard_get(*, benchmark: Benchmark) -> list[dict[str, Any]]:
-    """The benchmark's ranked rows with params and bytes/s from their runs (two queries)."""
+    """The benchmark's ranked rows with params and bytes/s from their runs (three queries),
+    and the baseline's own unranked row where its score places it."""
     entries = (
         LeaderboardEntry.objects.filter(benchmark=benchmark)
         .select_related("contributor", "submission", "submission__repository")
         .prefetch_related(Prefetch("submission__runs"))
-        .order_by("rank")
+        .order_by("rank", "mean_val_bpb" if _lower(benchmark) else "-mean_val_bpb", "pk")
     )
-    return [{"entry": entry, **_run_facts(list(entry.submission.runs.all()))} for entry in entries]
+    rows = [{"entry": entry, **_run_facts(list(entry.submission.runs.all()))} for entry in entries]
+    baseline = (
+        Submission.objects.filter(
+            pk=benchmark.baseline_id or 0,
+            status=Status.SCORED,
+            benchmark_version=benchmark.data_version,
+            mean_val_bpb__isnull=False,
+        )
+        .prefetch_related("runs")
+        .first()
+    )
+    if baseline is not None:
+        assert baseline.mean_val_bpb is not None
+        sign = 1 if _lower(benchmark) else -1
+        above = sum(
+            1 for row in rows if sign * row["entry"].mean_val_bpb < sign * baseline.mean_val_bpb
+        )
+        rows.insert(above, {"baseline": baseline, **_run_facts(list(baseline.runs.all()))})
+    return rows
+
+
+def _lower(benchmark: Benchmark) -> bool:
+    return benchmark.metric_direction == Benchmark.Direction.LOWER
 
 
 def incomplete_get(*, benchmark: Benchmark, limit: int = 20) -> list[Submission]:
@@ -64,7 +88,8 @@ def incomplete_get(*, benchmark: Benchmark, limit: int = 20) -> list[Submission]
 
 
 def record_progression(*, benchmark: Benchmark) -> list[Submission]:
-    """The baseline then each record, oldest first: how the best score moved over time."""
+    """The baseline then each record, oldest first: how the best score moved over time; each
+    record carries its `margin` over the one before it."""
     records = Submission.objects.filter(
         benchmark=benchmark, status=Status.SCORED, mean_val_bpb__isnull=False, is_record=True
     )
@@ -72,7 +97,13 @@ def record_progression(*, benchmark: Benchmark) -> list[Submission]:
         records = records | Submission.objects.filter(
             pk=benchmark.baseline_id, status=Status.SCORED, mean_val_bpb__isnull=False
         )
-    return list(records.select_related("contributor").order_by("finished_at", "pk"))
+    progression = list(records.select_related("contributor").order_by("finished_at", "pk"))
+    for record in progression:
+        record.margin = None  # type: ignore[attr-defined]
+    for before, record in itertools.pairwise(progression):
+        if before.mean_val_bpb is not None and record.mean_val_bpb is not None:
+            record.margin = abs(before.mean_val_bpb - record.mean_val_bpb)  # type: ignore[attr-defined]
+    return progression
 
 
 def submission_get(*, pk: int) -> Submission | None:

@@ -74,15 +74,16 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     records = record_progression(benchmark=benchmark)
     rows = leaderboard_get(benchmark=benchmark)
     # The hidden test split: maintainers always, everyone once a maintainer reveals it.
+    ranked = [row for row in rows if "entry" in row]  # not the baseline's row
     tested = sorted(
         (row["entry"].submission.mean_test_bpb, row["entry"].submission.pk)
-        for row in rows
+        for row in ranked
         if row["entry"].submission.mean_test_bpb is not None
     )
     show_test = bool(tested) and (benchmark.test_revealed or request.user.is_staff)
     if show_test:
         test_ranks = {pk: rank for rank, (_score, pk) in enumerate(tested, start=1)}
-        for row in rows:
+        for row in ranked:
             row["test_rank"] = test_ranks.get(row["entry"].submission.pk)
     context = {
         "benchmark": benchmark,

@@ -30,11 +30,11 @@ from evaluation.services.benchmarks import benchmark_run_budget
 from evaluation.services.runs import (
     PRIVATE_RESULT_KEYS,
     FetchError,
-    run_seeds,
     submission_cut_short,
     submission_fail,
     submission_finish,
     submission_materialize,
+    submission_seeds,
 )
 from evaluation.services.transitions import submission_transition
 from evaluation.services.workers import (
@@ -122,7 +122,7 @@ def job_describe(*, submission: Submission, worker: Worker) -> dict[str, Any]:
         "spec": benchmark.engine_spec,
         "definition": benchmark.definition or None,
         "byte_budget": benchmark.byte_budget,
-        "seeds": [seed for seed in run_seeds(benchmark) if seed not in done],
+        "seeds": [seed for seed in submission_seeds(submission) if seed not in done],
         "calibrate": worker_calibration_due(worker=worker, benchmark=benchmark),
     }
 
@@ -168,7 +168,7 @@ def run_start(*, worker: Worker, submission_id: int, seed: int) -> EvaluationRun
     """Start one seed of a submission this worker claimed (refused once it stopped running:
     cancelled, superseded, or failed)."""
     submission = _held_submission(worker=worker, submission_id=submission_id)
-    if seed not in run_seeds(submission.benchmark):
+    if seed not in submission_seeds(submission):
         raise JobRefusedError(f"seed {seed} is not one of the benchmark's seeds")
     run, _created = EvaluationRun.objects.get_or_create(submission=submission, seed=seed)
     if run.status in EvaluationRun.FINISHED:
@@ -288,7 +288,7 @@ def job_finish(*, worker: Worker, submission_id: int) -> str:
     """Every seed ran on this worker: score, rank and credit the submission."""
     submission = _held_submission(worker=worker, submission_id=submission_id)
     runs = list(submission.runs.all())
-    missing = set(run_seeds(submission.benchmark)) - {
+    missing = set(submission_seeds(submission)) - {
         run.seed for run in runs if run.status == RunStatus.OK
     }
     if missing:

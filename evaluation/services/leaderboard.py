@@ -7,9 +7,23 @@ from evaluation.models import Benchmark, LeaderboardEntry, Submission
 Status = Submission.Status
 
 
+def _overlap(upper: Submission, lower: Submission) -> bool:
+    """Whether two scores' 95 % intervals overlap (a score without one, from a single seed, is
+    its own point)."""
+    assert upper.mean_val_bpb is not None and lower.mean_val_bpb is not None
+    a, b = upper.ci_val_bpb or 0.0, lower.ci_val_bpb or 0.0
+    if not a and not b:
+        return False
+    return abs(upper.mean_val_bpb - lower.mean_val_bpb) <= a + b
+
+
 def leaderboard_recompute(*, benchmark: Benchmark) -> list[LeaderboardEntry]:
-    """Rebuild a benchmark's leaderboard: each contributor's best scored submission, ranked
-    (ties: the earlier submission first), with the delta to the baseline."""
+    """Rebuild a benchmark's leaderboard: each contributor's best scored submission, ordered
+    by mean (the earlier submission first on equal means), with the delta to the baseline. An
+    entry whose 95 % interval overlaps that of the entry holding the rank above it shares that
+    rank, and both are marked tied: an order the seeds' noise could have decided is not shown
+    as one. (Compared with the rank's holder, not with the next entry up: chained overlaps
+    would make a long board one tie.)"""
     lower = benchmark.metric_direction == Benchmark.Direction.LOWER
     scored = (
         Submission.objects.filter(
@@ -40,6 +54,15 @@ def leaderboard_recompute(*, benchmark: Benchmark) -> list[LeaderboardEntry]:
         best.values(),
         key=lambda s: ((s.mean_val_bpb or 0) * (1 if lower else -1), s.created_at, s.pk),
     )
+    ranks: list[tuple[int, bool]] = []
+    leader = 0  # the index of the entry that holds the current rank
+    for position, submission in enumerate(ordered, start=1):
+        if position > 1 and _overlap(ordered[leader], submission):
+            ranks[leader] = (ranks[leader][0], True)  # the rank's holder is marked too
+            ranks.append((ranks[leader][0], True))
+        else:
+            leader = position - 1
+            ranks.append((position, False))
     with transaction.atomic():
         LeaderboardEntry.objects.filter(benchmark=benchmark).delete()
         return LeaderboardEntry.objects.bulk_create(
@@ -48,13 +71,15 @@ def leaderboard_recompute(*, benchmark: Benchmark) -> list[LeaderboardEntry]:
                 contributor_id=submission.contributor_id or 0,
                 submission=submission,
                 rank=rank,
+                tied=tied,
                 mean_val_bpb=submission.mean_val_bpb or 0.0,
                 std_val_bpb=submission.std_val_bpb,
+                ci_val_bpb=submission.ci_val_bpb,
                 delta_to_baseline=(
                     submission.mean_val_bpb - baseline_score
                     if baseline_score is not None and submission.mean_val_bpb is not None
                     else None
                 ),
             )
-            for rank, submission in enumerate(ordered, start=1)
+            for (rank, tied), submission in zip(ranks, ordered, strict=True)
         )

@@ -55,6 +55,8 @@ def _status_description(submission: Submission) -> str:
     bot = settings.GITHUB_BOT_NAME
     if submission.status == Status.PENDING_APPROVAL:
         return f"waiting for a maintainer's approval (@{bot} evaluate)"
+    if submission.status == Status.QUEUED and submission.seeds_wanted:
+        return "a possible record, not yet significant: running more seeds before deciding"
     if submission.status == Status.QUEUED:
         return f"queued for {submission.benchmark.slug} on the {submission.benchmark.queue} queue"
     if submission.status == Status.RUNNING:
@@ -77,15 +79,22 @@ def _comment_body(submission: Submission) -> str:
         "",
     ]
     if submission.status == Status.SCORED:
-        std = f" ± {submission.std_val_bpb:.4f}" if submission.std_val_bpb else ""
+        seeds = submission.runs.count()
+        interval = (
+            f" ± {submission.ci_val_bpb:.4f} (95 % confidence interval)"
+            if submission.ci_val_bpb is not None
+            else ""
+        )
         lines.append(
-            f"**{submission_summary(submission)}** (mean{std} over {submission.runs.count()} "
-            f"seed{'s' if submission.runs.count() != 1 else ''}, validation bits per byte, "
-            "lower is better)."
+            f"**{submission_summary(submission)}** (mean{interval} over {seeds} "
+            f"seed{'s' if seeds != 1 else ''}, validation bits per byte, lower is better)."
         )
         if submission.is_record:
             lines.append("")
-            lines.append("🏆 **New record** for this benchmark.")
+            lines.append(f"🏆 **New record** for this benchmark ({submission.record_note}).")
+        elif submission.record_note:
+            lines.append("")
+            lines.append(f"Against the record: {submission.record_note}.")
         if not submission.official:
             lines.append("")
             lines.append("_Unofficial: trained on a reduced budget._")
@@ -134,7 +143,8 @@ def submission_publish(*, submission: Submission) -> None:
         context=f"crucible/{submission.benchmark.slug}",
     )
     finished = submission.status in (Status.SCORED, Status.INCOMPLETE, Status.FAILED)
-    if finished and submission.pr_number:
+    more_seeds = submission.status == Status.QUEUED and bool(submission.record_note)
+    if (finished or more_seeds) and submission.pr_number:
         pull_request_comment_set(
             repository=repository, number=submission.pr_number, body=_comment_body(submission)
         )

@@ -21,6 +21,7 @@ from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
 from evaluation.services.benchmarks import benchmark_run_budget, benchmark_spec
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.publish import submission_publish
+from evaluation.services.records import record_verdict, score_interval, seed_scores
 from evaluation.services.transitions import enqueue, submission_transition
 from evaluation.services.workers import worker_reference_rate
 
@@ -96,13 +97,23 @@ def _archive_fetch(*, submission: Submission) -> bytes:
     return data
 
 
-def run_seeds(benchmark: Benchmark) -> list[int]:
-    """The seeds of an official result: the first ``benchmark.seeds`` of its spec's list (a
-    benchmark folder may name its own), else 0, 1, 2 …"""
-    listed = benchmark_spec(benchmark).seeds
-    if len(listed) >= benchmark.seeds:
-        return list(listed[: benchmark.seeds])
-    return list(range(benchmark.seeds))
+def run_seeds(benchmark: Benchmark, count: int | None = None) -> list[int]:
+    """The seeds of an official result: the first ``count`` (the benchmark's ``seeds``) of its
+    spec's list (a benchmark folder may name its own), then the next numbers not listed."""
+    count = count or benchmark.seeds
+    seeds = list(benchmark_spec(benchmark).seeds[:count])
+    candidate = 0
+    while len(seeds) < count:
+        if candidate not in seeds:
+            seeds.append(candidate)
+        candidate += 1
+    return seeds
+
+
+def submission_seeds(submission: Submission) -> list[int]:
+    """The seeds this submission runs: the benchmark's, or more while a possible record is not
+    yet significant (`records.record_verdict`)."""
+    return run_seeds(submission.benchmark, submission.seeds_wanted)
 
 
 def submission_fail(submission: Submission, reason: str, *, platform_fault: bool = False) -> None:
@@ -122,18 +133,30 @@ def submission_fail(submission: Submission, reason: str, *, platform_fault: bool
 
 
 def submission_finish(*, submission_id: int) -> str:
-    """All seeds scored: record mean ± std, update the leaderboard, credit the author."""
+    """All seeds scored: the mean and its interval, the record test (more seeds first when a
+    possible record is not yet significant), the leaderboard, the author's credit."""
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission_id)
         if submission.status != Status.RUNNING:
             return submission.status
         runs = list(submission.runs.filter(status=RunStatus.OK))
-        scores = [run.val_bits_per_byte for run in runs if run.val_bits_per_byte is not None]
-        submission.mean_val_bpb = statistics.fmean(scores)
-        submission.std_val_bpb = statistics.stdev(scores) if len(scores) > 1 else 0.0
+        scores = seed_scores(submission)
+        submission.mean_val_bpb, submission.std_val_bpb, submission.ci_val_bpb = score_interval(
+            scores
+        )
         tests = [run.test_bits_per_byte for run in runs if run.test_bits_per_byte is not None]
         submission.mean_test_bpb = statistics.fmean(tests) if len(tests) == len(runs) else None
-        submission.is_record = _beats_every_earlier_score(submission)
+        verdict = record_verdict(submission, scores)
+        submission.is_record = verdict.record
+        submission.record_p_value = verdict.p_value
+        submission.record_note = verdict.note[:500]
+        if verdict.seeds is not None:  # better on average, not yet significant: more seeds
+            submission.seeds_wanted = verdict.seeds
+            submission.claims = 0
+            submission_transition(submission=submission, to=Status.QUEUED, reason=verdict.note)
+            enqueue(submission)
+            submission_publish(submission=submission)
+            return Status.QUEUED
         submission_transition(submission=submission, to=Status.SCORED)
         leaderboard_recompute(benchmark=submission.benchmark)
         submission_publish(submission=submission)
@@ -231,32 +254,6 @@ def _evaluation_credit_key(submission: Submission) -> str:
     year, week, _day = (submission.finished_at or timezone.now()).isocalendar()
     assert submission.contributor is not None
     return f"evaluation:{benchmark.slug}:{submission.contributor.pk}:{year}-W{week:02d}"
-
-
-def _beats_every_earlier_score(submission: Submission) -> bool:
-    """A record: better than every submission of the benchmark's data version scored before it
-    (the baseline included); the baseline itself and a first score against nothing are not
-    records, and neither is anything on a practice benchmark."""
-    benchmark = submission.benchmark
-    if benchmark.practice:  # its validation text is public: no records (README)
-        return False
-    if submission.pk == benchmark.baseline_id or submission.mean_val_bpb is None:
-        return False
-    earlier = Submission.objects.filter(
-        benchmark=benchmark,
-        benchmark_version=submission.benchmark_version,
-        status=Status.SCORED,
-        mean_val_bpb__isnull=False,
-    ).exclude(pk=submission.pk)
-    lower = benchmark.metric_direction == Benchmark.Direction.LOWER
-    best = earlier.order_by("mean_val_bpb" if lower else "-mean_val_bpb").first()
-    if best is None or best.mean_val_bpb is None:
-        return False
-    return (
-        submission.mean_val_bpb < best.mean_val_bpb
-        if lower
-        else submission.mean_val_bpb > best.mean_val_bpb
-    )
 
 
 def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:

@@ -157,8 +157,10 @@ def submission_rerun(*, submission: Submission) -> Submission:
         submission = Submission.objects.select_for_update().get(pk=submission.pk)
         submission_transition(submission=submission, to=Status.QUEUED)
         submission.runs.all().delete()
-        submission.mean_val_bpb = submission.std_val_bpb = None
+        submission.mean_val_bpb = submission.std_val_bpb = submission.ci_val_bpb = None
         submission.is_record = False
+        submission.record_p_value = submission.seeds_wanted = None
+        submission.record_note = ""
         submission.slow_requeues = 0
         submission.save()
         enqueue(submission)

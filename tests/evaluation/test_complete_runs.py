@@ -4,15 +4,13 @@ and its page says how far it got and why: the model too slow for the budget, or 
 (the worker's own timing of the reference model). A machine too slow gets the job requeued
 once, for another worker, and charges nobody."""
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
 from contrib.models import Contribution
-from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
-from tests.factories import BenchmarkFactory, ContributorFactory, SubmissionFactory
-from tests.support.worker import make_worker
+from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry
+from tests.factories import BenchmarkFactory
+from tests.support.worker import ApiWorker, queued_config
 
 pytestmark = pytest.mark.django_db
 
@@ -25,58 +23,11 @@ def benchmark() -> Benchmark:
     return BenchmarkFactory(slug="full", engine_spec="demo-cpu", queue="cpu", seeds=2)
 
 
-class Worker:
-    """A worker as the platform sees it: its calls to the worker API."""
-
-    def __init__(self) -> None:
-        self.model, self.key = make_worker("cpu")
-        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {self.key}")
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(f"/api/worker/{path}", body or {}, content_type="application/json")
-
-    def claim(self, submission: Submission) -> dict[str, Any]:
-        answer = self.post(f"jobs/{submission.pk}/claim/")
-        assert answer.status_code == 200, answer.content
-        return dict(answer.json()["job"])
-
-    def calibrate(self, benchmark: Benchmark, rate: float) -> None:
-        timing = {"benchmark": benchmark.slug, "data_version": 1, "bytes_per_second": rate}
-        assert self.post("calibration/", timing).status_code == 204
-
-    def seed(self, submission: Submission, *, trained: int, rate: float) -> bool:
-        """Run seed 0 and report it trained `trained` bytes at `rate` bytes/s."""
-        run = self.post(f"jobs/{submission.pk}/runs/", {"seed": 0}).json()["run"]
-        result = {
-            "status": "ok",
-            "val_bits_per_byte": 2.5,
-            "bytes_trained": trained,
-            "byte_budget": BUDGET,
-            "bytes_per_second": rate,
-            "stopped_early": trained < BUDGET,
-        }
-        answer = self.post(
-            f"runs/{run}/result/", {"result": result, "exit_status": 0, "output_tail": ""}
-        )
-        assert answer.status_code == 200, answer.content
-        return bool(answer.json()["continue"])
-
-
-def queued(benchmark: Benchmark) -> Submission:
-    return SubmissionFactory(
-        benchmark=benchmark,
-        source="config",
-        config={},
-        status="queued",
-        contributor=ContributorFactory(login="mona"),
-    )
-
-
 def test_a_model_too_slow_for_the_budget_is_incomplete_and_never_ranked(
     benchmark: Benchmark,
 ) -> None:
-    submission = queued(benchmark)
-    worker = Worker()
+    submission = queued_config(benchmark)
+    worker = ApiWorker()
     worker.calibrate(benchmark, NEEDED * 3)  # this machine is fast enough
     worker.claim(submission)
     assert worker.seed(submission, trained=204_800, rate=3_000.0) is False  # no second seed
@@ -101,8 +52,8 @@ def test_a_model_too_slow_for_the_budget_is_incomplete_and_never_ranked(
 def test_a_machine_too_slow_requeues_once_for_a_faster_worker_and_charges_nobody(
     benchmark: Benchmark,
 ) -> None:
-    submission = queued(benchmark)
-    slow, fast = Worker(), Worker()
+    submission = queued_config(benchmark)
+    slow, fast = ApiWorker(), ApiWorker()
     slow.calibrate(benchmark, NEEDED / 2)
     assert slow.claim(submission)["calibrate"] is None  # measured today: not timed again
     assert slow.seed(submission, trained=300_000, rate=5_000.0) is False
@@ -120,8 +71,8 @@ def test_a_machine_too_slow_requeues_once_for_a_faster_worker_and_charges_nobody
 
 
 def test_cut_short_twice_on_slow_machines_is_not_charged(benchmark: Benchmark) -> None:
-    submission = queued(benchmark)
-    slow = Worker()
+    submission = queued_config(benchmark)
+    slow = ApiWorker()
     slow.calibrate(benchmark, NEEDED / 2)
     slow.claim(submission)
     slow.seed(submission, trained=300_000, rate=5_000.0)
@@ -135,8 +86,8 @@ def test_cut_short_twice_on_slow_machines_is_not_charged(benchmark: Benchmark) -
 
 
 def test_a_worker_times_the_reference_before_its_first_official_job(benchmark: Benchmark) -> None:
-    worker = Worker()
-    job = worker.claim(queued(benchmark))
+    worker = ApiWorker()
+    job = worker.claim(queued_config(benchmark))
     timing = {"benchmark": "full", "byte_budget": 20 * 16 * 128, "data_version": 1}
     assert job["calibrate"] == timing  # 20 steps of the reference model
     refused = worker.post(
@@ -145,4 +96,4 @@ def test_a_worker_times_the_reference_before_its_first_official_job(benchmark: B
     assert refused.status_code == 400
     # A reduced budget (demos, tests) is unofficial: not worth the timing.
     reduced = BenchmarkFactory(slug="demo", engine_spec="demo-cpu", queue="cpu", byte_budget=4096)
-    assert worker.claim(queued(reduced))["calibrate"] is None
+    assert worker.claim(queued_config(reduced))["calibrate"] is None

@@ -6,14 +6,14 @@ import io
 import tempfile
 import uuid
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.test import Client
 
 from evaluation.agent.cache import DataCache
 from evaluation.agent.client import Platform
 from evaluation.agent.job import JobSettings, job_run
-from evaluation.models import Submission, Worker
+from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
 from evaluation.services import worker_create
 
 
@@ -41,6 +41,68 @@ class ClientTransport:
         )
         self.calls.append((method, path, response.status_code))
         return response.status_code, io.BytesIO(content)
+
+
+class ApiWorker:
+    """A worker as the platform sees it: its calls to the worker API, with results made up
+    (the engine is tested on its own; `evaluate_now` runs it for real)."""
+
+    def __init__(self) -> None:
+        self.model, self.key = make_worker("cpu")
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {self.key}")
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self.client.post(f"/api/worker/{path}", body or {}, content_type="application/json")
+
+    def claim(self, submission: Submission) -> dict[str, Any]:
+        answer = self.post(f"jobs/{submission.pk}/claim/")
+        assert answer.status_code == 200, answer.content
+        return dict(answer.json()["job"])
+
+    def calibrate(self, benchmark: Benchmark, rate: float) -> None:
+        timing = {"benchmark": benchmark.slug, "data_version": 1, "bytes_per_second": rate}
+        assert self.post("calibration/", timing).status_code == 204
+
+    def seed(
+        self,
+        submission: Submission,
+        *,
+        seed: int = 0,
+        score: float = 2.5,
+        trained: int | None = None,
+        rate: float = 20_000.0,
+    ) -> bool:
+        """Run a seed and report what an engine would: `score`, and `trained` bytes (the whole
+        budget by default) at `rate` bytes/s. Returns whether to go on."""
+        run = self.post(f"jobs/{submission.pk}/runs/", {"seed": seed}).json()["run"]
+        budget = EvaluationRun.objects.get(pk=run).budget_bytes
+        trained = budget if trained is None else trained
+        result = {
+            "status": "ok",
+            "val_bits_per_byte": score,
+            "bytes_trained": trained,
+            "byte_budget": budget,
+            "bytes_per_second": rate,
+            "stopped_early": trained < budget,
+        }
+        answer = self.post(
+            f"runs/{run}/result/", {"result": result, "exit_status": 0, "output_tail": ""}
+        )
+        assert answer.status_code == 200, answer.content
+        return bool(answer.json()["continue"])
+
+
+def queued_config(benchmark: Benchmark, *, login: str = "mona") -> Submission:
+    """A config submission waiting on its benchmark's queue."""
+    from tests.factories import ContributorFactory, SubmissionFactory
+
+    return SubmissionFactory(
+        benchmark=benchmark,
+        source="config",
+        config={},
+        status="queued",
+        contributor=ContributorFactory(login=login),
+    )
 
 
 def make_worker(*queues: str) -> tuple[Worker, str]:

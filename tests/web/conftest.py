@@ -158,6 +158,7 @@ def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Co
                 status=Submission.Status.SCORED,
                 mean_val_bpb=score,
                 std_val_bpb=0.004,
+                ci_val_bpb=0.0359,  # two seeds: t(0.975, 1) × 0.004 / √2
                 is_record=n % 3 == 0,
                 finished_at=now - timedelta(days=150 - n * 4),
             )

@@ -131,7 +131,8 @@ def test_leaderboard(client: Client, community: Community, django_assert_max_num
     with django_assert_max_num_queries(10):
         page = get(client, "/leaderboard/demo-cpu/")
     assert "Leaderboard: Demo (CPU)" in page
-    assert "2.6800</a> ± 0.0040" in page  # the best: 2.95 - 27 * 0.01
+    assert "2.6800</a> ± 0.0359" in page  # the best: 2.95 - 27 * 0.01, ± its 95 % interval
+    assert '<tr class="baseline-row">' in page and "=1</abbr>" in page  # overlapping: tied
     assert "-0.3200" in page  # delta to the 3.0 baseline
     assert "812,345" in page and "52,00" in page  # params, bytes/s
     assert '<svg class="chart lines"' in page and "Record progression" in page
