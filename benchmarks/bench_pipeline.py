@@ -110,7 +110,7 @@ def _setup(fake: Any) -> Any:
         model_repository=repository, submission_path="submissions/demo",
     )  # fmt: skip
     benchmark.baseline = Submission.objects.create(
-        benchmark=benchmark, source="config", status="scored", mean_val_bpb=9.0
+        benchmark=benchmark, source="config", status="scored", mean_val_bpb=9.0, result_attempt=1
     )
     benchmark.save()
     return benchmark
@@ -279,8 +279,10 @@ def _leaderboard(benchmark: Any) -> None:
                 contributor_id=rng.choice(ids),
                 source="config",
                 status="scored",
+                result_attempt=1,
                 mean_val_bpb=rng.uniform(2.0, 4.0),
                 std_val_bpb=0.01,
+                ci_val_bpb=rng.uniform(0.001, 0.05),  # the interval and tie logic at work
                 finished_at=now,
             )
             for _ in range(SUBMISSIONS)

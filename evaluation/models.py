@@ -204,6 +204,15 @@ class Submission(models.Model):
     claims = models.PositiveSmallIntegerField(
         default=0, help_text="How many times a worker took it (a lost worker's job is retaken)."
     )
+    attempt = models.PositiveSmallIntegerField(
+        default=1, help_text="Its current attempt: each re-run is a new one; earlier ones are kept."
+    )
+    result_attempt = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The attempt whose complete result it shows (scores, rank, record): kept "
+        "while a re-run runs, fails or is cancelled, until a newer complete one replaces it.",
+    )
     slow_requeues = models.PositiveSmallIntegerField(
         default=0,
         help_text="Times it was cut short on a worker too slow for its benchmark, and requeued.",
@@ -236,9 +245,14 @@ class EvaluationRun(models.Model):
     FINISHED = (Status.OK, Status.REJECTED, Status.FAILED, Status.CANCELLED)
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="runs")
+    attempt = models.PositiveSmallIntegerField(
+        default=1, help_text="The submission's attempt (re-run) this seed belongs to."
+    )
     seed = models.PositiveIntegerField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker started this seed (a lost worker's is retaken)."
+    )
     worker_host = models.CharField(max_length=200, blank=True)
     worker = models.ForeignKey(
         "Worker",
@@ -266,9 +280,11 @@ class EvaluationRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["submission", "seed"]
+        ordering = ["submission", "-attempt", "seed"]
         constraints = [
-            models.UniqueConstraint(fields=["submission", "seed"], name="run_unique_seed")
+            models.UniqueConstraint(
+                fields=["submission", "attempt", "seed"], name="run_unique_attempt_seed"
+            )
         ]
 
     def __str__(self) -> str:
@@ -318,6 +334,9 @@ class LeaderboardEntry(models.Model):
     benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="entries")
     contributor = models.ForeignKey(Contributor, on_delete=models.CASCADE, related_name="+")
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
+    attempt = models.PositiveSmallIntegerField(
+        default=1, help_text="The submission's attempt whose result the row shows."
+    )
     rank = models.PositiveIntegerField()
     mean_val_bpb = models.FloatField()
     std_val_bpb = models.FloatField(null=True, blank=True)

@@ -26,7 +26,7 @@ def evaluations_in_flight() -> dict[str, int]:
 def records_latest(*, limit: int = 5) -> QuerySet[Submission]:
     """The latest records set on any benchmark."""
     return (
-        Submission.objects.filter(is_record=True, status=Status.SCORED)
+        Submission.objects.filter(is_record=True, result_attempt__isnull=False)
         .select_related("benchmark", "contributor")
         .order_by("-finished_at", "-pk")[:limit]
     )
@@ -49,13 +49,12 @@ def leaderboard_get(*, benchmark: Benchmark) -> list[dict[str, Any]]:
         .prefetch_related(Prefetch("submission__runs"))
         .order_by("rank", "mean_val_bpb" if _lower(benchmark) else "-mean_val_bpb", "pk")
     )
-    rows = [{"entry": entry, **_run_facts(list(entry.submission.runs.all()))} for entry in entries]
+    rows = [{"entry": entry, **_run_facts(_shown(entry.submission))} for entry in entries]
     baseline = (
         Submission.objects.filter(
             pk=benchmark.baseline_id or 0,
-            status=Status.SCORED,
+            result_attempt__isnull=False,
             benchmark_version=benchmark.data_version,
-            mean_val_bpb__isnull=False,
         )
         .prefetch_related("runs")
         .first()
@@ -66,8 +65,13 @@ def leaderboard_get(*, benchmark: Benchmark) -> list[dict[str, Any]]:
         above = sum(
             1 for row in rows if sign * row["entry"].mean_val_bpb < sign * baseline.mean_val_bpb
         )
-        rows.insert(above, {"baseline": baseline, **_run_facts(list(baseline.runs.all()))})
+        rows.insert(above, {"baseline": baseline, **_run_facts(_shown(baseline))})
     return rows
+
+
+def _shown(submission: Submission) -> list[EvaluationRun]:
+    """The runs of the attempt whose result the submission shows (prefetched runs)."""
+    return [run for run in submission.runs.all() if run.attempt == submission.result_attempt]
 
 
 def _lower(benchmark: Benchmark) -> bool:
@@ -91,11 +95,11 @@ def record_progression(*, benchmark: Benchmark) -> list[Submission]:
     """The baseline then each record, oldest first: how the best score moved over time; each
     record carries its `margin` over the one before it."""
     records = Submission.objects.filter(
-        benchmark=benchmark, status=Status.SCORED, mean_val_bpb__isnull=False, is_record=True
+        benchmark=benchmark, result_attempt__isnull=False, is_record=True
     )
     if benchmark.baseline_id:
         records = records | Submission.objects.filter(
-            pk=benchmark.baseline_id, status=Status.SCORED, mean_val_bpb__isnull=False
+            pk=benchmark.baseline_id, result_attempt__isnull=False
         )
     progression = list(records.select_related("contributor").order_by("finished_at", "pk"))
     for record in progression:
@@ -152,6 +156,8 @@ def baseline_runs_for(*, submission: Submission) -> list[EvaluationRun]:
     """One scored run of the benchmark's baseline to draw beside ``submission``'s (none for the
     baseline itself)."""
     baseline = submission.benchmark.baseline
-    if baseline is None or baseline.pk == submission.pk:
+    if baseline is None or baseline.pk == submission.pk or baseline.result_attempt is None:
         return []
-    return list(baseline.runs.filter(status=EvaluationRun.Status.OK)[:1])
+    return list(
+        baseline.runs.filter(status=EvaluationRun.Status.OK, attempt=baseline.result_attempt)[:1]
+    )

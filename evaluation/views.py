@@ -111,7 +111,12 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission = submission_get(pk=pk)
     if submission is None:
         raise Http404("no such submission")
-    runs = list(submission.runs.all())
+    every = list(submission.runs.all())  # newest attempt first
+    runs = [run for run in every if run.attempt == submission.attempt]
+    earlier: dict[int, list[EvaluationRun]] = {}
+    for run in every:
+        if run.attempt != submission.attempt:
+            earlier.setdefault(run.attempt, []).append(run)
     baseline_runs = baseline_runs_for(submission=submission)
     lines = [Line(f"seed {run.seed}", _curve(run)) for run in runs if _curve(run)]
     lines += [Line(f"baseline seed {r.seed}", _curve(r), dashed=True) for r in baseline_runs]
@@ -122,6 +127,12 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "submission": submission,
         "runs": runs,
+        "earlier": sorted(earlier.items(), reverse=True),
+        "result_seeds": sum(
+            1
+            for run in every
+            if run.attempt == submission.result_attempt and run.status == EvaluationRun.Status.OK
+        ),
         "progress": done / budget if budget else None,
         "progress_bytes": done,
         "budget_bytes": budget,

@@ -41,6 +41,7 @@ class RunSerializer(serializers.ModelSerializer[EvaluationRun]):
     class Meta:
         model = EvaluationRun
         fields = [
+            "attempt",
             "seed",
             "status",
             "attempts",
@@ -94,6 +95,8 @@ class SubmissionSerializer(StrictJSONTypes, serializers.ModelSerializer[Submissi
             "config",
             "status",
             "reason",
+            "attempt",
+            "result_attempt",
             "approved_by_login",
             "mean_val_bpb",
             "std_val_bpb",
@@ -133,6 +136,7 @@ class LeaderboardEntrySerializer(serializers.ModelSerializer[LeaderboardEntry]):
             "std_val_bpb",
             "ci_val_bpb",
             "tied",
+            "attempt",
             "delta_to_baseline",
             "updated_at",
         ]

@@ -114,7 +114,9 @@ def job_describe(*, submission: Submission, worker: Worker) -> dict[str, Any]:
     time the reference model there first (`calibrate`)."""
     benchmark = submission.benchmark
     done = set(
-        submission.runs.filter(status__in=EvaluationRun.FINISHED).values_list("seed", flat=True)
+        submission.runs.filter(
+            status__in=EvaluationRun.FINISHED, attempt=submission.attempt
+        ).values_list("seed", flat=True)
     )
     return {
         "submission": submission.pk,
@@ -170,10 +172,13 @@ def run_start(*, worker: Worker, submission_id: int, seed: int) -> EvaluationRun
     submission = _held_submission(worker=worker, submission_id=submission_id)
     if seed not in submission_seeds(submission):
         raise JobRefusedError(f"seed {seed} is not one of the benchmark's seeds")
-    run, _created = EvaluationRun.objects.get_or_create(submission=submission, seed=seed)
+    run, _created = EvaluationRun.objects.get_or_create(
+        submission=submission, attempt=submission.attempt, seed=seed
+    )
     if run.status in EvaluationRun.FINISHED:
         raise JobRefusedError(f"seed {seed} of submission #{submission_id} is finished already")
-    if submission.runs.filter(status=RunStatus.RUNNING).exclude(pk=run.pk).exists():
+    running = submission.runs.filter(status=RunStatus.RUNNING, attempt=submission.attempt)
+    if running.exclude(pk=run.pk).exists():
         raise JobRefusedError(f"submission #{submission_id} runs one seed at a time")
     EvaluationRun.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING,
@@ -287,7 +292,7 @@ def job_fail(*, worker: Worker, submission_id: int, reason: str, platform_fault:
 def job_finish(*, worker: Worker, submission_id: int) -> str:
     """Every seed ran on this worker: score, rank and credit the submission."""
     submission = _held_submission(worker=worker, submission_id=submission_id)
-    runs = list(submission.runs.all())
+    runs = list(submission.runs.filter(attempt=submission.attempt))
     missing = set(submission_seeds(submission)) - {
         run.seed for run in runs if run.status == RunStatus.OK
     }

@@ -29,7 +29,7 @@ def leaderboard_recompute(*, benchmark: Benchmark) -> list[LeaderboardEntry]:
         Submission.objects.filter(
             benchmark=benchmark,
             benchmark_version=benchmark.data_version,  # versions are never ranked together
-            status=Status.SCORED,
+            result_attempt__isnull=False,  # a complete result, whatever a re-run is doing
             contributor__isnull=False,
             mean_val_bpb__isnull=False,
         )
@@ -48,7 +48,7 @@ def leaderboard_recompute(*, benchmark: Benchmark) -> list[LeaderboardEntry]:
             best[submission.contributor_id] = submission
     baseline = benchmark.baseline
     baseline_score = (
-        baseline.mean_val_bpb if baseline and baseline.status == Status.SCORED else None
+        baseline.mean_val_bpb if baseline and baseline.result_attempt is not None else None
     )
     ordered = sorted(
         best.values(),
@@ -70,6 +70,7 @@ def leaderboard_recompute(*, benchmark: Benchmark) -> list[LeaderboardEntry]:
                 benchmark=benchmark,
                 contributor_id=submission.contributor_id or 0,
                 submission=submission,
+                attempt=submission.result_attempt or 1,
                 rank=rank,
                 tied=tied,
                 mean_val_bpb=submission.mean_val_bpb or 0.0,

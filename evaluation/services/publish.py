@@ -27,7 +27,7 @@ def submission_summary(submission: Submission) -> str:
     if (
         baseline is not None
         and baseline.pk != submission.pk
-        and baseline.status == Status.SCORED
+        and baseline.result_attempt is not None
         and baseline.mean_val_bpb is not None
     ):
         parts.append(f"{_signed(submission.mean_val_bpb - baseline.mean_val_bpb)} vs baseline")
@@ -79,7 +79,7 @@ def _comment_body(submission: Submission) -> str:
         "",
     ]
     if submission.status == Status.SCORED:
-        seeds = submission.runs.count()
+        seeds = submission.runs.filter(attempt=submission.attempt).count()
         interval = (
             f" ± {submission.ci_val_bpb:.4f} (95 % confidence interval)"
             if submission.ci_val_bpb is not None
@@ -105,7 +105,7 @@ def _comment_body(submission: Submission) -> str:
         "| seed | status | val bpb | final loss | bytes/s | device |",
         "| ---: | --- | ---: | ---: | ---: | --- |",
     ]
-    for run in submission.runs.order_by("seed"):
+    for run in submission.runs.filter(attempt=submission.attempt).order_by("seed"):
         curve = run.loss_curve or []
         final = curve[-1].get("loss") if curve and isinstance(curve[-1], dict) else None
         speed = (run.metrics or {}).get("bytes_per_second")

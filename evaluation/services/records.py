@@ -26,10 +26,13 @@ class Verdict:
     note: str = ""
 
 
-def seed_scores(submission: Submission) -> list[float]:
+def seed_scores(submission: Submission, *, attempt: int | None) -> list[float]:
+    """The seed scores of one of the submission's attempts (none without one)."""
+    if attempt is None:
+        return []
     return [
         run.val_bits_per_byte
-        for run in submission.runs.filter(status=RunStatus.OK).order_by("seed")
+        for run in submission.runs.filter(status=RunStatus.OK, attempt=attempt).order_by("seed")
         if run.val_bits_per_byte is not None
     ]
 
@@ -46,7 +49,10 @@ def record_holder(benchmark: Benchmark, *, version: int, excluding: int) -> Subm
     baseline once scored."""
     holder = (
         Submission.objects.filter(
-            benchmark=benchmark, benchmark_version=version, status=Status.SCORED, is_record=True
+            benchmark=benchmark,
+            benchmark_version=version,
+            result_attempt__isnull=False,
+            is_record=True,
         )
         .exclude(pk=excluding)
         .order_by("-finished_at", "-pk")
@@ -54,10 +60,7 @@ def record_holder(benchmark: Benchmark, *, version: int, excluding: int) -> Subm
     )
     if holder is None and benchmark.baseline_id and benchmark.baseline_id != excluding:
         holder = Submission.objects.filter(
-            pk=benchmark.baseline_id,
-            benchmark_version=version,
-            status=Status.SCORED,
-            mean_val_bpb__isnull=False,
+            pk=benchmark.baseline_id, benchmark_version=version, result_attempt__isnull=False
         ).first()
     return holder
 
@@ -68,7 +71,7 @@ def record_verdict(submission: Submission, scores: list[float]) -> Verdict:
     if benchmark.practice or submission.pk == benchmark.baseline_id or not scores:
         return Verdict()
     holder = record_holder(benchmark, version=submission.benchmark_version, excluding=submission.pk)
-    theirs = seed_scores(holder) if holder is not None else []
+    theirs = seed_scores(holder, attempt=holder.result_attempt) if holder is not None else []
     if holder is None or not theirs:
         return Verdict()
     lower = benchmark.metric_direction == Benchmark.Direction.LOWER

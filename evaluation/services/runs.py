@@ -139,24 +139,26 @@ def submission_finish(*, submission_id: int) -> str:
         submission = Submission.objects.select_for_update().get(pk=submission_id)
         if submission.status != Status.RUNNING:
             return submission.status
-        runs = list(submission.runs.filter(status=RunStatus.OK))
-        scores = seed_scores(submission)
-        submission.mean_val_bpb, submission.std_val_bpb, submission.ci_val_bpb = score_interval(
-            scores
-        )
-        tests = [run.test_bits_per_byte for run in runs if run.test_bits_per_byte is not None]
-        submission.mean_test_bpb = statistics.fmean(tests) if len(tests) == len(runs) else None
+        runs = list(submission.runs.filter(status=RunStatus.OK, attempt=submission.attempt))
+        scores = seed_scores(submission, attempt=submission.attempt)
         verdict = record_verdict(submission, scores)
-        submission.is_record = verdict.record
-        submission.record_p_value = verdict.p_value
-        submission.record_note = verdict.note[:500]
         if verdict.seeds is not None:  # better on average, not yet significant: more seeds
+            # The result it shows (an earlier attempt's, if any) stays until this one is done.
             submission.seeds_wanted = verdict.seeds
             submission.claims = 0
             submission_transition(submission=submission, to=Status.QUEUED, reason=verdict.note)
             enqueue(submission)
             submission_publish(submission=submission)
             return Status.QUEUED
+        submission.mean_val_bpb, submission.std_val_bpb, submission.ci_val_bpb = score_interval(
+            scores
+        )
+        tests = [run.test_bits_per_byte for run in runs if run.test_bits_per_byte is not None]
+        submission.mean_test_bpb = statistics.fmean(tests) if len(tests) == len(runs) else None
+        submission.is_record = verdict.record
+        submission.record_p_value = verdict.p_value
+        submission.record_note = verdict.note[:500]
+        submission.result_attempt = submission.attempt  # this complete result replaces the last
         submission_transition(submission=submission, to=Status.SCORED)
         leaderboard_recompute(benchmark=submission.benchmark)
         submission_publish(submission=submission)

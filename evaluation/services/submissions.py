@@ -156,12 +156,17 @@ def submission_rerun(*, submission: Submission) -> Submission:
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission.pk)
         submission_transition(submission=submission, to=Status.QUEUED)
-        submission.runs.all().delete()
-        submission.mean_val_bpb = submission.std_val_bpb = submission.ci_val_bpb = None
-        submission.is_record = False
-        submission.record_p_value = submission.seeds_wanted = None
-        submission.record_note = ""
+        # A new attempt: the earlier ones' runs are kept, and the result shown (its scores,
+        # rank and record) stays until this attempt completes one to replace it.
+        submission.runs.exclude(status__in=EvaluationRun.FINISHED).update(
+            status=RunStatus.CANCELLED,
+            error=f"ended by attempt {submission.attempt + 1}",
+            finished_at=timezone.now(),
+        )
+        submission.attempt += 1
+        submission.seeds_wanted = None
         submission.slow_requeues = 0
+        submission.claims = 0
         submission.save()
         enqueue(submission)
         submission_publish(submission=submission)

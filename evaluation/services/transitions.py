@@ -54,9 +54,13 @@ def enqueue(submission: Submission) -> None:
     commits (a worker never reads a row that is not committed yet)."""
     benchmark = submission.benchmark
     if submission.benchmark_version != benchmark.data_version:
-        # Queued again after the benchmark's data changed: it runs on, and ranks with, the new.
+        # Queued again after the benchmark's data changed: it runs on, and ranks with, the new;
+        # a result on the old data is not one on the new.
         submission.benchmark_version = benchmark.data_version
-        Submission.objects.filter(pk=submission.pk).update(benchmark_version=benchmark.data_version)
+        submission.result_attempt = None
+        Submission.objects.filter(pk=submission.pk).update(
+            benchmark_version=benchmark.data_version, result_attempt=None
+        )
     queue_name = benchmark.queue
     transaction.on_commit(lambda: evaluation_send(submission.pk, queue=queue_name))
 

@@ -77,7 +77,12 @@ def test_new_data_is_a_new_version_ranked_apart_with_a_new_baseline(
     old_baseline = first.baseline_id
     mona = ContributorFactory(login="mona")
     SubmissionFactory(
-        benchmark=first, contributor=mona, status="scored", mean_val_bpb=2.0, benchmark_version=1
+        benchmark=first,
+        contributor=mona,
+        status="scored",
+        mean_val_bpb=2.0,
+        benchmark_version=1,
+        result_attempt=1,
     )
     leaderboard_recompute(benchmark=first)
     assert LeaderboardEntry.objects.filter(benchmark=first).count() == 1
@@ -101,6 +106,7 @@ def test_new_data_is_a_new_version_ranked_apart_with_a_new_baseline(
         benchmark=benchmark,
         contributor=mona,
         status="scored",
+        result_attempt=1,
         mean_val_bpb=2.5,
         benchmark_version=2,
     )

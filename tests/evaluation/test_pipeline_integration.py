@@ -102,7 +102,7 @@ def demo_benchmark(*, byte_budget: int) -> Benchmark:
         model_repository=repository, submission_path="submissions/demo",
     )  # fmt: skip
     benchmark.baseline = SubmissionFactory(
-        benchmark=benchmark, source="config", status="scored", mean_val_bpb=9.0
+        benchmark=benchmark, source="config", status="scored", mean_val_bpb=9.0, result_attempt=1
     )
     benchmark.save()
     return benchmark

@@ -242,7 +242,7 @@ def test_a_scored_pr_gets_success_with_score_delta_rank_and_the_comment(
 ) -> None:
     """One real engine run (seconds): the reference model as submission code, sandboxed."""
     baseline = SubmissionFactory(
-        benchmark=demo, source="config", status=Status.SCORED, mean_val_bpb=9.0
+        benchmark=demo, source="config", status=Status.SCORED, mean_val_bpb=9.0, result_attempt=1
     )
     for seed, value in enumerate((9.0, 9.01, 8.99)):
         EvaluationRunFactory(submission=baseline, seed=seed, status="ok", val_bits_per_byte=value)

@@ -42,6 +42,7 @@ def scored(benchmark: Benchmark, scores: list[float], **fields: Any) -> Submissi
         benchmark=benchmark,
         source="config",
         status="scored",
+        result_attempt=1,
         mean_val_bpb=sum(scores) / len(scores),
         **fields,
     )
@@ -50,28 +51,18 @@ def scored(benchmark: Benchmark, scores: list[float], **fields: Any) -> Submissi
     return submission
 
 
-def evaluate(worker: ApiWorker, submission: Submission, scores: dict[int, float]) -> str:
-    """The worker takes the job, reports a score for each seed it is given, and finishes."""
-    job = worker.claim(submission)
-    for seed in job["seeds"]:
-        assert worker.seed(submission, seed=seed, score=scores[seed])
-    answer = worker.post(f"jobs/{submission.pk}/finish/")
-    assert answer.status_code == 200, answer.content
-    return str(answer.json()["status"])
-
-
 def test_a_lucky_single_seed_is_not_a_record_and_extra_seeds_decide(benchmark: Benchmark) -> None:
     submission, worker = queued_config(benchmark, login="lucky"), ApiWorker()
-    assert evaluate(worker, submission, {0: 2.700}) == "queued"  # one seed: nothing to test
+    assert worker.evaluate(submission, {0: 2.700}) == "queued"  # one seed: nothing to test
     submission.refresh_from_db()
     assert submission.seeds_wanted == 3 and not submission.is_record
     assert "not yet significant (too few seeds to test" in submission.reason
     assert "running 2 more seeds, 3 of at most 4" in submission.reason
     # Seeds 1 and 2: better on average, still not significant: the fourth and last seed.
-    assert evaluate(worker, submission, {1: 2.830, 2: 2.820}) == "queued"
+    assert worker.evaluate(submission, {1: 2.830, 2: 2.820}) == "queued"
     submission.refresh_from_db()
     assert submission.seeds_wanted == 4 and "p = 0." in submission.reason
-    assert evaluate(worker, submission, {3: 2.820}) == "scored"
+    assert worker.evaluate(submission, {3: 2.820}) == "scored"
     submission.refresh_from_db()
     assert not submission.is_record and submission.runs.count() == 4
     assert "not significant after 4 seeds" in submission.record_note
@@ -83,8 +74,8 @@ def test_a_lucky_single_seed_is_not_a_record_and_extra_seeds_decide(benchmark: B
 
 def test_a_better_model_becomes_the_record_once_its_seeds_show_it(benchmark: Benchmark) -> None:
     submission, worker = queued_config(benchmark, login="lucky"), ApiWorker()
-    assert evaluate(worker, submission, {0: 2.801}) == "queued"
-    assert evaluate(worker, submission, {1: 2.799, 2: 2.803}) == "scored"
+    assert worker.evaluate(submission, {0: 2.801}) == "queued"
+    assert worker.evaluate(submission, {1: 2.799, 2: 2.803}) == "scored"
     submission.refresh_from_db()
     # scipy.stats.ttest_ind([2.801, 2.799, 2.803], BASELINE, equal_var=False,
     # alternative="less").pvalue: the record's p-value, kept with it.
@@ -95,9 +86,9 @@ def test_a_better_model_becomes_the_record_once_its_seeds_show_it(benchmark: Ben
     assert "better than the record before it, p = 0.0021" in board
     # The next challenger must beat this record, not the baseline.
     nearly = queued_config(benchmark, login="lucky")
-    assert evaluate(worker, nearly, {0: 2.7995}) == "queued"
-    assert evaluate(worker, nearly, {1: 2.801, 2: 2.800}) == "queued"
-    assert evaluate(worker, nearly, {3: 2.800}) == "scored"
+    assert worker.evaluate(nearly, {0: 2.7995}) == "queued"
+    assert worker.evaluate(nearly, {1: 2.801, 2: 2.800}) == "queued"
+    assert worker.evaluate(nearly, {3: 2.800}) == "scored"
     nearly.refresh_from_db()
     assert not nearly.is_record and f"(#{submission.pk})" in nearly.record_note
 

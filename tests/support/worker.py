@@ -71,6 +71,7 @@ class ApiWorker:
         score: float = 2.5,
         trained: int | None = None,
         rate: float = 20_000.0,
+        failed: bool = False,
     ) -> bool:
         """Run a seed and report what an engine would: `score`, and `trained` bytes (the whole
         budget by default) at `rate` bytes/s. Returns whether to go on."""
@@ -78,8 +79,10 @@ class ApiWorker:
         budget = EvaluationRun.objects.get(pk=run).budget_bytes
         trained = budget if trained is None else trained
         result = {
-            "status": "ok",
-            "val_bits_per_byte": score,
+            "status": "failed" if failed else "ok",
+            "error": "RuntimeError: boom" if failed else None,
+            "fault": "submission" if failed else None,
+            "val_bits_per_byte": None if failed else score,
             "bytes_trained": trained,
             "byte_budget": budget,
             "bytes_per_second": rate,
@@ -90,6 +93,15 @@ class ApiWorker:
         )
         assert answer.status_code == 200, answer.content
         return bool(answer.json()["continue"])
+
+    def evaluate(self, submission: Submission, scores: dict[int, float]) -> str:
+        """Take the job, report a score for each seed it is given, and finish it."""
+        job = self.claim(submission)
+        for seed in job["seeds"]:
+            assert self.seed(submission, seed=seed, score=scores[seed])
+        answer = self.post(f"jobs/{submission.pk}/finish/")
+        assert answer.status_code == 200, answer.content
+        return str(answer.json()["status"])
 
 
 def queued_config(benchmark: Benchmark, *, login: str = "mona") -> Submission:

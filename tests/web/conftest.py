@@ -138,6 +138,7 @@ def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Co
         source=Submission.Source.CONFIG,
         title="Baseline",
         status=Submission.Status.SCORED,
+        result_attempt=1,
         mean_val_bpb=3.0,
         std_val_bpb=0.01,
         finished_at=now - timedelta(days=200),
@@ -156,6 +157,7 @@ def build_community(*, people: int = PEOPLE, per_person: int = PER_PERSON) -> Co
                 title=f"try {n}",
                 config={"lr": 0.001 + n * 0.0001},
                 status=Submission.Status.SCORED,
+                result_attempt=1,
                 mean_val_bpb=score,
                 std_val_bpb=0.004,
                 ci_val_bpb=0.0359,  # two seeds: t(0.975, 1) × 0.004 / √2

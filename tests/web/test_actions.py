@@ -48,7 +48,9 @@ def test_staff_approves_then_reruns(client: Client, community: Community, staff:
     assert "/rerun/" in buttons(client, finished)
     client.post(f"/submissions/{finished.pk}/rerun/")
     finished.refresh_from_db()
-    assert finished.status == Status.QUEUED and finished.runs.count() == 0
+    # A new attempt: the first one's runs and its result stay (tests/evaluation/test_history.py).
+    assert finished.status == Status.QUEUED and finished.attempt == 2
+    assert finished.runs.filter(attempt=1).count() == 2 and finished.result_attempt == 1
 
 
 def test_strangers_and_anonymous_get_no_buttons_and_are_refused(
