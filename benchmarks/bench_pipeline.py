@@ -78,6 +78,9 @@ def main() -> None:
     os.environ["GITHUB_API_URL"] = fake.api_url
     try:
         benchmark = _setup(fake)
+        if os.environ.get("BENCH_PIPELINE_ONLY") == "leaderboard":  # the board alone, quickly
+            _leaderboard(benchmark)
+            return
         print(f"{PRS} pull requests per broker, one at a time; {os.cpu_count()} CPUs")
         print(f"{'broker':<12} {'webhook → engine start':>28} {'score → status posted':>28}")
         _pipeline("filesystem", "filesystem://", fake, benchmark)
@@ -293,6 +296,7 @@ def _leaderboard(benchmark: Any) -> None:
     leaderboard_recompute(benchmark=benchmark)
     recompute = time.perf_counter() - started
     rows = LeaderboardEntry.objects.filter(benchmark=benchmark).count()
+    tied = LeaderboardEntry.objects.filter(benchmark=benchmark, tied=True).count()
     env = platform_env(**env_now())
     env["DJANGO_SETTINGS_MODULE"] = "benchmarks.bench_settings"
     latencies = []
@@ -307,7 +311,8 @@ def _leaderboard(benchmark: Any) -> None:
                 latencies.append(time.perf_counter() - started)
     cuts = statistics.quantiles(latencies, n=100)
     print(
-        f"leaderboard: {SUBMISSIONS:,} scored submissions, {rows:,} rows; recompute "
+        f"leaderboard: {SUBMISSIONS:,} scored submissions, {rows:,} rows ({tied:,} tied); "
+        f"recompute "
         f"{recompute * 1000:.0f} ms; GET (pages 1 and 20) p50 {cuts[49] * 1000:.1f} ms, "
         f"p99 {cuts[98] * 1000:.1f} ms over {len(latencies)} requests"
     )

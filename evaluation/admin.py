@@ -21,6 +21,7 @@ from evaluation.services import (
     leaderboard_recompute,
     submission_approve,
     submission_cancel,
+    submission_prioritise,
     submission_rerun,
 )
 
@@ -152,7 +153,7 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
     ]
     list_select_related = ["benchmark", "contributor"]
     inlines = [RunInline]
-    actions = ["approve", "cancel", "rerun"]
+    actions = ["approve", "cancel", "rerun", "prioritise"]
 
     def _apply(
         self,
@@ -190,6 +191,10 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
     @admin.action(description="Run again")
     def rerun(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(request, queryset, submission_rerun, "queued again")
+
+    @admin.action(description="Put first in its queue (maintainer priority)")
+    def prioritise(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._apply(request, queryset, submission_prioritise, "put first in their queues")
 
 
 @admin.register(LeaderboardEntry)

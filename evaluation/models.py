@@ -156,6 +156,9 @@ class Submission(models.Model):
     )
     reason = models.TextField(blank=True, help_text="Why it failed, was cancelled or superseded.")
     counts_for_quota = models.BooleanField(default=True)
+    priority = models.BooleanField(
+        default=False, help_text="A maintainer put it first in its queue."
+    )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -2,12 +2,15 @@
 
 import itertools
 import statistics
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
 from contrib.models import Contributor
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
+from evaluation.queues import queue_estimates
 
 Status = Submission.Status
 
@@ -161,3 +164,29 @@ def baseline_runs_for(*, submission: Submission) -> list[EvaluationRun]:
     return list(
         baseline.runs.filter(status=EvaluationRun.Status.OK, attempt=baseline.result_attempt)[:1]
     )
+
+
+def submissions_filtered(
+    *, benchmark: str = "", status: str = "", contributor: str = ""
+) -> QuerySet[Submission]:
+    """Every submission, newest first, narrowed by benchmark slug, status and author login."""
+    found = Submission.objects.select_related("benchmark", "contributor").order_by(
+        "-created_at", "-pk"
+    )
+    if benchmark:
+        found = found.filter(benchmark__slug=benchmark)
+    if status:
+        found = found.filter(status=status)
+    if contributor:
+        found = found.filter(contributor__login__iexact=contributor)
+    return found
+
+
+def queue_positions(submissions: Iterable[Submission]) -> dict[int, tuple[int, datetime | None]]:
+    """Position in its queue and estimated start of each queued one among `submissions`
+    (a few queries per queue)."""
+    queues = {s.benchmark.queue for s in submissions if s.status == Status.QUEUED}
+    places: dict[int, tuple[int, datetime | None]] = {}
+    for queue in sorted(queues):
+        places.update(queue_estimates(queue=queue))
+    return places

@@ -1,9 +1,20 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from evaluation import views
 
 urlpatterns = [
     path("leaderboard/<slug:slug>/", views.leaderboard, name="leaderboard"),
+    re_path(
+        r"^leaderboard/(?P<slug>[-\w]+)/export\.(?P<kind>csv|json)$",
+        views.leaderboard_export,
+        name="leaderboard-export",
+    ),
+    re_path(
+        r"^submissions/export\.(?P<kind>csv|json)$",
+        views.submissions_export,
+        name="submissions-export",
+    ),
+    path("submissions/", views.submissions, name="submissions"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission"),
     path(
         "submissions/<int:pk>/<str:action>/",

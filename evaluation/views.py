@@ -3,11 +3,19 @@ panels evaluation adds to contrib's dashboard and profile."""
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -15,6 +23,13 @@ from django.views.decorators.http import require_POST
 from contrib.contributors import contributor_get_or_create_for_user
 from contrib.models import Contributor
 from evaluation.engine.specs import SPECS
+from evaluation.exports import (
+    LEADERBOARD_FIELDS,
+    SUBMISSION_FIELDS,
+    export_response,
+    leaderboard_rows,
+    submission_rows,
+)
 from evaluation.forms import ConfigSubmissionForm
 from evaluation.models import EvaluationRun, Submission
 from evaluation.policies import submission_actions_for_user, user_quota_exempt
@@ -27,9 +42,11 @@ from evaluation.selectors import (
     evaluations_in_flight,
     incomplete_get,
     leaderboard_get,
+    queue_positions,
     record_progression,
     records_latest,
     submission_get,
+    submissions_filtered,
 )
 from evaluation.services import (
     TransitionError,
@@ -104,6 +121,50 @@ def _curve(run: EvaluationRun) -> list[tuple[float, float]]:
         for p in run.loss_curve or []
         if isinstance(p, dict) and p.get("bytes") is not None and p.get("loss") is not None
     ]
+
+
+def submissions(request: HttpRequest) -> HttpResponse:
+    """Every submission, filtered by benchmark, status and author, with each queued one's place
+    in its queue and estimated start."""
+    wanted = {key: request.GET.get(key, "").strip()[:100] for key in FILTERS}
+    if wanted["status"] not in Submission.Status.values:
+        wanted["status"] = ""
+    page = Paginator(submissions_filtered(**wanted), 50).get_page(request.GET.get("page"))
+    places = queue_positions(page.object_list)
+    context = {
+        "page": page,
+        "rows": [(s, places.get(s.pk)) for s in page.object_list],
+        "wanted": wanted,
+        "benchmarks": benchmark_choices(),
+        "statuses": Submission.Status.choices,
+        "query": urlencode({k: v for k, v in wanted.items() if v}),
+    }
+    return render(request, "evaluation/submissions.html", context)
+
+
+FILTERS = ("benchmark", "status", "contributor")
+EXPORT_LIMIT = 100_000
+
+
+def submissions_export(request: HttpRequest, kind: str) -> HttpResponse | StreamingHttpResponse:
+    """The submissions list, with the page's filters, as CSV or JSON."""
+    wanted = {key: request.GET.get(key, "").strip()[:100] for key in FILTERS}
+    if wanted["status"] not in Submission.Status.values:
+        wanted["status"] = ""
+    found = list(submissions_filtered(**wanted)[:EXPORT_LIMIT])
+    rows = submission_rows(found, queue_positions(found))
+    return export_response(rows, SUBMISSION_FIELDS, name="submissions", kind=kind)
+
+
+def leaderboard_export(
+    request: HttpRequest, slug: str, kind: str
+) -> HttpResponse | StreamingHttpResponse:
+    """A benchmark's leaderboard as CSV or JSON."""
+    benchmark = benchmark_get(slug=slug)
+    if benchmark is None:
+        raise Http404("no such benchmark")
+    rows = leaderboard_rows(benchmark=benchmark)
+    return export_response(rows, LEADERBOARD_FIELDS, name=f"leaderboard-{slug}", kind=kind)
 
 
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -55,6 +55,8 @@ def job_run(platform: Platform, submission_id: int, settings: JobSettings) -> st
     if job is None:
         log.info("submission #%s is no longer queued: nothing to do", submission_id)
         return "not queued"
+    # The platform hands out the queue's next submission in its fair order, maybe not this one.
+    submission_id = int(job["submission"])
     log.info("submission #%s on %s: seeds %s", submission_id, job["benchmark"], job["seeds"])
     fetched: tuple[bytes, Path | None] | None = None
     for seed in job["seeds"]:

@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contrib.api.serializers import ContributorSummarySerializer, StrictJSONTypes
@@ -77,6 +78,13 @@ class SubmissionSerializer(StrictJSONTypes, serializers.ModelSerializer[Submissi
         read_only=True, allow_null=True, help_text="null for the platform's own baseline."
     )
     runs = RunSerializer(many=True, read_only=True)
+    queue_position = serializers.SerializerMethodField(
+        help_text="Queued: its place in its queue (1: next); otherwise null."
+    )
+    estimated_start = serializers.SerializerMethodField(
+        help_text="Queued: when it should start (null until the queue has a job length and a "
+        "worker); otherwise null."
+    )
     config = serializers.JSONField(
         help_text="The benchmark's settings: see its `spec` for the keys, types and limits."
     )
@@ -95,6 +103,8 @@ class SubmissionSerializer(StrictJSONTypes, serializers.ModelSerializer[Submissi
             "config",
             "status",
             "reason",
+            "queue_position",
+            "estimated_start",
             "attempt",
             "result_attempt",
             "approved_by_login",
@@ -112,6 +122,16 @@ class SubmissionSerializer(StrictJSONTypes, serializers.ModelSerializer[Submissi
             "runs",
         ]
         read_only_fields = [f for f in fields if f not in ("benchmark", "title", "config")]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_queue_position(self, submission: Submission) -> int | None:
+        place = self.context.get("places", {}).get(submission.pk)
+        return None if place is None else int(place[0])
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_estimated_start(self, submission: Submission) -> str | None:
+        place = self.context.get("places", {}).get(submission.pk)
+        return None if place is None or place[1] is None else place[1].isoformat()
 
     def validate_config(self, config: Any) -> Any:
         # PostgreSQL's jsonb cannot hold a NUL character: refused here, not by the database.

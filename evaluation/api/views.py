@@ -1,6 +1,7 @@
 """Benchmarks, leaderboards and submissions. Reads are public (documented exception to the
 global IsAuthenticated); creating needs a signed-in user; approving needs a maintainer."""
 
+import builtins
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from evaluation.api.serializers import (
 )
 from evaluation.models import Benchmark, LeaderboardEntry, Submission
 from evaluation.policies import user_quota_exempt
+from evaluation.selectors import queue_positions
 from evaluation.services import (
     TransitionError,
     benchmark_import_archive,
@@ -115,15 +117,29 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
     """Submissions with their runs. POST a config: `{"benchmark": slug, "config": {...}}`."""
 
     serializer_class = SubmissionSerializer
-    filterset_fields = ["benchmark__slug", "status", "source"]
+    filterset_fields = ["benchmark__slug", "status", "source", "contributor__login"]
     ordering_fields = ["created_at", "mean_val_bpb"]
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Newest first; a queued one has its `queue_position` and `estimated_start`."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        items = list(page if page is not None else queryset)
+        context = {**self.get_serializer_context(), "places": queue_positions(items)}
+        data = SubmissionSerializer(items, many=True, context=context).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        submission = self.get_object()
+        context = {**self.get_serializer_context(), "places": queue_positions([submission])}
+        return Response(SubmissionSerializer(submission, context=context).data)
 
     def get_queryset(self) -> QuerySet[Submission]:
         return Submission.objects.select_related("benchmark", "contributor").prefetch_related(
             "runs"
         )
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> builtins.list[Any]:  # `list` is the action below
         if self.action in ("list", "retrieve"):
             return [PublicReadOnly()]
         if self.action in ("approve", "rerun"):

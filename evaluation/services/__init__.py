@@ -4,7 +4,9 @@ webhook handlers, commands) goes through these functions.
 - `transitions`: the submission state machine and queueing;
 - `submissions`: creating submissions, the quota, cancel / approve / re-run;
 - `publish`: the commit status and the pull-request comment;
-- `runs`: a submission's files and seeds, finishing or failing it, reaping lost runs;
+- `runs`: a submission's files and seeds, finishing or failing it (or cutting it short),
+  reaping lost runs;
+- `records`: whether a result is a new record (significance), and its interval;
 - `workers`: worker tokens; `jobs`: the worker API's calls (claim, runs, results);
 - `leaderboard`: the leaderboard rows;
 - `benchmarks`: benchmarks and their baselines.
@@ -46,6 +48,7 @@ from evaluation.services.submissions import (
     submission_cancel,
     submission_check_quota,
     submission_create_config,
+    submission_prioritise,
     submission_rerun,
 )
 from evaluation.services.transitions import TransitionError, enqueue, submission_transition
@@ -88,6 +91,7 @@ __all__ = [
     "submission_fail",
     "submission_finish",
     "submission_materialize",
+    "submission_prioritise",
     "submission_publish",
     "submission_rerun",
     "submission_summary",

@@ -26,6 +26,7 @@ from evaluation.datastore import data_dir
 from evaluation.engine.folders import stored_path
 from evaluation.engine.passes import json_safe
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
+from evaluation.queues import queued_in_order
 from evaluation.services.benchmarks import benchmark_run_budget
 from evaluation.services.runs import (
     PRIVATE_RESULT_KEYS,
@@ -72,40 +73,58 @@ class JobRefusedError(InvalidError):
 
 
 def job_claim(*, worker: Worker, submission_id: int) -> dict[str, Any] | None:
-    """Take a queued submission: it becomes `running` and the job's description comes back.
-    `None` when it is no longer queued (cancelled, done, taken: a redelivered task)."""
-    with transaction.atomic():
-        submission = (
-            Submission.objects.select_for_update()
-            .select_related("benchmark")
-            .filter(pk=submission_id)
-            .first()
+    """Take a job from the queue of `submission_id`'s message: the queued submission that the
+    queue's fair order (`evaluation/queues.py`: maintainer priority, then round-robin by
+    contributor, then the oldest) puts first among those this worker may run. It becomes
+    `running` and the job's description comes back (its `submission` may not be the message's).
+    `None` when nothing is queued there (a redelivered or cancelled one's message)."""
+    hinted = Submission.objects.select_related("benchmark").filter(pk=submission_id).first()
+    if hinted is None:
+        return None
+    queue = hinted.benchmark.queue
+    if queue not in worker.queues:
+        raise JobRefusedError(
+            f"submission #{submission_id} runs on queue {queue!r}, which worker "
+            f"{worker.name!r} does not serve"
         )
-        if submission is None:
-            return None
-        if submission.benchmark.queue not in worker.queues:
-            raise JobRefusedError(
-                f"submission #{submission_id} runs on queue {submission.benchmark.queue!r}, "
-                f"which worker {worker.name!r} does not serve"
+    refused: list[str] = []
+    for candidate in queued_in_order(queue=queue):
+        problem = _not_for(worker, candidate)
+        if problem:
+            refused.append(problem)
+            continue
+        with transaction.atomic():
+            submission = (
+                Submission.objects.select_for_update()
+                .select_related("benchmark")
+                .get(pk=candidate.pk)
             )
-        if submission.status != Status.QUEUED:
-            return None
-        misfit = worker_misfit(benchmark=submission.benchmark, gpus=worker_gpus(worker.devices))
-        if misfit:  # its queue changed since the worker said hello: the job waits for another
-            raise JobRefusedError(f"submission #{submission_id}: {misfit}")
-        if submission.slow_requeues and worker_slower_than_another(
-            worker=worker, benchmark=submission.benchmark
-        ):
-            raise JobRefusedError(
-                f"submission #{submission_id} was cut short on a worker too slow for "
-                f"{submission.benchmark.slug}; it waits for a faster one"
-            )
-        submission_transition(submission=submission, to=Status.RUNNING, save=False)
-        submission.claimed_at = timezone.now()
-        submission.claimed_by = worker
-        submission.claims += 1
-        submission.save()
-    return job_describe(submission=submission, worker=worker)
+            if submission.status != Status.QUEUED:  # another worker took it meanwhile
+                continue
+            submission_transition(submission=submission, to=Status.RUNNING, save=False)
+            submission.claimed_at = timezone.now()
+            submission.claimed_by = worker
+            submission.claims += 1
+            submission.save()
+        return job_describe(submission=submission, worker=worker)
+    if refused:  # the jobs there wait for a worker that can run them
+        raise JobRefusedError(refused[0])
+    return None
+
+
+def _not_for(worker: Worker, submission: Submission) -> str:
+    """Why this worker may not run the submission ("" when it may)."""
+    misfit = worker_misfit(benchmark=submission.benchmark, gpus=worker_gpus(worker.devices))
+    if misfit:  # its queue changed since the worker said hello
+        return f"submission #{submission.pk}: {misfit}"
+    if submission.slow_requeues and worker_slower_than_another(
+        worker=worker, benchmark=submission.benchmark
+    ):
+        return (
+            f"submission #{submission.pk} was cut short on a worker too slow for "
+            f"{submission.benchmark.slug}; it waits for a faster one"
+        )
+    return ""
 
 
 def job_describe(*, submission: Submission, worker: Worker) -> dict[str, Any]:

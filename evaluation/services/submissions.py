@@ -151,6 +151,16 @@ def submission_approve(
     return submission
 
 
+def submission_prioritise(*, submission: Submission) -> Submission:
+    """Put a waiting submission first in its queue (a maintainer's decision): workers take it
+    before anyone's turn in the round-robin (`evaluation/queues.py`)."""
+    if submission.status not in (Status.QUEUED, Status.PENDING_APPROVAL):
+        raise TransitionError(f"submission #{submission.pk} is {submission.status}, not waiting")
+    Submission.objects.filter(pk=submission.pk).update(priority=True)
+    submission.priority = True
+    return submission
+
+
 def submission_rerun(*, submission: Submission) -> Submission:
     """Run a finished submission again from scratch (a maintainer's decision)."""
     with transaction.atomic():

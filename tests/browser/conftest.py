@@ -45,8 +45,12 @@ def github() -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture
-def site(transactional_db: Any, redis_url: str, github: FakeGitHub) -> Iterator[Site]:
-    """The site as people reach it, on the test database, with a worker for evaluations."""
+def site(
+    transactional_db: Any, redis_url: str, github: FakeGitHub, settings: Any
+) -> Iterator[Site]:
+    """The site as people reach it, on the test database, with a worker for evaluations. Jobs
+    queued by the test itself (a benchmark's baseline) reach the same broker as the site's."""
+    settings.CELERY_BROKER_URL = redis_url
     RepositoryFactory(
         github_id=None, full_name=MODEL_REPO, tracked=True, role=Repository.Role.MODEL
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.test import Client
+from django.utils import timezone
 
 from evaluation.agent.cache import DataCache
 from evaluation.agent.client import Platform
@@ -105,15 +106,18 @@ class ApiWorker:
 
 
 def queued_config(benchmark: Benchmark, *, login: str = "mona") -> Submission:
-    """A config submission waiting on its benchmark's queue."""
+    """A config submission waiting on its benchmark's queue, by the contributor `login`."""
+    from contrib.models import Contributor
     from tests.factories import ContributorFactory, SubmissionFactory
 
+    author = Contributor.objects.filter(login=login).first() or ContributorFactory(login=login)
     return SubmissionFactory(
         benchmark=benchmark,
         source="config",
         config={},
         status="queued",
-        contributor=ContributorFactory(login=login),
+        queued_at=timezone.now(),
+        contributor=author,
     )
 
 
