@@ -193,6 +193,9 @@ class Submission(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its job was last sent to its queue's workers."
+    )
     claimed_at = models.DateTimeField(
         null=True, blank=True, help_text="When a worker last took it from its queue."
     )

@@ -325,6 +325,9 @@ CELERY_BEAT_SCHEDULE = {
 EVALUATION_RUN_TIMEOUT = env.float("EVALUATION_RUN_TIMEOUT", default=4 * 3600.0)
 # A run whose worker sent no heartbeat for this long is requeued once, then failed.
 EVALUATION_HEARTBEAT_TIMEOUT = env.float("EVALUATION_HEARTBEAT_TIMEOUT", default=120.0)
+# A submission queued this long (and not sent again since) is sent to its queue again: a
+# message lost by the broker (a restart without persistence) strands nothing.
+EVALUATION_REDISPATCH_AFTER = env.float("EVALUATION_REDISPATCH_AFTER", default=900.0)
 CELERY_BEAT_SCHEDULE["contrib.freeze_honor_rolls"] = {
     "task": "contrib.freeze_honor_rolls",
     "schedule": 3600.0,

@@ -260,12 +260,13 @@ def _evaluation_credit_key(submission: Submission) -> str:
 
 def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
     """Find running submissions whose worker stopped beating: requeue once, then fail them
-    with "worker lost". Nothing stays `running` forever."""
+    with "worker lost". Nothing stays `running` forever, and nothing `queued` without a job on
+    its queue (`_redispatch_waiting`)."""
     stale_after = stale_after or timedelta(seconds=settings.EVALUATION_HEARTBEAT_TIMEOUT)
     cutoff = timezone.now() - stale_after
     # A worker that keeps beating may still hold a run no longer than a run may take.
     overdue = cutoff - timedelta(seconds=settings.EVALUATION_RUN_TIMEOUT)
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "failed": 0, "redispatched": 0}
     stale = EvaluationRun.objects.filter(status=RunStatus.RUNNING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(started_at__lt=overdue)
     )
@@ -285,7 +286,24 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
                 )
                 counts["failed"] += 1
     _reap_lost_claims(cutoff=cutoff, counts=counts)
+    counts["redispatched"] = _redispatch_waiting()
     return counts
+
+
+def _redispatch_waiting() -> int:
+    """Send again the job of each submission queued (and last sent) longer ago than
+    `EVALUATION_REDISPATCH_AFTER`: a message the broker lost strands nothing. A spare message
+    is harmless: a claim takes the queue's next submission, or nothing when none waits."""
+    before = timezone.now() - timedelta(seconds=settings.EVALUATION_REDISPATCH_AFTER)
+    waiting = Submission.objects.filter(status=Status.QUEUED).filter(
+        Q(dispatched_at__lt=before) | Q(dispatched_at__isnull=True, queued_at__lt=before)
+    )
+    sent = 0
+    for submission in waiting.select_related("benchmark"):
+        with transaction.atomic():
+            enqueue(submission)
+        sent += 1
+    return sent
 
 
 def _reap_lost_claims(*, cutoff: datetime, counts: dict[str, int]) -> None:

@@ -62,6 +62,8 @@ def enqueue(submission: Submission) -> None:
             benchmark_version=benchmark.data_version, result_attempt=None
         )
     queue_name = benchmark.queue
+    submission.dispatched_at = timezone.now()
+    Submission.objects.filter(pk=submission.pk).update(dispatched_at=submission.dispatched_at)
     transaction.on_commit(lambda: evaluation_send(submission.pk, queue=queue_name))
 
 

@@ -3,6 +3,7 @@ in a fair order (maintainer priority, then round-robin by contributor, then the 
 `/submissions/` and the API show each queued one's place and expected start."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -103,3 +104,23 @@ def test_only_a_waiting_submission_can_be_put_first(benchmark: Benchmark) -> Non
     )
     assert Submission.objects.get(pk=waiting.pk).priority
     assert not Submission.objects.get(pk=done.pk).priority
+
+
+def test_a_job_the_broker_lost_is_sent_again(
+    benchmark: Benchmark, enqueued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    """A broker restarted without persistence loses its messages: a submission queued (and last
+    sent) longer ago than EVALUATION_REDISPATCH_AFTER is sent again by the reaper, once per
+    period; one sent recently is left alone."""
+    from evaluation.services import runs_reap_stale
+
+    lost, fresh = queue_up(benchmark, "mona", "ann")
+    long_ago = timezone.now() - timedelta(minutes=20)
+    Submission.objects.filter(pk=lost.pk).update(dispatched_at=long_ago)
+    Submission.objects.filter(pk=fresh.pk).update(dispatched_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert runs_reap_stale()["redispatched"] == 1
+    assert enqueued == [lost.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert runs_reap_stale()["redispatched"] == 0  # sent just now
+    assert enqueued == [lost.pk]
