@@ -39,3 +39,16 @@ def intake_pull_request(self: Any, repository_id: int, pull_request: dict[str, A
             raise
         raise self.retry(exc=exc, countdown=min(600, 15 * 2**self.request.retries)) from exc
     return [submission.pk for submission in created]
+
+
+@shared_task(
+    name="evaluation.notify_author", queue="default", bind=True, acks_late=True, max_retries=5
+)
+def notify_author(self: Any, submission_id: int) -> bool:
+    """E-mail a finished submission's author; a mail server's hiccup is retried with backoff."""
+    from evaluation.services.notify import submission_email
+
+    try:
+        return submission_email(submission_id=submission_id)
+    except OSError as exc:  # smtplib's errors are OSErrors: the server is down or refused us
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from evaluation import views
+from evaluation.feeds import FinishedSubmissions
 
 urlpatterns = [
     path("leaderboard/<slug:slug>/", views.leaderboard, name="leaderboard"),
@@ -22,4 +23,5 @@ urlpatterns = [
         name="submission-action",
     ),
     path("submit/", views.submit, name="submit"),
+    path("feeds/<str:key>/submissions.atom", FinishedSubmissions(), name="submission-feed"),
 ]

@@ -30,6 +30,7 @@ from evaluation.exports import (
     leaderboard_rows,
     submission_rows,
 )
+from evaluation.feeds import feed_url
 from evaluation.forms import ConfigSubmissionForm
 from evaluation.models import EvaluationRun, Submission
 from evaluation.policies import submission_actions_for_user, user_quota_exempt
@@ -138,6 +139,7 @@ def submissions(request: HttpRequest) -> HttpResponse:
         "benchmarks": benchmark_choices(),
         "statuses": Submission.Status.choices,
         "query": urlencode({k: v for k, v in wanted.items() if v}),
+        "feed": feed_url(request.user) if request.user.is_authenticated else "",
     }
     return render(request, "evaluation/submissions.html", context)
 

@@ -20,6 +20,7 @@ from evaluation.archive import Limits, UnsafeArchive, extract_folder
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
 from evaluation.services.benchmarks import benchmark_run_budget, benchmark_spec
 from evaluation.services.leaderboard import leaderboard_recompute
+from evaluation.services.notify import submission_notify
 from evaluation.services.publish import submission_publish
 from evaluation.services.records import record_verdict, score_interval, seed_scores
 from evaluation.services.transitions import enqueue, submission_transition
@@ -130,6 +131,7 @@ def submission_fail(submission: Submission, reason: str, *, platform_fault: bool
                 fresh.counts_for_quota = False
                 fresh.save(update_fields=["counts_for_quota"])
             submission_publish(submission=fresh)
+            submission_notify(submission=fresh)
 
 
 def submission_finish(*, submission_id: int) -> str:
@@ -162,6 +164,7 @@ def submission_finish(*, submission_id: int) -> str:
         submission_transition(submission=submission, to=Status.SCORED)
         leaderboard_recompute(benchmark=submission.benchmark)
         submission_publish(submission=submission)
+        submission_notify(submission=submission)
         if submission.contributor is not None:
             contribution_record(
                 contributor=submission.contributor,
@@ -236,6 +239,7 @@ def submission_cut_short(*, submission: Submission, run: EvaluationRun, worker: 
             fresh.counts_for_quota = False
             fresh.save(update_fields=["counts_for_quota"])
         submission_publish(submission=fresh)
+        submission_notify(submission=fresh)
 
 
 def _evaluation_credit_key(submission: Submission) -> str:
