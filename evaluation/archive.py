@@ -36,6 +36,9 @@ def _clean(name: str) -> str:
     return "" if normalized == "." else normalized
 
 
+safe_relative = _clean  # for other archive formats' member names (uploads)
+
+
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder + "/")
 

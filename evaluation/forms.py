@@ -54,3 +54,23 @@ class ConfigSubmissionForm(forms.Form):
         for name, messages in error.message_dict.items():
             key = name.removeprefix("config.")
             self.add_error(key if key in self.fields else None, messages)
+
+
+class UploadSubmissionForm(forms.Form):
+    """A submission folder as one archive: the same rules as a pull request's folder."""
+
+    title = forms.CharField(
+        max_length=300,
+        required=False,
+        help_text="What you changed, in a few words (shown on the leaderboard).",
+    )
+    archive = forms.FileField(
+        label="Folder (.zip or .tar.gz)",
+        help_text="config.json (use {} for defaults), model.py, optionally optimizer.py and "
+        "helper modules; at most 4 MiB and 64 files. It runs once a maintainer approves it.",
+    )
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """The service's errors next to the file (the archive's, and its config's)."""
+        for name, messages in error.message_dict.items():
+            self.add_error("archive" if name != "benchmark" else None, messages)

@@ -95,6 +95,7 @@ class Submission(models.Model):
         CONFIG = "config", "Config"
         PULL_REQUEST = "pull_request", "Pull request"
         COMMIT = "commit", "Commit"
+        UPLOAD = "upload", "Upload"
 
     class Status(models.TextChoices):
         PENDING_APPROVAL = "pending_approval", "Waiting for a maintainer's approval"
@@ -151,6 +152,11 @@ class Submission(models.Model):
         help_text="The submission's folder in the repository (code submissions).",
     )
     config = models.JSONField(default=dict, blank=True)
+    archive_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="An uploaded folder: its checked archive in the platform's data store.",
+    )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )

@@ -31,9 +31,13 @@ from evaluation.exports import (
     submission_rows,
 )
 from evaluation.feeds import feed_url
-from evaluation.forms import ConfigSubmissionForm
+from evaluation.forms import ConfigSubmissionForm, UploadSubmissionForm
 from evaluation.models import EvaluationRun, Submission
-from evaluation.policies import submission_actions_for_user, user_quota_exempt
+from evaluation.policies import (
+    submission_actions_for_user,
+    user_is_maintainer,
+    user_quota_exempt,
+)
 from evaluation.selectors import (
     baseline_runs_for,
     benchmark_choices,
@@ -56,8 +60,10 @@ from evaluation.services import (
     submission_approve,
     submission_cancel,
     submission_create_config,
+    submission_create_upload,
     submission_rerun,
 )
+from evaluation.uploads import MAX_UPLOAD_BYTES
 from ui.charts import Line, legend, line_chart
 
 Status = Submission.Status
@@ -259,11 +265,31 @@ def submit(request: HttpRequest) -> HttpResponse:
     benchmark = next((b for b in benchmarks if b.slug == chosen), None)
     if benchmark is None and benchmarks:
         benchmark = benchmarks[0]
-    form = None
+    form = upload = None
+    uploading = request.method == "POST" and request.POST.get("kind") == "upload"
     if benchmark is not None and (benchmark.definition or benchmark.engine_spec in SPECS):
-        data = request.POST if request.method == "POST" else None
+        data = request.POST if request.method == "POST" and not uploading else None
         form = ConfigSubmissionForm(data, benchmark=benchmark)
-        if request.method == "POST" and form.is_valid():
+        upload = UploadSubmissionForm(
+            request.POST if uploading else None,
+            request.FILES if uploading else None,
+            prefix="upload",  # its field ids apart from the config form's
+        )
+        if uploading and upload.is_valid():
+            try:
+                submission = submission_create_upload(
+                    benchmark=benchmark,
+                    contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
+                    archive=upload.cleaned_data["archive"].read(MAX_UPLOAD_BYTES + 1),
+                    title=upload.cleaned_data["title"],
+                    trusted=user_is_maintainer(request.user),
+                    check_quota=not user_quota_exempt(request.user),
+                )
+            except ValidationError as exc:
+                upload.add_service_errors(exc)
+            else:
+                return redirect("submission", pk=submission.pk)
+        if request.method == "POST" and not uploading and form.is_valid():
             try:
                 submission = submission_create_config(
                     benchmark=benchmark,
@@ -277,10 +303,15 @@ def submit(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("submission", pk=submission.pk)
     spec = benchmark_spec(benchmark).describe() if form is not None and benchmark else None
-    context = {"benchmarks": benchmarks, "benchmark": benchmark, "form": form, "spec": spec}
-    return render(
-        request, "evaluation/submit.html", context, status=400 if form and form.errors else 200
-    )
+    context = {
+        "benchmarks": benchmarks,
+        "benchmark": benchmark,
+        "form": form,
+        "upload": upload,
+        "spec": spec,
+    }
+    invalid = (form and form.errors) or (upload and upload.errors)
+    return render(request, "evaluation/submit.html", context, status=400 if invalid else 200)
 
 
 # --- panels on contrib's pages ----------------------------------------------------------------

@@ -25,7 +25,7 @@ from evaluation.api.serializers import (
     SubmissionSerializer,
 )
 from evaluation.models import Benchmark, LeaderboardEntry, Submission
-from evaluation.policies import user_quota_exempt
+from evaluation.policies import user_is_maintainer, user_quota_exempt
 from evaluation.selectors import queue_positions
 from evaluation.services import (
     TransitionError,
@@ -33,14 +33,25 @@ from evaluation.services import (
     submission_approve,
     submission_cancel,
     submission_create_config,
+    submission_create_upload,
     submission_rerun,
 )
+from evaluation.uploads import MAX_UPLOAD_BYTES
 
 
 def _as_drf(exc: DjangoValidationError | TransitionError) -> ValidationError:
     if isinstance(exc, DjangoValidationError) and hasattr(exc, "message_dict"):
         return ValidationError(exc.message_dict)
     return ValidationError({"detail": getattr(exc, "messages", [str(exc)])})
+
+
+class UploadSerializer(serializers.Serializer[Any]):
+    benchmark = serializers.SlugRelatedField(slug_field="slug", queryset=Benchmark.objects.all())
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    archive = serializers.FileField(
+        help_text="A .zip or .tar.gz of one submission folder: config.json (use {} for "
+        "defaults), model.py, optionally optimizer.py and helper modules; at most 4 MiB."
+    )
 
 
 class BenchmarkImportSerializer(serializers.Serializer[Any]):
@@ -148,7 +159,18 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
             return [IsAuthenticated(), MaySubmissionAction()]
         return [IsAuthenticated()]
 
+    @extend_schema(
+        request={
+            "application/json": SubmissionSerializer,
+            "multipart/form-data": UploadSerializer,
+        },
+        responses={201: SubmissionSerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A config as JSON; or code, a folder uploaded as multipart (`archive`): it waits for
+        a maintainer's approval unless you are one."""
+        if "archive" in request.FILES:
+            return self._upload(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -157,6 +179,22 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
                 contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
                 config=serializer.validated_data["config"],
                 title=serializer.validated_data.get("title", ""),
+                check_quota=not user_quota_exempt(request.user),
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf(exc) from exc
+        return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
+
+    def _upload(self, request: Request) -> Response:
+        given = UploadSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            submission = submission_create_upload(
+                benchmark=given.validated_data["benchmark"],
+                contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
+                archive=given.validated_data["archive"].read(MAX_UPLOAD_BYTES + 1),
+                title=given.validated_data["title"],
+                trusted=user_is_maintainer(request.user),
                 check_quota=not user_quota_exempt(request.user),
             )
         except DjangoValidationError as exc:

@@ -38,12 +38,15 @@ from . import data, metrics
 from .passes import REFERENCE_DIR, PassContext, RunFailedError, json_safe
 from .probe import score_and_probe
 from .sandbox import Sandbox, SandboxUnavailableError
-from .specs import BenchmarkSpec, config_errors, config_resolve
+from .specs import (
+    MAX_SUBMISSION_BYTES,
+    MAX_SUBMISSION_FILES,
+    BenchmarkSpec,
+    config_errors,
+    config_resolve,
+)
 from .supervise import Limits
 from .training import TrainingFeed, train
-
-MAX_SUBMISSION_BYTES = 4 << 20
-MAX_SUBMISSION_FILES = 64
 
 Progress = Callable[[str], None]
 

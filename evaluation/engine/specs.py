@@ -17,6 +17,10 @@ CUSTOM_KEY_PREFIX = "custom_"
 MAX_CUSTOM_KEYS = 64
 MAX_CUSTOM_TEXT = 200  # characters of a custom key's name or string value
 MAX_CONFIG_NUMBER = 1e15  # far beyond any range below; bigger ones are refused before arithmetic
+# A submission folder: at most this many files and bytes (the engine refuses more, and so does
+# the platform when one is uploaded).
+MAX_SUBMISSION_BYTES = 4 << 20
+MAX_SUBMISSION_FILES = 64
 
 
 @dataclass(frozen=True)

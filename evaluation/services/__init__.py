@@ -48,6 +48,7 @@ from evaluation.services.submissions import (
     submission_cancel,
     submission_check_quota,
     submission_create_config,
+    submission_create_upload,
     submission_prioritise,
     submission_rerun,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "submission_cancel",
     "submission_check_quota",
     "submission_create_config",
+    "submission_create_upload",
     "submission_fail",
     "submission_finish",
     "submission_materialize",

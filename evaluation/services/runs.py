@@ -17,6 +17,8 @@ from contrib.github.client import GitHubNotConfigured, archive_download, is_tran
 from contrib.ledger import contribution_record
 from contrib.models import ContributionKind, ContributionSource
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
+from evaluation.datastore import data_dir
+from evaluation.engine.folders import BenchmarkFolderError, stored_path
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
 from evaluation.services.benchmarks import benchmark_run_budget, benchmark_spec
 from evaluation.services.leaderboard import leaderboard_recompute
@@ -25,6 +27,7 @@ from evaluation.services.publish import submission_publish
 from evaluation.services.records import record_verdict, score_interval, seed_scores
 from evaluation.services.transitions import enqueue, submission_transition
 from evaluation.services.workers import worker_reference_rate
+from evaluation.uploads import LIMITS as UPLOAD_LIMITS
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
@@ -52,6 +55,13 @@ def submission_materialize(*, submission: Submission, folder: Path) -> None:
     """
     if submission.source == Submission.Source.CONFIG:
         (folder / "config.json").write_text(json.dumps(submission.config))
+        return
+    if submission.source == Submission.Source.UPLOAD:  # checked when uploaded, kept in the store
+        try:
+            stored = stored_path(data_dir(), submission.archive_sha256).read_bytes()
+            extract_folder(stored, folder="", dest=folder, limits=UPLOAD_LIMITS)
+        except (OSError, UnsafeArchive, BenchmarkFolderError) as exc:
+            raise FetchError(f"the uploaded folder is lost: {exc}", platform_fault=True) from exc
         return
     if submission.repository is None or not submission.head_sha or not submission.folder:
         raise FetchError("the submission names no repository, commit or folder")

@@ -1,7 +1,10 @@
 """Creating submissions, the daily quota, and the maintainer's actions on one (cancel,
 approve, re-run)."""
 
+import hashlib
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -10,11 +13,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from contrib.models import Contributor, Repository
+from evaluation.archive import UnsafeArchive
+from evaluation.datastore import datastore_put
 from evaluation.engine.specs import config_errors
 from evaluation.models import Benchmark, EvaluationRun, Submission
 from evaluation.services.benchmarks import benchmark_spec
 from evaluation.services.publish import submission_publish
 from evaluation.services.transitions import TransitionError, enqueue, submission_transition
+from evaluation.uploads import upload_prepare
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
@@ -47,6 +53,51 @@ def submission_create_config(
         status=Status.QUEUED,
         config=config,
     )
+
+
+def submission_create_upload(
+    *,
+    benchmark: Benchmark,
+    contributor: Contributor,
+    archive: bytes,
+    title: str = "",
+    trusted: bool = False,
+    check_quota: bool = True,
+) -> Submission:
+    """A submission folder uploaded as a .zip or .tar.gz (`evaluation.uploads`: the archive
+    rules of pull requests, the engine's size caps), its config checked like any config, the
+    checked folder kept in the data store. Code from someone who is not a maintainer waits for
+    one's approval, as a pull request's does; the daily quota applies. Errors name the field."""
+    if not benchmark.active:
+        raise ValidationError({"benchmark": f"benchmark {benchmark.slug} is not accepting entries"})
+    try:
+        packed, config = upload_prepare(archive)
+    except UnsafeArchive as exc:
+        raise ValidationError({"archive": str(exc)}) from None
+    errors = config_errors(benchmark_spec(benchmark), config)
+    if errors:
+        raise ValidationError(
+            {("config" if key == "__all__" else f"config.{key}"): msg for key, msg in errors}
+        )
+    if check_quota:
+        submission_check_quota(benchmark=benchmark, contributor=contributor)
+    digest = hashlib.sha256(packed).hexdigest()
+    with tempfile.TemporaryDirectory(prefix="crucible-upload-") as tmp:
+        staged = Path(tmp) / "submission.tar.gz"
+        staged.write_bytes(packed)
+        datastore_put(staged, digest)
+    submission = submission_create(
+        benchmark=benchmark,
+        contributor=contributor,
+        source=Submission.Source.UPLOAD,
+        title=title,
+        status=Status.QUEUED if trusted else Status.PENDING_APPROVAL,
+        reason="" if trusted else "uploaded code waits for a maintainer's approval",
+        config=config,
+    )
+    Submission.objects.filter(pk=submission.pk).update(archive_sha256=digest)
+    submission.archive_sha256 = digest
+    return submission
 
 
 def submission_create(
