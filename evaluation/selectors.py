@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet
 
 from contrib.models import Contributor
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
@@ -104,7 +104,10 @@ def record_progression(*, benchmark: Benchmark) -> list[Submission]:
         records = records | Submission.objects.filter(
             pk=benchmark.baseline_id, result_attempt__isnull=False
         )
-    progression = list(records.select_related("contributor").order_by("finished_at", "pk"))
+    # Unfinished-dated rows first on every database (PostgreSQL sorts NULLs last by default).
+    progression = list(
+        records.select_related("contributor").order_by(F("finished_at").asc(nulls_first=True), "pk")
+    )
     for record in progression:
         record.margin = None  # type: ignore[attr-defined]
     for before, record in itertools.pairwise(progression):

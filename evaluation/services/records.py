@@ -7,6 +7,8 @@ before it decides."""
 import statistics
 from dataclasses import dataclass
 
+from django.db.models import F
+
 from evaluation.models import Benchmark, EvaluationRun, Submission
 from evaluation.stats import confidence_half_width, one_sample_p_lower, welch_p_lower
 
@@ -55,7 +57,7 @@ def record_holder(benchmark: Benchmark, *, version: int, excluding: int) -> Subm
             is_record=True,
         )
         .exclude(pk=excluding)
-        .order_by("-finished_at", "-pk")
+        .order_by(F("finished_at").desc(nulls_last=True), "-pk")  # the same on every database
         .first()
     )
     if holder is None and benchmark.baseline_id and benchmark.baseline_id != excluding:

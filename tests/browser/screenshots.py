@@ -57,12 +57,18 @@ def main() -> None:
     call_command("seed_demo")
     people = _accounts()
     call_command("seed_demo_benchmarks")
+    from evaluation.models import Benchmark
+
+    # Two seeds a result (the demo runs one): the board shows each score's interval, and ties.
+    Benchmark.objects.filter(slug="demo-cpu").update(seeds=2)
     env = platform_env(**overrides)
     with (
         gunicorn(env, workers=2, threads=2) as url,
         celery_worker(env, queues="default", concurrency=1),
         evaluation_worker(url, env["CELERY_BROKER_URL"], var_dir=str(var)),
     ):
+        _wait_for_scores(args.timeout)
+        _rerun_one()  # a submission with two attempts
         _wait_for_scores(args.timeout)
         from playwright.sync_api import sync_playwright
 
@@ -89,6 +95,15 @@ def _accounts() -> dict[str, str]:
     return passwords
 
 
+def _rerun_one() -> None:
+    from evaluation.models import Submission
+    from evaluation.services import submission_rerun
+
+    first = Submission.objects.filter(contributor__login="ada-lovelace").order_by("pk").first()
+    if first is not None:
+        submission_rerun(submission=first)
+
+
 def _wait_for_scores(timeout: float) -> None:
     from evaluation.models import Submission
 
@@ -96,7 +111,7 @@ def _wait_for_scores(timeout: float) -> None:
     while True:
         statuses = list(Submission.objects.values_list("status", flat=True))
         print(f"   submissions: {sorted(statuses)}", flush=True)
-        if statuses and all(status in ("scored", "failed") for status in statuses):
+        if statuses and all(status in ("scored", "incomplete", "failed") for status in statuses):
             return
         if time.monotonic() > deadline:
             raise SystemExit("the demo submissions were not scored in time")
@@ -126,16 +141,13 @@ def _shoot(browser: Any, url: str, out: Path, passwords: dict[str, str]) -> None
     from evaluation.models import Submission
 
     out.mkdir(parents=True, exist_ok=True)
-    demo = (
-        Submission.objects.filter(contributor__login="ada-lovelace", status="scored")
-        .order_by("pk")
-        .first()
-    )
+    demo = Submission.objects.filter(contributor__login="ada-lovelace").order_by("pk").first()
     public = {
         "home": "/",
         "honors": "/honors/",
         "profile": "/c/ada-lovelace/",
         "leaderboard": "/leaderboard/demo-cpu/",
+        "submissions": "/submissions/",
         "submission": f"/submissions/{demo.pk}/" if demo else "/leaderboard/demo-cpu/",
         "issues": "/issues/",
         "docs": "/docs/contributing/",
