@@ -60,6 +60,7 @@ class UploadSubmissionForm(forms.Form):
     """A submission folder as one archive: the same rules as a pull request's folder."""
 
     title = forms.CharField(
+        label="Summary",  # not "Title": the config form's field, on the same page
         max_length=300,
         required=False,
         help_text="What you changed, in a few words (shown on the leaderboard).",
