@@ -81,6 +81,12 @@ class Benchmark(models.Model):
     baseline = models.ForeignKey(
         "Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    baseline_results = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The baseline's latest complete result on each device class it ran on "
+        "(re-run there periodically): deltas and record tests compare like with like.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,7 +117,14 @@ class Submission(models.Model):
 
     ALLOWED_TRANSITIONS: dict[str, set[str]] = {
         Status.PENDING_APPROVAL: {Status.QUEUED, Status.CANCELLED, Status.SUPERSEDED},
-        Status.QUEUED: {Status.RUNNING, Status.CANCELLED, Status.SUPERSEDED, Status.FAILED},
+        # queued → scored: a standing result's extra seeds could not run; it stays as it was.
+        Status.QUEUED: {
+            Status.RUNNING,
+            Status.CANCELLED,
+            Status.SUPERSEDED,
+            Status.FAILED,
+            Status.SCORED,
+        },
         # running → queued: the reaper requeues a run whose worker died.
         Status.RUNNING: {
             Status.SCORED,
@@ -224,6 +237,20 @@ class Submission(models.Model):
         blank=True,
         help_text="The attempt whose complete result it shows (scores, rank, record): kept "
         "while a re-run runs, fails or is cancelled, until a newer complete one replaces it.",
+    )
+    only_on = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Runs only on workers of this device class (a baseline's re-run for that "
+        "class, or a record holder's extra seeds where it ran).",
+    )
+    result_device = models.CharField(
+        max_length=100, blank=True, help_text="The device class its shown result's seeds ran on."
+    )
+    record_pending = models.BooleanField(
+        default=False,
+        help_text="Better on average than the record but not yet significant: decided once the "
+        "extra seeds (its own or the record holder's) are in.",
     )
     slow_requeues = models.PositiveSmallIntegerField(
         default=0,

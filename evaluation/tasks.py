@@ -19,6 +19,14 @@ def reap_stale_runs() -> dict[str, int]:
     return runs_reap_stale()
 
 
+@shared_task(name="evaluation.refresh_baselines", queue="default")
+def refresh_baselines() -> list[str]:
+    """Periodic (beat): re-run a baseline on a device class whose result there is stale."""
+    from evaluation.services.records import baselines_refresh
+
+    return baselines_refresh()
+
+
 @shared_task(
     name="evaluation.intake_pull_request",
     queue="default",

@@ -63,6 +63,7 @@ from evaluation.services import (
     submission_create_upload,
     submission_rerun,
 )
+from evaluation.services.baselines import baseline_devices
 from evaluation.uploads import MAX_UPLOAD_BYTES
 from ui.charts import Line, legend, line_chart
 
@@ -116,6 +117,7 @@ def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
         "records": records,
         "incomplete": incomplete_get(benchmark=benchmark),
         "cap": benchmark_run_budget(benchmark)[1],
+        "baseline_devices": baseline_devices(benchmark),
         "chart": _progression_chart(records),
         "benchmarks": benchmark_choices(),
     }

@@ -328,6 +328,13 @@ EVALUATION_HEARTBEAT_TIMEOUT = env.float("EVALUATION_HEARTBEAT_TIMEOUT", default
 # A submission queued this long (and not sent again since) is sent to its queue again: a
 # message lost by the broker (a restart without persistence) strands nothing.
 EVALUATION_REDISPATCH_AFTER = env.float("EVALUATION_REDISPATCH_AFTER", default=900.0)
+# The baseline is re-run on each device class of its queue's workers when its result there is
+# older than this (seconds; 0: never): deltas and record tests compare like with like.
+EVALUATION_BASELINE_REFRESH = env.float("EVALUATION_BASELINE_REFRESH", default=7 * 86400.0)
+CELERY_BEAT_SCHEDULE["evaluation.refresh_baselines"] = {
+    "task": "evaluation.refresh_baselines",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["contrib.freeze_honor_rolls"] = {
     "task": "contrib.freeze_honor_rolls",
     "schedule": 3600.0,

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -140,6 +141,20 @@ class SubmissionSerializer(StrictJSONTypes, serializers.ModelSerializer[Submissi
         return config
 
 
+ENTRY_FIELDS = [
+    "rank",
+    "contributor",
+    "submission",
+    "mean_val_bpb",
+    "std_val_bpb",
+    "ci_val_bpb",
+    "tied",
+    "attempt",
+    "delta_to_baseline",
+    "updated_at",
+]
+
+
 class LeaderboardEntrySerializer(serializers.ModelSerializer[LeaderboardEntry]):
     contributor = ContributorSummarySerializer(read_only=True)
     submission: serializers.PrimaryKeyRelatedField[Submission] = serializers.PrimaryKeyRelatedField(
@@ -148,15 +163,29 @@ class LeaderboardEntrySerializer(serializers.ModelSerializer[LeaderboardEntry]):
 
     class Meta:
         model = LeaderboardEntry
-        fields = [
-            "rank",
-            "contributor",
-            "submission",
-            "mean_val_bpb",
-            "std_val_bpb",
-            "ci_val_bpb",
-            "tied",
-            "attempt",
-            "delta_to_baseline",
-            "updated_at",
-        ]
+        fields = ENTRY_FIELDS
+
+
+CONTRIBUTOR_SUMMARY = ContributorSummarySerializer.Meta.fields
+# The columns `leaderboard_api_rows` reads: the entry's own, its submission's id, its author's.
+ENTRY_VALUES = (
+    *(f for f in ENTRY_FIELDS if f not in ("contributor", "submission")),
+    "submission_id",
+    *(f"contributor__{field}" for field in CONTRIBUTOR_SUMMARY),
+)
+_DATETIME = serializers.DateTimeField()
+
+
+def leaderboard_api_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leaderboard rows as `LeaderboardEntrySerializer` gives them, built from `ENTRY_VALUES`
+    (`values()`): fifty nested serializers cost most of a read of the board. A test checks
+    that both give the same JSON."""
+    return [
+        {
+            **{field: row[field] for field in ENTRY_FIELDS if field in row},
+            "contributor": {field: row[f"contributor__{field}"] for field in CONTRIBUTOR_SUMMARY},
+            "submission": row["submission_id"],
+            "updated_at": _DATETIME.to_representation(row["updated_at"]),
+        }
+        for row in rows
+    ]

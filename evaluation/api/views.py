@@ -20,9 +20,11 @@ from contrib.api.permissions import PublicReadOnly
 from contrib.contributors import contributor_get_or_create_for_user
 from evaluation.api.permissions import IsMaintainer, MaySubmissionAction
 from evaluation.api.serializers import (
+    ENTRY_VALUES,
     BenchmarkSerializer,
     LeaderboardEntrySerializer,
     SubmissionSerializer,
+    leaderboard_api_rows,
 )
 from evaluation.models import Benchmark, LeaderboardEntry, Submission
 from evaluation.policies import user_is_maintainer, user_quota_exempt
@@ -118,11 +120,13 @@ class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
     @action(detail=True, serializer_class=LeaderboardEntrySerializer, filter_backends=[])
     def leaderboard(self, request: Request, slug: str) -> Response:
         benchmark = self.get_object()  # a 404 for a benchmark there is not
-        entries = LeaderboardEntry.objects.filter(benchmark=benchmark).select_related("contributor")
-        page = self.paginate_queryset(entries)  # type: ignore[arg-type]  # another model's rows
-        return self.get_paginated_response(
-            LeaderboardEntrySerializer(page, many=True).data  # type: ignore[arg-type]
+        entries = (
+            LeaderboardEntry.objects.filter(benchmark=benchmark)
+            .order_by("rank", "pk")
+            .values(*ENTRY_VALUES)
         )
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(leaderboard_api_rows(page or []))
 
 
 class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Submission]):

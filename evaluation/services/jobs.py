@@ -40,6 +40,7 @@ from evaluation.services.runs import (
 from evaluation.services.transitions import submission_transition
 from evaluation.services.workers import (
     worker_calibration_due,
+    worker_device_class,
     worker_gpus,
     worker_misfit,
     worker_slower_than_another,
@@ -117,6 +118,13 @@ def _not_for(worker: Worker, submission: Submission) -> str:
     misfit = worker_misfit(benchmark=submission.benchmark, gpus=worker_gpus(worker.devices))
     if misfit:  # its queue changed since the worker said hello
         return f"submission #{submission.pk}: {misfit}"
+    if submission.only_on and submission.only_on != worker_device_class(
+        worker=worker, benchmark=submission.benchmark
+    ):
+        return (
+            f"submission #{submission.pk} runs only on {submission.only_on} workers (its result "
+            "there is compared with results of that device class)"
+        )
     if submission.slow_requeues and worker_slower_than_another(
         worker=worker, benchmark=submission.benchmark
     ):

@@ -12,7 +12,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contrib.badges import award_grant, badges_ensure
 from contrib.github.client import GitHubNotConfigured, archive_download, is_transient
 from contrib.ledger import contribution_record
 from contrib.models import ContributionKind, ContributionSource
@@ -20,13 +19,24 @@ from evaluation.archive import Limits, UnsafeArchive, extract_folder
 from evaluation.datastore import data_dir
 from evaluation.engine.folders import BenchmarkFolderError, stored_path
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
+from evaluation.services.baselines import baseline_record
 from evaluation.services.benchmarks import benchmark_run_budget, benchmark_spec
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.notify import submission_notify
 from evaluation.services.publish import submission_publish
-from evaluation.services.records import record_verdict, score_interval, seed_scores
+from evaluation.services.records import (
+    is_standing,
+    record_award,
+    record_more_seeds,
+    record_settle,
+    record_verdict,
+    records_decide_pending,
+    score_interval,
+    seed_scores,
+    standing_restore,
+)
 from evaluation.services.transitions import enqueue, submission_transition
-from evaluation.services.workers import worker_reference_rate
+from evaluation.services.workers import device_class, worker_reference_rate
 from evaluation.uploads import LIMITS as UPLOAD_LIMITS
 
 Status = Submission.Status
@@ -135,6 +145,9 @@ def submission_fail(submission: Submission, reason: str, *, platform_fault: bool
         fresh.runs.filter(status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED, error=reason, finished_at=timezone.now()
         )
+        if is_standing(fresh) and fresh.status in (Status.QUEUED, Status.RUNNING):
+            standing_restore(fresh, reason)
+            return
         if Status.FAILED in Submission.ALLOWED_TRANSITIONS[fresh.status]:
             submission_transition(submission=fresh, to=Status.FAILED, reason=reason)
             if platform_fault:
@@ -145,35 +158,35 @@ def submission_fail(submission: Submission, reason: str, *, platform_fault: bool
 
 
 def submission_finish(*, submission_id: int) -> str:
-    """All seeds scored: the mean and its interval, the record test (more seeds first when a
-    possible record is not yet significant), the leaderboard, the author's credit."""
+    """All seeds scored: the mean and its interval, the record test (more seeds first, its own
+    or the holder's, when a possible record is not yet significant), the leaderboard, the
+    author's credit. Extra seeds of a result that stands (a record holder's) only refresh its
+    figures, then the possible records waiting for them are decided."""
     with transaction.atomic():
-        submission = Submission.objects.select_for_update().get(pk=submission_id)
+        submission = (
+            Submission.objects.select_for_update().select_related("benchmark").get(pk=submission_id)
+        )
         if submission.status != Status.RUNNING:
             return submission.status
         runs = list(submission.runs.filter(status=RunStatus.OK, attempt=submission.attempt))
         scores = seed_scores(submission, attempt=submission.attempt)
-        verdict = record_verdict(submission, scores)
+        if is_standing(submission) and not submission.record_pending:
+            _figures(submission, runs, scores)
+            submission_transition(submission=submission, to=Status.SCORED)
+            _result_landed(submission)
+            records_decide_pending(benchmark=submission.benchmark)
+            return Status.SCORED
+        device = _result_device(runs)
+        verdict = record_verdict(submission, scores, device=device)
         if verdict.seeds is not None:  # better on average, not yet significant: more seeds
-            # The result it shows (an earlier attempt's, if any) stays until this one is done.
-            submission.seeds_wanted = verdict.seeds
-            submission.claims = 0
-            submission_transition(submission=submission, to=Status.QUEUED, reason=verdict.note)
-            enqueue(submission)
-            submission_publish(submission=submission)
+            record_more_seeds(submission, verdict)
             return Status.QUEUED
-        submission.mean_val_bpb, submission.std_val_bpb, submission.ci_val_bpb = score_interval(
-            scores
-        )
-        tests = [run.test_bits_per_byte for run in runs if run.test_bits_per_byte is not None]
-        submission.mean_test_bpb = statistics.fmean(tests) if len(tests) == len(runs) else None
-        submission.is_record = verdict.record
-        submission.record_p_value = verdict.p_value
-        submission.record_note = verdict.note[:500]
+        _figures(submission, runs, scores)
+        submission.result_device = device
+        record_settle(submission, verdict)
         submission.result_attempt = submission.attempt  # this complete result replaces the last
         submission_transition(submission=submission, to=Status.SCORED)
-        leaderboard_recompute(benchmark=submission.benchmark)
-        submission_publish(submission=submission)
+        _result_landed(submission)
         submission_notify(submission=submission)
         if submission.contributor is not None:
             contribution_record(
@@ -185,16 +198,29 @@ def submission_finish(*, submission_id: int) -> str:
                 title=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb",
                 metadata={"submission": submission.pk, "benchmark": submission.benchmark.slug},
             )
-            if submission.is_record:
-                # One record-holder badge per contributor and benchmark, however many records.
-                award_grant(
-                    badge=badges_ensure()["leaderboard-record"],
-                    contributor=submission.contributor,
-                    citation=f"{submission.benchmark.slug}: {submission.mean_val_bpb:.4f} bpb "
-                    f"(submission #{submission.pk})",
-                    period_key=submission.benchmark.slug[:20],
-                )
+            record_award(submission)
     return Status.SCORED
+
+
+def _figures(submission: Submission, runs: list[EvaluationRun], scores: list[float]) -> None:
+    submission.mean_val_bpb, submission.std_val_bpb, submission.ci_val_bpb = score_interval(scores)
+    tests = [run.test_bits_per_byte for run in runs if run.test_bits_per_byte is not None]
+    submission.mean_test_bpb = statistics.fmean(tests) if len(tests) == len(runs) else None
+
+
+def _result_device(runs: list[EvaluationRun]) -> str:
+    """The device class most of a result's seeds ran on."""
+    devices = [device_class(run.device) for run in runs if run.device]
+    return max(sorted(set(devices)), key=devices.count) if devices else ""
+
+
+def _result_landed(submission: Submission) -> None:
+    """A complete result is stored: the baseline's kept for its device class, the board, the
+    commit status and comment."""
+    if submission.pk == submission.benchmark.baseline_id:
+        baseline_record(submission)
+    leaderboard_recompute(benchmark=submission.benchmark)
+    submission_publish(submission=submission)
 
 
 def submission_cut_short(*, submission: Submission, run: EvaluationRun, worker: Worker) -> None:
@@ -229,6 +255,9 @@ def submission_cut_short(*, submission: Submission, run: EvaluationRun, worker: 
                 "requeued for another worker",
             )
             _requeue(fresh, error="")
+            return
+        if is_standing(fresh):  # extra seeds of a result that stands: it stays as it was
+            standing_restore(fresh, how_far)
             return
         if machine_slow:
             reason = (
@@ -280,7 +309,7 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
     cutoff = timezone.now() - stale_after
     # A worker that keeps beating may still hold a run no longer than a run may take.
     overdue = cutoff - timedelta(seconds=settings.EVALUATION_RUN_TIMEOUT)
-    counts = {"requeued": 0, "failed": 0, "redispatched": 0}
+    counts = {"requeued": 0, "failed": 0, "redispatched": 0, "decided": 0}
     stale = EvaluationRun.objects.filter(status=RunStatus.RUNNING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(started_at__lt=overdue)
     )
@@ -301,7 +330,23 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
                 counts["failed"] += 1
     _reap_lost_claims(cutoff=cutoff, counts=counts)
     counts["redispatched"] = _redispatch_waiting()
+    counts["decided"] = _decide_waiting()
     return counts
+
+
+def _decide_waiting() -> int:
+    """Possible records still waiting for a record holder that is at rest (its extra seeds
+    ended some way the holder's finish did not see): decided with the seeds there are."""
+    benchmarks = Benchmark.objects.filter(
+        pk__in=Submission.objects.filter(status=Status.SCORED, record_pending=True).values(
+            "benchmark_id"
+        )
+    )
+    decided = 0
+    for benchmark in benchmarks:
+        with transaction.atomic():
+            decided += records_decide_pending(benchmark=benchmark, grow_holder=False)
+    return decided
 
 
 def _redispatch_waiting() -> int:

@@ -175,6 +175,13 @@ def submission_cancel(*, submission: Submission, reason: str = "cancelled") -> S
     """Cancel a waiting or running submission; a running worker sees it and kills its sandbox."""
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission.pk)
+        if submission.status in Submission.ACTIVE and submission.result_attempt == (
+            submission.attempt
+        ):
+            raise TransitionError(
+                f"submission #{submission.pk} is adding seeds to the result it shows, to "
+                "decide whether a submission is a new record; it is scored again when they are in"
+            )
         submission_transition(submission=submission, to=Status.CANCELLED, reason=reason)
         submission.counts_for_quota = False
         submission.save(update_fields=["counts_for_quota"])
@@ -212,8 +219,11 @@ def submission_prioritise(*, submission: Submission) -> Submission:
     return submission
 
 
-def submission_rerun(*, submission: Submission) -> Submission:
-    """Run a finished submission again from scratch (a maintainer's decision)."""
+def submission_rerun(
+    *, submission: Submission, seeds: int | None = None, only_on: str = ""
+) -> Submission:
+    """Run a finished submission again from scratch (a maintainer's decision; the platform's,
+    for a baseline on a device class, `only_on`, with `seeds` when a record test needs more)."""
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission.pk)
         submission_transition(submission=submission, to=Status.QUEUED)
@@ -225,7 +235,9 @@ def submission_rerun(*, submission: Submission) -> Submission:
             finished_at=timezone.now(),
         )
         submission.attempt += 1
-        submission.seeds_wanted = None
+        submission.seeds_wanted = seeds
+        submission.only_on = only_on
+        submission.record_pending = False
         submission.slow_requeues = 0
         submission.claims = 0
         submission.save()

@@ -197,6 +197,36 @@ def worker_slower_than_another(*, worker: Worker, benchmark: Benchmark) -> bool:
     )
 
 
+def device_class(name: str) -> str:
+    """A device's class, the same whether a run reports it (`NVIDIA H200`, `cpu`) or a worker's
+    hello lists it (`NVIDIA H200, 143771 MiB`, `cpu (16 cores)`): results of one class compare
+    like with like."""
+    return str(name).split(",")[0].split(" (")[0].strip()[:100]
+
+
+def worker_device_class(*, worker: Worker, benchmark: Benchmark) -> str:
+    """The class of device this worker trains the benchmark's runs on: its first GPU, or `cpu`
+    for a CPU benchmark or a machine without one."""
+    gpus = [str(d) for d in worker.devices if not str(d).startswith("cpu")]
+    if benchmark_spec(benchmark).device == "cpu" or not gpus:
+        return "cpu"
+    return device_class(gpus[0])
+
+
+def live_device_classes(*, benchmark: Benchmark) -> list[str]:
+    """The device classes of the workers serving the benchmark's queue, seen in the last five
+    minutes (sorted)."""
+    recent = timezone.now() - timedelta(minutes=5)
+    workers = Worker.objects.filter(revoked_at__isnull=True, last_seen_at__gte=recent)
+    return sorted(
+        {
+            worker_device_class(worker=worker, benchmark=benchmark)
+            for worker in workers
+            if benchmark.queue in worker.queues
+        }
+    )
+
+
 def worker_gpus(devices: list[Any]) -> int:
     """The GPUs among a worker's devices as its hello lists them (a machine without one lists
     its CPU, `cpu (N cores)`)."""

@@ -260,7 +260,7 @@ def test_a_scored_pr_gets_success_with_score_delta_rank_and_the_comment(
     run = submission.runs.get()
     assert run.metrics["sandbox"] == "bubblewrap"  # untrusted code: never unsandboxed
     assert not submission.is_record  # better, but one seed cannot show it
-    assert "not significant after 1 seed (too few seeds to test" in submission.record_note
+    assert "not significant after 1 seed against 3 (too few seeds to test" in submission.record_note
     assert fake_github.gets(f"/tarball/{SHA1}")
     delta = f"{submission.mean_val_bpb - 9.0:+.3f}".replace("-", "\u2212")
     status = fake_github.statuses(SHA1)[-1]

@@ -116,7 +116,7 @@ def test_reaper_requeues_once_then_fails_with_worker_lost(benchmark: Benchmark) 
         heartbeat_at=old,
         worker_host="gpu-7",
     )
-    assert runs_reap_stale() == {"requeued": 1, "failed": 0, "redispatched": 0}
+    assert runs_reap_stale() == {"requeued": 1, "failed": 0, "redispatched": 0, "decided": 0}
     submission.refresh_from_db()
     run.refresh_from_db()
     assert submission.status == "queued" and run.status == "queued"
@@ -124,13 +124,13 @@ def test_reaper_requeues_once_then_fails_with_worker_lost(benchmark: Benchmark) 
 
     Submission.objects.filter(pk=submission.pk).update(status=Status.RUNNING)
     EvaluationRun.objects.filter(pk=run.pk).update(status="running", attempts=2, heartbeat_at=old)
-    assert runs_reap_stale() == {"requeued": 0, "failed": 1, "redispatched": 0}
+    assert runs_reap_stale() == {"requeued": 0, "failed": 1, "redispatched": 0, "decided": 0}
     submission.refresh_from_db()
     assert submission.status == "failed" and "worker lost" in submission.reason
     assert not submission.counts_for_quota  # the platform's fault, not the contributor's
     fresh = timezone.now()
     EvaluationRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=fresh)
-    assert runs_reap_stale() == {"requeued": 0, "failed": 0, "redispatched": 0}
+    assert runs_reap_stale() == {"requeued": 0, "failed": 0, "redispatched": 0, "decided": 0}
 
 
 def test_a_record_earns_the_record_holder_badge_once_per_benchmark(benchmark: Benchmark) -> None:

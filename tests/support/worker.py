@@ -48,8 +48,12 @@ class ApiWorker:
     """A worker as the platform sees it: its calls to the worker API, with results made up
     (the engine is tested on its own; `evaluate_now` runs it for real)."""
 
-    def __init__(self) -> None:
-        self.model, self.key = make_worker("cpu")
+    def __init__(self, *queues: str, devices: list[str] | None = None) -> None:
+        self.model, self.key = make_worker(*(queues or ("cpu",)))
+        if devices is not None:  # as its hello would list them (`nvidia-smi`'s name, memory)
+            self.model.devices = devices
+            self.model.last_seen_at = timezone.now()
+            self.model.save(update_fields=["devices", "last_seen_at"])
         self.client = Client(HTTP_AUTHORIZATION=f"Bearer {self.key}")
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -73,6 +77,7 @@ class ApiWorker:
         trained: int | None = None,
         rate: float = 20_000.0,
         failed: bool = False,
+        device: str | None = None,
     ) -> bool:
         """Run a seed and report what an engine would: `score`, and `trained` bytes (the whole
         budget by default) at `rate` bytes/s. Returns whether to go on."""
@@ -88,6 +93,7 @@ class ApiWorker:
             "byte_budget": budget,
             "bytes_per_second": rate,
             "stopped_early": trained < budget,
+            "device_name": device,
         }
         answer = self.post(
             f"runs/{run}/result/", {"result": result, "exit_status": 0, "output_tail": ""}
@@ -95,11 +101,14 @@ class ApiWorker:
         assert answer.status_code == 200, answer.content
         return bool(answer.json()["continue"])
 
-    def evaluate(self, submission: Submission, scores: dict[int, float]) -> str:
+    def evaluate(
+        self, submission: Submission, scores: dict[int, float], *, device: str | None = None
+    ) -> str:
         """Take the job, report a score for each seed it is given, and finish it."""
         job = self.claim(submission)
+        assert job["submission"] == submission.pk, "the fair queue handed out another job"
         for seed in job["seeds"]:
-            assert self.seed(submission, seed=seed, score=scores[seed])
+            assert self.seed(submission, seed=seed, score=scores[seed], device=device)
         answer = self.post(f"jobs/{submission.pk}/finish/")
         assert answer.status_code == 200, answer.content
         return str(answer.json()["status"])
