@@ -7,6 +7,9 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 # The engine's tests train in sandboxes: two at a time (pytest-xdist) take about 0.6 of the time.
 ENGINE_JOBS ?= 2
+# The platform's tests wait on processes, browsers and sockets more than on a core: two at a time
+# take about 0.6 of the time too (each pytest-xdist process gets its own test database).
+PLATFORM_JOBS ?= 2
 
 .PHONY: install run test test-engine test-platform lint format bench screenshots worker \
 	evaluation-worker migrate clean
@@ -45,7 +48,7 @@ test-engine: install
 	$(PY) -m pytest -n $(ENGINE_JOBS) tests/evaluation/engine
 
 test-platform: install
-	$(PY) -m pytest --ignore=tests/evaluation/engine $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PLATFORM_JOBS) --ignore=tests/evaluation/engine $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
