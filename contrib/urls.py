@@ -14,4 +14,5 @@ urlpatterns = [
     path("docs/<slug:slug>/history/", views.doc_history, name="doc-history"),
     path("docs/<slug:slug>/edit/", views.doc_edit, name="doc-edit"),
     path("healthz/", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
@@ -214,7 +215,13 @@ def _doc_or_404(slug: str) -> tuple[DocPage, DocRevision | None]:
 def doc_page(request: HttpRequest, slug: str) -> HttpResponse:
     page, latest = _doc_or_404(slug)
     html = markdown_render(text=latest.body) if latest else ""
-    return render(request, "contrib/docs/page.html", {"page": page, "latest": latest, "html": html})
+    context = {
+        "page": page,
+        "latest": latest,
+        "html": html,
+        "panels": panels_render_context(page="doc", doc=page),
+    }
+    return render(request, "contrib/docs/page.html", context)
 
 
 def doc_history(request: HttpRequest, slug: str) -> HttpResponse:
@@ -258,6 +265,11 @@ def doc_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
             return redirect("doc", slug=revision.page.slug)
     status = 400 if form.errors else 200
     return render(request, "contrib/docs/edit.html", {"page": page, "form": form}, status=status)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`, which browsers ask for on any page (a JSON one too): the site's icon."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

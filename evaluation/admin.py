@@ -21,6 +21,7 @@ from evaluation.services import (
     leaderboard_recompute,
     submission_approve,
     submission_cancel,
+    submission_hold,
     submission_prioritise,
     submission_rerun,
 )
@@ -153,7 +154,7 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
     ]
     list_select_related = ["benchmark", "contributor"]
     inlines = [RunInline]
-    actions = ["approve", "cancel", "rerun", "prioritise"]
+    actions = ["approve", "hold", "cancel", "rerun", "prioritise"]
 
     def _apply(
         self,
@@ -177,6 +178,10 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
     @admin.action(description="Approve (let the code run)")
     def approve(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(request, queryset, submission_approve, "approved", user=request.user)
+
+    @admin.action(description="Hold for approval (look at the code first)")
+    def hold(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
+        self._apply(request, queryset, submission_hold, "held for approval")
 
     @admin.action(description="Cancel")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:

@@ -67,7 +67,7 @@ class UploadSubmissionForm(forms.Form):
     )
     archive = forms.FileField(
         label="Folder (.zip or .tar.gz)",
-        help_text="config.json (use {} for defaults), model.py, optionally optimizer.py and "
+        help_text="model.py, config.json (optional: the defaults without it), optimizer.py and "
         "helper modules; at most 4 MiB and 64 files. It runs once a maintainer approves it.",
     )
 

@@ -118,7 +118,9 @@ class Submission(models.Model):
     ALLOWED_TRANSITIONS: dict[str, set[str]] = {
         Status.PENDING_APPROVAL: {Status.QUEUED, Status.CANCELLED, Status.SUPERSEDED},
         # queued → scored: a standing result's extra seeds could not run; it stays as it was.
+        # queued → pending approval: a maintainer parks it until someone approves it.
         Status.QUEUED: {
+            Status.PENDING_APPROVAL,
             Status.RUNNING,
             Status.CANCELLED,
             Status.SUPERSEDED,

@@ -28,6 +28,8 @@ def _wrapped_tar(data: bytes) -> bytes:
         if zipfile.is_zipfile(io.BytesIO(data)):
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 members = [m for m in archive.infolist() if not m.is_dir()]
+                if not members:
+                    raise UnsafeArchive("the archive holds no files")
                 if len(members) > LIMITS.max_files:
                     raise UnsafeArchive(f"more than {LIMITS.max_files} files in the archive")
                 if sum(m.file_size for m in members) > LIMITS.max_bytes:
@@ -49,6 +51,8 @@ def _wrapped_tar(data: bytes) -> bytes:
             except (tarfile.TarError, EOFError, OSError) as exc:
                 raise UnsafeArchive("not a .zip or .tar.gz archive") from exc
             with original:
+                if not any(entry.isfile() for entry in original.getmembers()):
+                    raise UnsafeArchive("the archive holds no files")
                 for entry in original.getmembers():
                     renamed = entry.replace(name=f"upload/{safe_relative(entry.name)}")
                     if entry.islnk():  # a hard link names another member: renamed alike
@@ -60,26 +64,27 @@ def _wrapped_tar(data: bytes) -> bytes:
 
 
 def upload_unpack(data: bytes, dest: Path) -> Path:
-    """Extract an uploaded submission into `dest`; returns the folder holding its
-    `config.json` (the archive's root, or its one top folder). Raises `UnsafeArchive`."""
+    """Extract an uploaded submission into `dest`; returns the submission folder: the
+    archive's root, or its one top folder when the root holds neither `config.json` nor
+    `model.py`. Raises `UnsafeArchive`."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UnsafeArchive(f"the upload is larger than {MAX_UPLOAD_BYTES:,} bytes")
     try:
         extract_folder(_wrapped_tar(data), folder="", dest=dest, limits=LIMITS)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
         raise UnsafeArchive(f"the archive is damaged: {exc}") from exc
-    if (dest / "config.json").is_file():
-        return dest
     inner = list(dest.iterdir())
-    if len(inner) == 1 and inner[0].is_dir() and (inner[0] / "config.json").is_file():
-        return inner[0]
-    raise UnsafeArchive(
-        "no config.json at the archive's root or in its one top folder (use {} for defaults)"
-    )
+    marked = any((dest / name).is_file() for name in ("config.json", "model.py"))
+    folder = inner[0] if not marked and len(inner) == 1 and inner[0].is_dir() else dest
+    if not any(path.is_file() for path in folder.rglob("*")):
+        raise UnsafeArchive("the archive holds no files")
+    return folder
 
 
 def upload_config(folder: Path) -> dict[str, Any]:
-    """The folder's `config.json`, which must be a JSON object."""
+    """The folder's `config.json`, which must be a JSON object; without one, the defaults."""
+    if not (folder / "config.json").is_file():
+        return {}
     try:
         config = json.loads((folder / "config.json").read_text())
     except (ValueError, UnicodeDecodeError) as exc:

@@ -23,5 +23,10 @@ urlpatterns = [
         name="submission-action",
     ),
     path("submit/", views.submit, name="submit"),
+    path(
+        "benchmarks/<slug:slug>/reference.tar.gz",
+        views.benchmark_reference,
+        name="benchmark-reference",
+    ),
     path("feeds/<str:key>/submissions.atom", FinishedSubmissions(), name="submission-feed"),
 ]

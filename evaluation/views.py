@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from contrib.contributors import contributor_get_or_create_for_user
 from contrib.models import Contributor
+from evaluation.contributing import contribution_guide, reference_archive
 from evaluation.engine.specs import SPECS
 from evaluation.exports import (
     LEADERBOARD_FIELDS,
@@ -311,9 +312,21 @@ def submit(request: HttpRequest) -> HttpResponse:
         "form": form,
         "upload": upload,
         "spec": spec,
+        "guide": contribution_guide(benchmark) if benchmark else None,
     }
     invalid = (form and form.errors) or (upload and upload.errors)
     return render(request, "evaluation/submit.html", context, status=400 if invalid else 200)
+
+
+def benchmark_reference(request: HttpRequest, slug: str) -> HttpResponse:
+    """The benchmark's reference submission folder, to start from (`.tar.gz`)."""
+    benchmark = benchmark_get(slug=slug)
+    if benchmark is None:
+        raise Http404("no such benchmark")
+    response = HttpResponse(reference_archive(benchmark), content_type="application/gzip")
+    response["Content-Disposition"] = f'attachment; filename="{slug}-reference.tar.gz"'
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 # --- panels on contrib's pages ----------------------------------------------------------------
@@ -329,3 +342,10 @@ def dashboard_panel() -> dict[str, Any]:
 
 def profile_panel(*, contributor: Contributor) -> dict[str, Any]:
     return contributor_submissions(contributor=contributor)
+
+
+def contributing_panel(*, doc: Any) -> dict[str, Any]:
+    """On the Contributing doc: how to submit to each open benchmark, from the benchmark."""
+    if getattr(doc, "slug", "") != "contributing":
+        return {}
+    return {"guides": [contribution_guide(b) for b in benchmarks_open()]}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-PAGES = ("dashboard", "profile")
+PAGES = ("dashboard", "profile", "doc")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ Public API
   unsafe_no_sandbox=False, threads=None, progress=print) -> dict``: the result, also what the
   CLI writes as JSON.
 
-A submission is a folder: ``config.json`` (required, ``{}`` for defaults), optionally
+A submission is a folder: ``config.json`` (optional: the defaults without it), optionally
 ``model.py`` with ``build_model(vocab_size, block_size, config) -> nn.Module`` whose
 ``forward(idx: LongTensor[B, T])`` returns logits ``[B, T, 256]``, and optionally
 ``optimizer.py`` with ``build_optimizer(model, config) -> torch.optim.Optimizer``. Without

@@ -77,8 +77,10 @@ def _read_submission(folder: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
                 f"{MAX_SUBMISSION_BYTES >> 20} MiB)",
             )
         files[str(rel)] = path.read_bytes()
-    if "config.json" not in files:
-        raise RunFailedError("rejected", "the submission has no config.json (use {} for defaults)")
+    if not files:
+        raise RunFailedError("rejected", "the submission folder is empty")
+    if "config.json" not in files:  # optional: the spec's defaults
+        return files, {}
     try:
         config = json.loads(files["config.json"])
     except ValueError as exc:

@@ -49,6 +49,7 @@ from evaluation.services.submissions import (
     submission_check_quota,
     submission_create_config,
     submission_create_upload,
+    submission_hold,
     submission_prioritise,
     submission_rerun,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "submission_create_upload",
     "submission_fail",
     "submission_finish",
+    "submission_hold",
     "submission_materialize",
     "submission_prioritise",
     "submission_publish",

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 
 from contrib.github.answers import commit_status_set, pull_request_comment_set
+from evaluation.contributing import contribution_guide, guide_markdown
 from evaluation.models import LeaderboardEntry, Submission
 
 Status = Submission.Status
@@ -100,6 +101,10 @@ def _comment_body(submission: Submission) -> str:
             lines.append("_Unofficial: trained on a reduced budget._")
     elif submission.reason:
         lines.append(f"**{submission.get_status_display()}**: {submission.reason}")
+    if submission.status == Status.FAILED:
+        guide = guide_markdown(contribution_guide(benchmark), site=settings.PLATFORM_URL)
+        lines += ["", "<details><summary>How a submission folder is laid out</summary>", ""]
+        lines += [guide, "", "</details>"]
     lines += [
         "",
         "| seed | status | val bpb | final loss | bytes/s | device |",

@@ -88,8 +88,8 @@ def submission_materialize(*, submission: Submission, folder: Path) -> None:
         )
     except UnsafeArchive as exc:
         raise FetchError(f"the archive of {submission.head_sha[:7]} was refused: {exc}") from exc
-    if not (folder / "config.json").is_file():
-        raise FetchError(f"{submission.folder}/ has no config.json at {submission.head_sha[:7]}")
+    if not any(path.is_file() for path in folder.rglob("*")):
+        raise FetchError(f"{submission.folder}/ has no files at {submission.head_sha[:7]}")
 
 
 def _archive_fetch(*, submission: Submission) -> bytes:

@@ -175,9 +175,7 @@ def submission_cancel(*, submission: Submission, reason: str = "cancelled") -> S
     """Cancel a waiting or running submission; a running worker sees it and kills its sandbox."""
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission.pk)
-        if submission.status in Submission.ACTIVE and submission.result_attempt == (
-            submission.attempt
-        ):
+        if is_standing_top_up(submission):
             raise TransitionError(
                 f"submission #{submission.pk} is adding seeds to the result it shows, to "
                 "decide whether a submission is a new record; it is scored again when they are in"
@@ -207,6 +205,41 @@ def submission_approve(
         enqueue(submission)
         submission_publish(submission=submission)
     return submission
+
+
+def submission_hold(*, submission: Submission) -> Submission:
+    """Park a queued submission until a maintainer approves it (a maintainer's decision: to
+    look at the code first). Its queue's message then claims nothing; approving queues it
+    again. A result it shows stands meanwhile."""
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission.pk)
+        if submission.status != Status.QUEUED:
+            raise TransitionError(
+                f"submission #{submission.pk} is {submission.status}: only a queued one can be "
+                "held for approval"
+            )
+        if is_standing_top_up(submission):
+            raise TransitionError(
+                f"submission #{submission.pk} is adding seeds to the result it shows, to decide "
+                "whether a submission is a new record; it cannot be held"
+            )
+        submission.approved_by = None
+        submission.approved_by_login = ""
+        submission_transition(
+            submission=submission,
+            to=Status.PENDING_APPROVAL,
+            reason="held for a maintainer's approval",
+        )
+        submission_publish(submission=submission)
+    return submission
+
+
+def is_standing_top_up(submission: Submission) -> bool:
+    """Whether a queued or running submission is adding seeds to the result it shows (a
+    record test's extra seeds): not the owner's to cancel, nor a maintainer's to hold."""
+    return submission.status in Submission.ACTIVE and submission.result_attempt == (
+        submission.attempt
+    )
 
 
 def submission_prioritise(*, submission: Submission) -> Submission:

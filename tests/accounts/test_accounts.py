@@ -177,6 +177,13 @@ def test_local_sign_up_and_when_it_is_closed(settings: Any) -> None:
     )
     assert answer.status_code == 302
     assert User.objects.filter(username="local-dev").exists()
+    # A profile from the first minute, in the account menu, and no GitHub link: not linked.
+    home = client.get("/").content.decode()
+    assert '<a href="/c/local-dev/">Your profile</a>' in home
+    profile = client.get("/c/local-dev/")
+    assert profile.status_code == 200
+    assert "not linked to GitHub" in profile.content.decode()
+    assert "github.com/local-dev" not in profile.content.decode()
     settings.ACCOUNT_ALLOW_SIGNUP = False
     closed = Client().get("/accounts/signup/")
     assert b"Sign Up Closed" in closed.content and b'name="password1"' not in closed.content

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from evaluation.engine.folders import stored_path
@@ -22,7 +23,7 @@ from evaluation.services import (
     leaderboard_recompute,
     submission_create_config,
 )
-from tests.factories import ContributorFactory, SubmissionFactory
+from tests.factories import ContributorFactory, RepositoryFactory, SubmissionFactory
 from tests.support.benchmark_folder import make_benchmark_folder, secret_text
 from tests.support.worker import ClientTransport, evaluate_now, make_worker
 
@@ -297,11 +298,23 @@ def test_the_shipped_benchmarks_are_practice_folders_of_the_engines_corpus(slug:
 
 
 def test_the_demo_seed_imports_the_shipped_demo_folder(store: Path) -> None:
+    """The demo benchmark, its model repository and folder (what /submit/ tells a
+    contributor), two queued configs and one code upload waiting for approval."""
     ContributorFactory(login="ada-lovelace")
+    ContributorFactory(login="alan-turing")
+    model = RepositoryFactory(full_name="crucible-demo/tinygpt", role="model")
     call_command("seed_demo_benchmarks", stdout=StringIO())
     benchmark = Benchmark.objects.get(slug="demo-cpu")
     assert benchmark.practice and benchmark.queue == "cpu" and benchmark.seeds == 1
     assert benchmark.definition["data"]["validation"][0]["sha256"]
+    assert benchmark.model_repository == model
+    assert benchmark.submission_path == "submissions/demo-cpu"
     assert Submission.objects.filter(benchmark=benchmark, status="queued").count() == 2
+    waiting = Submission.objects.get(benchmark=benchmark, status="pending_approval")
+    assert waiting.source == "upload" and waiting.contributor.login == "alan-turing"
     call_command("seed_demo_benchmarks", stdout=StringIO())  # again: nothing more
-    assert Submission.objects.filter(benchmark=benchmark).count() == 2
+    assert Submission.objects.filter(benchmark=benchmark).count() == 3
+    client = Client()
+    client.force_login(User.objects.create_user("newcomer"))
+    page = client.get("/submit/?benchmark=demo-cpu").content.decode()
+    assert "crucible-demo/tinygpt" in page and "submissions/demo-cpu/&lt;your-name&gt;/" in page

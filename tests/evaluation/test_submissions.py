@@ -197,3 +197,25 @@ def test_evaluation_points_need_a_complete_run_that_beats_the_baseline(
     scored(2.9)
     scored(2.8)
     assert Contribution.objects.filter(kind="evaluation", contributor=mona).count() == 3
+
+
+def test_a_maintainer_holds_a_queued_submission_for_approval_in_the_admin(
+    benchmark: Benchmark,
+) -> None:
+    """A maintainer parks a queued one to read its code first; approving queues it again."""
+    queued = SubmissionFactory(benchmark=benchmark, status="queued", source="config", config={})
+    running = SubmissionFactory(benchmark=benchmark, status="running", source="config", config={})
+    admin = APIClient()
+    admin.force_login(User.objects.create_superuser("root-hold", "r@example.org", "pw-long-1"))
+    answer = admin.post(
+        "/admin/evaluation/submission/",
+        {"action": "hold", "_selected_action": [queued.pk, running.pk]},
+        follow=True,
+    )
+    page = answer.content.decode()
+    assert "1 submissions held for approval." in page
+    assert "only a queued one can be held for approval" in page
+    queued.refresh_from_db()
+    assert queued.status == "pending_approval" and "held" in queued.reason
+    answer = admin.post(f"/api/submissions/{queued.pk}/approve/")
+    assert answer.status_code == 200 and answer.json()["status"] == "queued"

@@ -333,8 +333,9 @@ DOCS_CONTRIBUTING = [
 
 1. Pick an issue labelled **good first issue** on the [Start here](/issues/) page.
 2. Open a pull request; a maintainer reviews it.
-3. A change to the model is **trained and scored** by the platform: put it under
-   `submissions/<your-name>/` and the bot comments with its bits per byte.
+3. A change to the model is **trained and scored** by the platform, and the bot comments
+   with its bits per byte: where its folder goes and what it holds is below, for each
+   benchmark (from the benchmark's own settings, as on [Submit](/submit/)).
 
 Your work shows on your profile and, each month, on the [honour roll](/honors/).
 """,

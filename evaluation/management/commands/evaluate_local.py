@@ -29,8 +29,8 @@ class Command(BaseCommand):
         if found is None:
             known = ", ".join(Benchmark.objects.values_list("slug", flat=True)) or "none"
             raise CommandError(f"no benchmark {benchmark!r} (known: {known})")
-        if not (folder / "config.json").is_file():
-            raise CommandError(f"{folder} is not a submission folder: it has no config.json")
+        if not folder.is_dir():
+            raise CommandError(f"{folder} is not a folder")
 
         def progress(done: int | None, loss: float | None) -> bool:
             if done is not None and not json:

@@ -3,7 +3,10 @@ what to fix; budgets and caps hold."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+from evaluation.engine.passes import REFERENCE_DIR
 
 BASE = """
 class Model(nn.Module):
@@ -90,10 +93,18 @@ def test_invalid_config_is_rejected(run, tiny_spec, make_submission) -> None:
     assert "lr: must be <= 0.1" in result["error"] and "depth: unknown key" in result["error"]
 
 
-def test_missing_config_and_folder(run, tiny_spec, tmp_path: Path) -> None:
-    (tmp_path / "model.py").write_text("")
+def test_the_reference_without_a_config(run, tiny_spec, tmp_path: Path) -> None:
+    """config.json is optional: a folder of the reference's model.py alone trains with the
+    spec's defaults, as the reference (trusted by content)."""
+    shutil.copy(REFERENCE_DIR / "model.py", tmp_path / "model.py")
     result = run(tiny_spec(), tmp_path)
-    assert result["status"] == "rejected" and "no config.json" in result["error"]
+    assert result["status"] == "ok", result["error"]
+    assert result["val_bits_per_byte"] is not None
+
+
+def test_an_empty_or_missing_folder(run, tiny_spec, tmp_path: Path) -> None:
+    result = run(tiny_spec(), tmp_path)
+    assert result["status"] == "rejected" and "folder is empty" in result["error"]
     result = run(tiny_spec(), tmp_path / "absent")
     assert result["status"] == "failed" and "does not exist" in result["error"]
 
