@@ -266,6 +266,8 @@ def _local_handle(username: str) -> str:
 def contributor_get_public(*, login: str) -> Contributor | None:
     """The contributor shown at `/c/<login>/` and by the API: a merged record leads to the one
     it became; a private sponsor known for nothing else is not shown (one query as a rule)."""
+    if "\x00" in login:  # no login holds one, and PostgreSQL refuses to compare with one
+        return None
     hidden = ExpressionWrapper(private_only("pk"), output_field=BooleanField())
     merged_hidden = ExpressionWrapper(private_only("merged_into"), output_field=BooleanField())
     found = (

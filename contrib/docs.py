@@ -119,6 +119,7 @@ def doc_revision_create(
     title = title.strip()
     if not title:
         raise DocError("a page needs a title")
+    body = _lines(body)  # a browser's form sends CRLF: one kind of line end, or diffs are noise
     if len(body) > MAX_BODY_CHARS:
         raise DocError(f"the page is longer than {MAX_BODY_CHARS:,} characters")
     slug = slug or slugify(title)[:50].rstrip("-")  # an address fits the slug column
@@ -198,12 +199,40 @@ def doc_diff(*, page: DocPage, from_number: int, to_number: int) -> str:
     old, new = revisions[from_number], revisions[to_number]
     return "".join(
         difflib.unified_diff(
-            old.body.splitlines(keepends=True),
-            new.body.splitlines(keepends=True),
+            _diffable(old.body),  # revisions stored before CRLF was normalised compare as
+            _diffable(new.body),  # text too, and a missing last line end is no change
             fromfile=f"{page.slug} r{old.number}",
             tofile=f"{page.slug} r{new.number}",
         )
     )
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _diffable(text: str) -> list[str]:
+    lines = _lines(text).splitlines()
+    return [f"{line}\n" for line in lines]
+
+
+def diff_lines(diff: str) -> list[tuple[str, str]]:
+    """A unified diff's lines with their kind, for colour: `add`, `del`, `hunk`, `file` or
+    `same`."""
+    kinds = []
+    for line in diff.splitlines():
+        if line.startswith(("+++", "---")):
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "same"
+        kinds.append((kind, line))
+    return kinds
 
 
 def doc_pages() -> QuerySet[DocPage]:

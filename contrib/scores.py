@@ -11,6 +11,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    F,
     OuterRef,
     Q,
     QuerySet,
@@ -153,6 +154,27 @@ def contributor_with_totals(
     contributor.score = score  # type: ignore[attr-defined]
     contributor.contribution_count = sum(counts.values())  # type: ignore[attr-defined]
     return contributor
+
+
+def contributor_standing(*, contributor: Contributor) -> tuple[int, Decimal]:
+    """A person's all-time rank among the public people (not bots) and their score, from the
+    tallies (one aggregate over a few rows per contributor, whatever the ledger's size)."""
+    weights = scoring_points()
+    row_points = Case(
+        *[When(kind=kind, then=F("count") * Value(weight)) for kind, weight in weights.items()],
+        default=Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=3),
+    )
+    mine = contributor_with_totals(contributor=contributor).score  # type: ignore[attr-defined]
+    people = contributors_public().filter(is_bot=False).values("pk")
+    ahead = (
+        ContributionTally.objects.filter(contributor__in=people)
+        .values("contributor_id")
+        .annotate(points=Sum(row_points))
+        .filter(points__gt=mine)
+        .count()
+    )
+    return ahead + 1, mine
 
 
 def contribution_scores(

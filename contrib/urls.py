@@ -15,4 +15,5 @@ urlpatterns = [
     path("docs/<slug:slug>/edit/", views.doc_edit, name="doc-edit"),
     path("healthz/", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("badges/c/<str:login>.svg", views.badge_contributor, name="badge-contributor"),
 ]

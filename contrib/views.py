@@ -18,6 +18,7 @@ from contrib.badges import awards_for, contributor_awards
 from contrib.contributors import contributor_get_public
 from contrib.docs import (
     DocError,
+    diff_lines,
     doc_diff,
     doc_page_get,
     doc_pages,
@@ -40,12 +41,14 @@ from contrib.scores import (
     contribution_days,
     contributions_per_week,
     contributor_kind_counts,
+    contributor_standing,
     contributor_tallies,
 )
 from contrib.skills import contributor_skills
 from contrib.sponsorships import contributor_is_sponsored, sponsorships_public
 from ui.charts import heatmap, legend, stacked_bars
 from ui.panels import panels_render_context
+from ui.shields import BLUE, GREEN, GREY, badge_response
 
 KIND_LABELS = dict(ContributionKind.choices)
 
@@ -233,7 +236,7 @@ def doc_history(request: HttpRequest, slug: str) -> HttpResponse:
     error = ""
     if numbers is not None:
         try:
-            diff = doc_diff(page=page, from_number=numbers[0], to_number=numbers[1])
+            diff = diff_lines(doc_diff(page=page, from_number=numbers[0], to_number=numbers[1]))
         except DocError as exc:
             error = str(exc)
     context = {
@@ -265,6 +268,20 @@ def doc_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
             return redirect("doc", slug=revision.page.slug)
     status = 400 if form.errors else 200
     return render(request, "contrib/docs/edit.html", {"page": page, "form": form}, status=status)
+
+
+def badge_contributor(request: HttpRequest, login: str) -> HttpResponse:
+    """`/badges/c/<login>.svg`: a person's all-time rank and points, for their README."""
+
+    def build() -> tuple[str, str, str, int]:
+        contributor = contributor_get_public(login=login)
+        if contributor is None:
+            return "crucible", "no such contributor", GREY, 404
+        rank, score = contributor_standing(contributor=contributor)
+        points = f"{score.normalize():f}" if score else "0"
+        return "crucible", f"#{rank} · {points} points", GREEN if rank <= 10 else BLUE, 200
+
+    return badge_response(f"c:{login.lower()}", build)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

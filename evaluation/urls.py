@@ -23,6 +23,12 @@ urlpatterns = [
         name="submission-action",
     ),
     path("submit/", views.submit, name="submit"),
+    path("badges/record/<slug:slug>.svg", views.badge_record, name="badge-record"),
+    path(
+        "badges/c/<str:login>/record/<slug:slug>.svg",
+        views.badge_record_holder,
+        name="badge-record-holder",
+    ),
     path(
         "benchmarks/<slug:slug>/reference.tar.gz",
         views.benchmark_reference,

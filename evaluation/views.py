@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from contrib.contributors import contributor_get_or_create_for_user
+from contrib.contributors import contributor_get_or_create_for_user, contributor_get_public
 from contrib.models import Contributor
 from evaluation.contributing import contribution_guide, reference_archive
 from evaluation.engine.specs import SPECS
@@ -65,8 +65,10 @@ from evaluation.services import (
     submission_rerun,
 )
 from evaluation.services.baselines import baseline_devices
+from evaluation.services.records import record_holder
 from evaluation.uploads import MAX_UPLOAD_BYTES
 from ui.charts import Line, legend, line_chart
+from ui.shields import BLUE, GREY, ORANGE, badge_response
 
 Status = Submission.Status
 
@@ -214,12 +216,13 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
             title=f"Training loss of submission #{submission.pk}'s seeds against the baseline "
             "(as reported by the submission)",
             x_label="training bytes (counted by the harness)",
-            y_label="training loss, nats (reported)",
+            y_label="loss, nats per byte (reported)",
             x_ticks=[(0.0, "0"), (widest, f"{widest:,.0f}")],
         )
         if lines
         else None,
         "legend": legend([line.name for line in lines]) if lines else None,
+        "with_baseline": bool(baseline_runs),
         "log_tail": next((r.log_tail for r in reversed(runs) if r.log_tail), ""),
         "actions": submission_actions_for_user(submission=submission, user=request.user),
         "live": submission.status in (Status.QUEUED, Status.RUNNING),
@@ -327,6 +330,41 @@ def benchmark_reference(request: HttpRequest, slug: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{slug}-reference.tar.gz"'
     response["Cache-Control"] = "public, max-age=3600"
     return response
+
+
+def badge_record(request: HttpRequest, slug: str) -> HttpResponse:
+    """`/badges/record/<slug>.svg`: the benchmark's current record, for the model's README."""
+
+    def build() -> tuple[str, str, str, int]:
+        benchmark = benchmark_get(slug=slug)
+        if benchmark is None:
+            return "crucible", "no such benchmark", GREY, 404
+        holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
+        if holder is None or holder.mean_val_bpb is None:
+            return f"{slug} record", "none yet", GREY, 200
+        who = holder.contributor.login if holder.contributor else "the baseline"
+        return f"{slug} record", f"{holder.mean_val_bpb:.4f} bpb by {who}", ORANGE, 200
+
+    return badge_response(f"record:{slug}", build)
+
+
+def badge_record_holder(request: HttpRequest, login: str, slug: str) -> HttpResponse:
+    """`/badges/c/<login>/record/<slug>.svg`: whether a person holds (or held) the record."""
+
+    def build() -> tuple[str, str, str, int]:
+        benchmark = benchmark_get(slug=slug)
+        contributor = contributor_get_public(login=login)
+        if benchmark is None or contributor is None:
+            return "crucible", "not found", GREY, 404
+        holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
+        if holder is not None and holder.contributor_id == contributor.pk:
+            return f"{slug} record", f"holder · {holder.mean_val_bpb:.4f} bpb", ORANGE, 200
+        held = Submission.objects.filter(
+            benchmark=benchmark, contributor=contributor, is_record=True
+        ).exists()
+        return f"{slug} record", "held it before" if held else "not yet", BLUE, 200
+
+    return badge_response(f"holder:{login.lower()}:{slug}", build)
 
 
 # --- panels on contrib's pages ----------------------------------------------------------------

@@ -58,11 +58,6 @@ from contrib.sponsorships import sponsorships_public
 HEALTH_PERIODS = ["week", "month", "quarter", "year"]
 
 
-def _contributor_public(login: str) -> Contributor | None:
-    # No login holds a NUL character, and PostgreSQL refuses to compare with one (a 500).
-    return None if "\x00" in login else contributor_get_public(login=login)
-
-
 def _time(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(name, TIME_SCHEMA, description=f"{description}: {TIME_HELP}")
 
@@ -100,7 +95,7 @@ class ContributorViewSet(viewsets.ReadOnlyModelViewSet[Contributor]):
 
     def get_object(self) -> Any:
         # The same look-up as the profile page: case-insensitive, a merged login followed.
-        found = _contributor_public(self.kwargs["login"])
+        found = contributor_get_public(login=self.kwargs["login"])
         queryset = self.filter_queryset(self.get_queryset())
         obj = get_object_or_404(queryset, pk=found.pk if found else None)
         self.check_object_permissions(self.request, obj)
@@ -279,7 +274,7 @@ class ContributorProfileView(APIView):
     permission_classes = [PublicReadOnly]
 
     def get(self, request: Request, login: str) -> Response:
-        contributor = _contributor_public(login)  # as the page: merges followed
+        contributor = contributor_get_public(login=login)  # as the page: merges followed
         if contributor is None:
             raise Http404("no such contributor")
         # All-time figures from the tallies: a few rows, however long the ledger.

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from contrib.docs import DocError, doc_revision_create, markdown_render
@@ -81,6 +82,24 @@ def test_revisions_diffs_and_doc_contributions() -> None:
         (2, "mona", "clearer"),
         (1, "mona", ""),
     ]
+
+
+def test_an_edit_from_a_browser_diffs_only_what_changed_in_colour() -> None:
+    """A form posts CRLF line ends: stored as LF, so that a one-line edit is a one-line diff
+    (and revisions stored before compare as text); the page colours added and removed lines."""
+    mona = User.objects.create_user("mona-crlf", password="pw-123456789")
+    doc_revision_create(user=mona, title="Setup", body="One.\nTwo.\nThree.\n")
+    client = Client()
+    client.force_login(mona)
+    edit = {"title": "Setup", "body": "One.\r\nTwo, better.\r\nThree.\r\n", "message": "x"}
+    assert client.post("/docs/setup/edit/", edit).status_code == 302
+    assert DocPage.objects.get(slug="setup").revisions.get(number=2).body == (
+        "One.\nTwo, better.\nThree."  # the form strips the last line end
+    )
+    page = client.get("/docs/setup/history/?from=1&to=2").content.decode()
+    assert '<span class="diff-del">-Two.</span>' in page
+    assert '<span class="diff-add">+Two, better.</span>' in page
+    assert page.count('class="diff-del"') == 1 and page.count('class="diff-add"') == 1
 
 
 def test_only_signed_in_users_write_and_pages_render_safely() -> None:

@@ -33,3 +33,10 @@ def test_a_server_error_is_the_sites_own_500_page() -> None:
 def test_the_favicon_is_found() -> None:
     answer = Client().get("/favicon.ico")
     assert answer.status_code == 301 and answer["Location"].endswith("img/favicon.svg")
+
+
+def test_a_login_with_a_nul_is_not_found_on_every_database() -> None:
+    """PostgreSQL refuses to compare text holding NUL: the look-up answers None before it asks
+    (hypothesis found this on the profile page)."""
+    for path in ("/c/a%00b/", "/api/contributors/a%00b/", "/badges/c/a%00b.svg"):
+        assert Client().get(path).status_code == 404, path

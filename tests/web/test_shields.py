@@ -1,0 +1,74 @@
+"""README badges (`/badges/…svg`): the right numbers, `image/svg+xml`, cache headers, served
+from the cache until it expires, and a 404 badge for what does not exist. (Their speed from
+the cache is measured in `benchmarks/bench_pages.py`, not here.)"""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from contrib.scores import scoring_points
+from tests.factories import (
+    BenchmarkFactory,
+    ContributionFactory,
+    ContributorFactory,
+    SubmissionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    cache.clear()
+
+
+def svg(path: str, status: int = 200) -> str:
+    answer = Client().get(path)
+    assert answer.status_code == status
+    assert answer["Content-Type"].startswith("image/svg+xml")
+    assert answer["Cache-Control"] == "public, max-age=300"
+    return answer.content.decode()
+
+
+def test_a_contributors_badge_shows_their_rank_and_points_and_is_cached() -> None:
+    code = scoring_points()["code"]
+    top, second = ContributorFactory(login="top-dev"), ContributorFactory(login="second-dev")
+    for _ in range(3):
+        ContributionFactory(contributor=top, kind="code")
+    ContributionFactory(contributor=second, kind="code")
+    bot = ContributorFactory(login="busy[bot]", is_bot=True)
+    for _ in range(9):
+        ContributionFactory(contributor=bot, kind="code")  # bots are not ranked
+    badge = svg("/badges/c/second-dev.svg")
+    assert f"#2 · {code.normalize():f} points" in badge and "<title>crucible: #2" in badge
+    assert f"#1 · {(3 * code).normalize():f} points" in svg("/badges/c/top-dev.svg")
+    for _ in range(5):  # second passes top: the badge says so once the cache expires
+        ContributionFactory(contributor=second, kind="code")
+    assert "#2 ·" in svg("/badges/c/second-dev.svg")
+    cache.clear()
+    assert "#1 ·" in svg("/badges/c/second-dev.svg")
+    assert "no such contributor" in svg("/badges/c/nobody-here.svg", status=404)
+
+
+def test_record_badges_for_a_benchmark_and_for_its_holder() -> None:
+    benchmark = BenchmarkFactory(slug="badge-bench", engine_spec="demo-cpu", queue="cpu")
+    assert "none yet" in svg("/badges/record/badge-bench.svg")
+    old = ContributorFactory(login="old-holder")
+    new = ContributorFactory(login="new-holder")
+    for who, score in ((old, 2.9), (new, 2.7812)):
+        SubmissionFactory(
+            benchmark=benchmark,
+            contributor=who,
+            source="config",
+            status="scored",
+            result_attempt=1,
+            mean_val_bpb=score,
+            is_record=True,
+        )
+    cache.clear()
+    assert "2.7812 bpb by new-holder" in svg("/badges/record/badge-bench.svg")
+    assert "holder · 2.7812 bpb" in svg("/badges/c/new-holder/record/badge-bench.svg")
+    assert "held it before" in svg("/badges/c/old-holder/record/badge-bench.svg")
+    ContributorFactory(login="no-record")
+    assert "not yet" in svg("/badges/c/no-record/record/badge-bench.svg")
+    assert "no such benchmark" in svg("/badges/record/nope.svg", status=404)

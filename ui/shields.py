@@ -1,0 +1,68 @@
+"""Shields-style badges (a label and a message, flat) as SVG for READMEs and personal pages,
+and the one way their responses are sent: cached, `image/svg+xml`, cache headers set."""
+
+import hashlib
+from collections.abc import Callable
+from html import escape
+
+from django.core.cache import cache
+from django.http import HttpResponse
+
+CACHE_SECONDS = 300
+GREEN, BLUE, GREY, ORANGE = "#2e7d32", "#1565c0", "#616161", "#b4451f"
+# Verdana 11 px advance widths, roughly: text is measured, never cut.
+_NARROW = set("fijlrtI.,:;|!'()[] ")
+_WIDE = set("mwMW@%#")
+
+
+def _text_width(text: str) -> int:
+    width = 0.0
+    for char in text:
+        if char in _NARROW:
+            width += 3.8
+        elif char in _WIDE:
+            width += 9.5
+        elif char.isupper() or char.isdigit():
+            width += 7.2
+        else:
+            width += 6.3
+    return int(width + 0.5)
+
+
+def badge_svg(label: str, message: str, *, color: str = GREEN) -> str:
+    """A flat badge: `label` on grey, `message` on `color`, both with an accessible title."""
+    left = _text_width(label) + 12
+    right = _text_width(message) + 12
+    total = left + right
+    title = escape(f"{label}: {message}")
+    label_text, message_text = escape(label), escape(message)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" '
+        f'aria-label="{title}"><title>{title}</title>'
+        f'<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" '
+        f'stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient>'
+        f'<clipPath id="r"><rect width="{total}" height="20" rx="3" fill="#fff"/></clipPath>'
+        f'<g clip-path="url(#r)"><rect width="{left}" height="20" fill="#555"/>'
+        f'<rect x="{left}" width="{right}" height="20" fill="{color}"/>'
+        f'<rect width="{total}" height="20" fill="url(#s)"/></g>'
+        f'<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,'
+        f'sans-serif" font-size="11">'
+        f'<text x="{left / 2:.1f}" y="14">{label_text}</text>'
+        f'<text x="{left + right / 2:.1f}" y="14">{message_text}</text></g></svg>'
+    )
+
+
+def badge_response(key: str, build: Callable[[], tuple[str, str, str, int]]) -> HttpResponse:
+    """A badge's response, its SVG from the cache for `CACHE_SECONDS` (`build` gives label,
+    message, colour and HTTP status when it is not there): a README shown a thousand times an
+    hour costs one computation per five minutes."""
+    cache_key = f"shield:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+    cached = cache.get(cache_key)
+    if cached is None:
+        label, message, color, status = build()
+        cached = (badge_svg(label, message, color=color), status)
+        cache.set(cache_key, cached, CACHE_SECONDS)
+    svg, status = cached
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8", status=status)
+    response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    return response
