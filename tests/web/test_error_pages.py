@@ -38,5 +38,5 @@ def test_the_favicon_is_found() -> None:
 def test_a_login_with_a_nul_is_not_found_on_every_database() -> None:
     """PostgreSQL refuses to compare text holding NUL: the look-up answers None before it asks
     (hypothesis found this on the profile page)."""
-    for path in ("/c/a%00b/", "/api/contributors/a%00b/", "/badges/c/a%00b.svg"):
-        assert Client().get(path).status_code == 404, path
+    for address in ("/c/a%00b/", "/api/contributors/a%00b/", "/badges/c/a%00b.svg"):
+        assert Client().get(address).status_code == 404, address

@@ -1,6 +1,11 @@
 """The submit page: a form from the benchmark's spec, errors next to their fields, posting
 through `submission_create_config`."""
 
+import html
+import io
+import json
+import re
+import tarfile
 from typing import Any
 
 import pytest
@@ -9,6 +14,8 @@ from django.test import Client
 
 from evaluation.engine.specs import SPECS
 from evaluation.models import Submission
+from evaluation.services.intake import submission_folders
+from tests.factories import RepositoryFactory
 from tests.web.conftest import Community
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +47,35 @@ def test_form_has_every_key_with_label_default_and_range(
                 f'max="{spec_field.maximum}"' in page or f'max="{int(spec_field.maximum)}"' in page
             )
     assert 'value="0.003"' in page or "lr" in page
+    # No model repository: no pull requests, said so, and the reference folder to start from.
+    assert "takes no pull requests" in page and "/benchmarks/demo-cpu/reference.tar.gz" in page
+
+
+def test_the_pull_request_steps_name_the_folder_that_intake_takes(
+    client: Client, member: User, community: Community
+) -> None:
+    """Followed literally, /submit/'s instructions give a folder the intake recognises."""
+    benchmark = community.benchmark
+    benchmark.model_repository = RepositoryFactory(full_name="acme/tinygpt", role="model")
+    benchmark.submission_path = "/submissions/demo-cpu/"
+    benchmark.save()
+    client.force_login(member)
+    page = client.get(f"/submit/?benchmark={benchmark.slug}").content.decode()
     assert "pull request" in page and "@crucible evaluate" in page
+    assert 'href="https://github.com/acme/tinygpt"' in page
+    folder = html.unescape(re.search(r"<code data-folder>([^<]+)</code>", page)[1])  # type: ignore[index]
+    mine = folder.replace("<your-name>", "member")
+    files = [{"filename": f"{mine}model.py", "status": "added"}]
+    assert submission_folders(benchmark=benchmark, files=files) == [mine.rstrip("/")]
+    reference = client.get(f"/benchmarks/{benchmark.slug}/reference.tar.gz")
+    with tarfile.open(fileobj=io.BytesIO(reference.content)) as archive:
+        names = sorted(archive.getnames())
+        config = json.load(archive.extractfile(f"{benchmark.slug}-reference/config.json"))  # type: ignore[arg-type]
+    assert names == [
+        f"{benchmark.slug}-reference/config.json",
+        f"{benchmark.slug}-reference/model.py",
+    ]
+    assert config["lr"] == SPECS["demo-cpu"].config_fields["lr"].default
 
 
 def _valid(**changes: Any) -> dict[str, Any]:
