@@ -6,6 +6,7 @@ nothing; awards follow the ledger, so a merged identity keeps what either record
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -195,10 +196,15 @@ def contributor_awards(*, contributor: Contributor) -> QuerySet[Award]:
     return contributor.awards.select_related("badge").order_by("badge__name", "-period_key", "-pk")
 
 
-def awards_for(*, contributor_ids: Iterable[int]) -> dict[int, list[Award]]:
-    """Awards of several contributors, per contributor id, in one query (badges inline)."""
+def awards_for(
+    *, contributor_ids: Iterable[int], before: datetime | None = None
+) -> dict[int, list[Award]]:
+    """Awards of several contributors, per contributor id, in one query (badges inline); with
+    `before`, only those earned by then (a past period's roll shows what they had then)."""
     result: dict[int, list[Award]] = {}
     awards = Award.objects.filter(contributor_id__in=list(contributor_ids)).select_related("badge")
+    if before is not None:
+        awards = awards.filter(awarded_at__lt=before)
     for award in awards.order_by("badge__name", "period_key"):
         result.setdefault(award.contributor_id, []).append(award)
     return result

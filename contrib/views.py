@@ -74,7 +74,7 @@ def _weekly_chart(now: datetime) -> dict[str, Any]:
             series=series,
             title=f"Contributions per week by kind, {weeks[0]:%b %Y} to {weeks[-1]:%b %Y}",
         ),
-        "legend": legend([name for name, _ in series]),
+        "legend": legend([name for name, _ in series], areas=True),
         "totals": totals,
     }
 
@@ -134,7 +134,10 @@ def honor_roll(request: HttpRequest) -> HttpResponse:
     if window.starts_at > timezone.now():
         window = period_window(period=period)
     roll = honor_roll_get(period=period, category=category, at=window.starts_at, limit=50)
-    awards = awards_for(contributor_ids=[row.contributor.pk for row in roll["entries"]])
+    awards = awards_for(
+        contributor_ids=[row.contributor.pk for row in roll["entries"]],
+        before=window.ends_at if window.ends_at <= timezone.now() else None,
+    )
     rows = [
         {
             "row": row,

@@ -133,7 +133,7 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
         "contributor",
         "source",
         "status",
-        "mean_val_bpb",
+        "score",
         "is_record",
         "created_at",
     ]
@@ -179,6 +179,13 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
     def approve(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(request, queryset, submission_approve, "approved", user=request.user)
 
+    @admin.display(description="val bpb", ordering="mean_val_bpb")
+    def score(self, submission: Submission) -> str:
+        if submission.mean_val_bpb is None:
+            return "—"
+        interval = f" ± {submission.ci_val_bpb:.4f}" if submission.ci_val_bpb is not None else ""
+        return f"{_bpb(submission.mean_val_bpb)}{interval}"
+
     @admin.action(description="Hold for approval (look at the code first)")
     def hold(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(request, queryset, submission_hold, "held for approval")
@@ -202,9 +209,16 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
         self._apply(request, queryset, submission_prioritise, "put first in their queues")
 
 
+def _bpb(value: float | None, *, signed: bool = False) -> str:
+    """Bits per byte as people read them: four decimals, not a raw float."""
+    if value is None:
+        return "—"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
 @admin.register(LeaderboardEntry)
 class LeaderboardEntryAdmin(admin.ModelAdmin[LeaderboardEntry]):
-    list_display = ["benchmark", "rank", "contributor", "mean_val_bpb", "delta_to_baseline"]
+    list_display = ["benchmark", "rank", "contributor", "score", "delta"]
     list_filter = ["benchmark"]
     readonly_fields = [
         "benchmark",
@@ -218,6 +232,15 @@ class LeaderboardEntryAdmin(admin.ModelAdmin[LeaderboardEntry]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="val bpb", ordering="mean_val_bpb")
+    def score(self, entry: LeaderboardEntry) -> str:
+        interval = f" ± {entry.ci_val_bpb:.4f}" if entry.ci_val_bpb is not None else ""
+        return f"{_bpb(entry.mean_val_bpb)}{interval}{' (tied)' if entry.tied else ''}"
+
+    @admin.display(description="Δ baseline", ordering="delta_to_baseline")
+    def delta(self, entry: LeaderboardEntry) -> str:
+        return _bpb(entry.delta_to_baseline, signed=True)
 
 
 from evaluation import admin_workers  # noqa: E402,F401 - registers the Workers page

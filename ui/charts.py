@@ -12,6 +12,8 @@ from datetime import date, timedelta
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+# Seven hues far apart (each ≥ 3:1 against white, for graphics); a chart of more areas uses
+# them again hatched, so that fourteen kinds never share a look (`area_fill`).
 PALETTE = [
     "#0b5cad",
     "#b35900",
@@ -19,19 +21,27 @@ PALETTE = [
     "#8250df",
     "#cf222e",
     "#0a7a86",
-    "#6e5600",
-    "#bf3989",
-    "#57606a",
-    "#3b6e00",
-    "#953800",
-    "#4b3fb5",
-    "#9a6700",
-    "#1b1f24",
+    "#3d444d",
 ]
 
 
 def color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
+
+
+def area_fill(index: int, *, prefix: str) -> tuple[str, str]:
+    """An area's fill and the SVG definition it needs: the palette's hues, then the same hues
+    hatched with white (ids `<prefix>-<index>`, unique within a page)."""
+    hue = color(index)
+    if index < len(PALETTE):
+        return hue, ""
+    ident = f"{prefix}-{index}"
+    pattern = (
+        f'<pattern id="{ident}" width="5" height="5" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="5" height="5" fill="{hue}"/>'
+        f'<rect width="2" height="5" fill="#fff" fill-opacity=".7"/></pattern>'
+    )
+    return f"url(#{ident})", pattern
 
 
 def _svg(width: int, height: int, title: str, body: list[str], css_class: str) -> SafeString:
@@ -63,6 +73,8 @@ def stacked_bars(
         f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" class="tick">{peak}</text>',
         f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" class="tick">0</text>',
     ]
+    fills = [area_fill(index, prefix="bars-fill") for index in range(len(series))]
+    body.append(f"<defs>{''.join(pattern for _, pattern in fills)}</defs>")
     for i, label in enumerate(labels):
         x = left + i * step
         y: float = top + plot_h
@@ -74,7 +86,7 @@ def stacked_bars(
             y -= h
             body.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                f'fill="{color(index)}"><title>{escape(label)}: {value} {escape(name)}'
+                f'fill="{fills[index][0]}"><title>{escape(label)}: {value} {escape(name)}'
                 f"</title></rect>"
             )
         if i % max(len(labels) // 6, 1) == 0:
@@ -197,16 +209,20 @@ def heatmap(*, counts: dict[date, int], end: date, title: str, weeks: int = 53) 
     return _svg(width, height, title, body, "heatmap")
 
 
-def legend(names: Sequence[str]) -> SafeString:
-    """The colour key of a chart, as a list (text, so it needs no contrast on its own)."""
-    items = [
-        format_html(
-            # An SVG square (fill is an attribute, not an inline style: the CSP allows it).
-            '<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true">'
-            '<rect width="10" height="10" fill="{}"/></svg>{}</li>',
-            color(index),
-            name,
+def legend(names: Sequence[str], *, areas: bool = False) -> SafeString:
+    """The colour key of a chart, as a list (text, so it needs no contrast on its own); of
+    `areas` (stacked bars), with their hatching."""
+    items = []
+    for index, name in enumerate(names):
+        fill, pattern = area_fill(index, prefix="key-fill") if areas else (color(index), "")
+        items.append(
+            format_html(
+                # An SVG square (fill is an attribute, not an inline style: the CSP allows it).
+                '<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true">{}'
+                '<rect width="10" height="10" fill="{}"/></svg>{}</li>',
+                mark_safe(f"<defs>{pattern}</defs>" if pattern else ""),  # noqa: S308 - ours
+                fill,
+                name,
+            )
         )
-        for index, name in enumerate(names)
-    ]
     return format_html('<ul class="legend">{}</ul>', mark_safe("".join(items)))  # noqa: S308

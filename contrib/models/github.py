@@ -76,6 +76,7 @@ class GitHubAnswer(models.Model):
 
     class Meta:
         ordering = ["-updated_at"]
+        verbose_name = "GitHub answer"
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.repository}@{self.target} ({self.state})"

@@ -15,6 +15,7 @@ from contrib.honor_rolls import period_window
 from contrib.models import Contribution, ContributionKind, ContributionSource, Contributor
 from evaluation.models import Submission
 from tests.web.conftest import Community, build_community
+from ui.charts import area_fill, legend, stacked_bars
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +101,8 @@ def test_honour_roll_past_period_is_frozen(
         page = get(client, url)
     assert "Frozen" in page and last.label in page
     assert 'rel="next"' in page and 'rel="prev"' in page
+    # The badges shown are those earned by the period's end: the community's came later.
+    assert 'class="badge"' in get(client, "/honors/") and 'class="badge"' not in page
 
 
 def test_honour_roll_ignores_bad_parameters(client: Client, community: Community):
@@ -173,3 +176,15 @@ def test_a_run_cut_by_the_wall_clock_cap_says_so(client: Client, community: Comm
     run.save()
     page = get(client, f"/submissions/{submission.pk}/")
     assert "stopped at the wall-clock cap after 282624 of 614400 bytes" in page
+
+
+def test_the_weekly_chart_tells_fourteen_kinds_apart() -> None:
+    """Seven hues far apart, then the same hues hatched: no two kinds look alike, in the bars
+    and in their key."""
+    kinds = [f"kind {n}" for n in range(14)]
+    fills = [area_fill(n, prefix="t")[0] for n in range(14)]
+    assert len(set(fills)) == 14 and fills[7] == "url(#t-7)"
+    chart = stacked_bars(labels=["w1"], series=[(k, [1]) for k in kinds], title="weeks")
+    assert chart.count("<pattern ") == 7 and 'fill="url(#bars-fill-13)"' in chart
+    key = legend(kinds, areas=True)
+    assert key.count("<pattern ") == 7 and 'fill="url(#key-fill-8)"' in key
