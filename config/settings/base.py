@@ -222,7 +222,16 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Crucible API",
-    "DESCRIPTION": "Contributors, the contribution ledger, repositories, issues and pull requests.",
+    "DESCRIPTION": (
+        "The community: contributors and their contribution ledger, repositories, issues and "
+        "pull requests, honour rolls, badges and awards, bounties, sponsors and the docs. The "
+        "evaluations: benchmarks and their leaderboards (with 95 % intervals and ties), "
+        "submissions (a config, or a folder uploaded as multipart) with their runs and queue "
+        "places, and the worker API that evaluation workers call with a worker token.\n\n"
+        "Reads are public. Writes need a personal token from /account/tokens/, sent as "
+        "`Authorization: Bearer cru_…`; some need a maintainer. Lists take `?page=` and "
+        "`?page_size=` (up to 500); errors are JSON and name the field."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
