@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from contrib import views
 
@@ -16,4 +16,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("badges/c/<str:login>.svg", views.badge_contributor, name="badge-contributor"),
+    re_path(
+        r"^contributors/wall\.(?P<kind>svg|md)$", views.contributors_wall, name="contributors-wall"
+    ),
 ]

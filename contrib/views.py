@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -46,9 +47,10 @@ from contrib.scores import (
 )
 from contrib.skills import contributor_skills
 from contrib.sponsorships import contributor_is_sponsored, sponsorships_public
+from contrib.wall import wall_markdown, wall_people, wall_svg
 from ui.charts import heatmap, legend, stacked_bars
 from ui.panels import panels_render_context
-from ui.shields import BLUE, GREEN, GREY, badge_response
+from ui.shields import BLUE, GREEN, GREY, SVG, badge_response, cached_response
 
 KIND_LABELS = dict(ContributionKind.choices)
 
@@ -285,6 +287,18 @@ def badge_contributor(request: HttpRequest, login: str) -> HttpResponse:
         return "crucible", f"#{rank} · {points} points", GREEN if rank <= 10 else BLUE, 200
 
     return badge_response(f"c:{login.lower()}", build)
+
+
+def contributors_wall(request: HttpRequest, kind: str) -> HttpResponse:
+    """`/contributors/wall.svg` and `.md`: everyone who contributed, for the README."""
+    site = settings.PLATFORM_URL
+
+    def build() -> tuple[str, int]:
+        bricks = wall_people()
+        return (wall_svg(bricks) if kind == "svg" else wall_markdown(bricks, site=site)), 200
+
+    content_type = SVG if kind == "svg" else "text/markdown; charset=utf-8"
+    return cached_response(f"wall:{kind}", build, content_type=content_type)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

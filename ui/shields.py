@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 
 CACHE_SECONDS = 300
+SVG = "image/svg+xml; charset=utf-8"
 GREEN, BLUE, GREY, ORANGE = "#2e7d32", "#1565c0", "#616161", "#b4451f"
 # Verdana 11 px advance widths, roughly: text is measured, never cut.
 _NARROW = set("fijlrtI.,:;|!'()[] ")
@@ -52,17 +53,28 @@ def badge_svg(label: str, message: str, *, color: str = GREEN) -> str:
     )
 
 
-def badge_response(key: str, build: Callable[[], tuple[str, str, str, int]]) -> HttpResponse:
-    """A badge's response, its SVG from the cache for `CACHE_SECONDS` (`build` gives label,
-    message, colour and HTTP status when it is not there): a README shown a thousand times an
-    hour costs one computation per five minutes."""
+def cached_response(
+    key: str, build: Callable[[], tuple[str, int]], *, content_type: str
+) -> HttpResponse:
+    """A picture's (or text's) response from the cache for `CACHE_SECONDS`; `build` gives its
+    body and HTTP status when it is not there. A README shown a thousand times an hour costs
+    one computation per five minutes, and says so to caches in between."""
     cache_key = f"shield:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
     cached = cache.get(cache_key)
     if cached is None:
-        label, message, color, status = build()
-        cached = (badge_svg(label, message, color=color), status)
+        cached = build()
         cache.set(cache_key, cached, CACHE_SECONDS)
-    svg, status = cached
-    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8", status=status)
+    body, status = cached
+    response = HttpResponse(body, content_type=content_type, status=status)
     response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
     return response
+
+
+def badge_response(key: str, build: Callable[[], tuple[str, str, str, int]]) -> HttpResponse:
+    """A badge's response (`build` gives label, message, colour and HTTP status), cached."""
+
+    def svg() -> tuple[str, int]:
+        label, message, color, status = build()
+        return badge_svg(label, message, color=color), status
+
+    return cached_response(f"badge:{key}", svg, content_type=SVG)

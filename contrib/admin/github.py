@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -18,6 +19,7 @@ from contrib.models import (
     WebhookDelivery,
 )
 from contrib.tasks import sync_repository
+from contrib.wall import readme_wall_propose
 
 
 @admin.register(Repository)
@@ -25,12 +27,20 @@ class RepositoryAdmin(admin.ModelAdmin[Repository]):
     list_display = ["full_name", "role", "tracked", "github_id", "installation_id", "created_at"]
     list_filter = ["tracked", "role"]
     search_fields = ["full_name"]
-    actions = ["create_webhook", "sync_now"]
+    actions = ["create_webhook", "sync_now", "update_contributors_wall"]
 
     @admin.action(description="Create the webhook on GitHub (or show what to paste there)")
     def create_webhook(self, request: HttpRequest, queryset: QuerySet[Repository]) -> None:
         for repository in queryset:
             done, message = repository_webhook_create(repository=repository)
+            self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Open a pull request updating the README's contributors wall")
+    def update_contributors_wall(
+        self, request: HttpRequest, queryset: QuerySet[Repository]
+    ) -> None:
+        for repository in queryset:
+            done, message = readme_wall_propose(repository=repository, site=settings.PLATFORM_URL)
             self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
 
     @admin.action(description="Sync history from GitHub now (incremental)")

@@ -9,7 +9,9 @@ The API root is `<url>/api/v3`, as on GitHub Enterprise, so the platform's `GITH
 prefix handling is exercised too.
 """
 
+import base64
 import gzip
+import hashlib
 import io
 import itertools
 import json
@@ -74,6 +76,8 @@ class RepoState:
     hooks: dict[int, Json] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)
     archives: dict[str, bytes] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)  # name -> head commit sha
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # (branch, path) -> text
 
 
 class FakeGitHub:
@@ -522,6 +526,11 @@ class FakeGitHub:
             (repo + r"/tarball/(?P<ref>.+)", "GET", self._tarball),
             (repo + r"/hooks", "GET", self._list_hooks),
             (repo + r"/hooks", "POST", self._create_hook),
+            (repo + r"/branches/(?P<branch>[^/]+)", "GET", self._get_branch),
+            (repo + r"/git/refs", "POST", self._create_ref),
+            (repo + r"/contents/(?P<path>.+)", "GET", self._get_contents),
+            (repo + r"/contents/(?P<path>.+)", "PUT", self._put_contents),
+            (repo + r"/pulls", "POST", self._create_pull),
         ]
 
     def _state(self, owner: str, name: str) -> RepoState | None:
@@ -852,6 +861,108 @@ class FakeGitHub:
         return 201, hook, {}
 
     # --- pagination ---------------------------------------------------------------------------
+    # --- files, branches and opening a pull request (what the README wall's PR needs) -------
+    def file(self, full_name: str, path: str, text: str, *, branch: str | None = None) -> None:
+        """Put a file on a branch (the default branch by default)."""
+        state_ = self.repo(full_name)
+        with self.lock:
+            branch = branch or state_.repo["default_branch"]
+            state_.branches.setdefault(branch, f"{next(self.ids):040x}")
+            state_.files[(branch, path)] = text
+
+    @staticmethod
+    def _blob_sha(text: str) -> str:
+        data = text.encode()
+        return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's
+
+    def _content_json(self, full_name: str, branch: str, path: str, text: str) -> Json:
+        url = f"{self.api_url}/repos/{full_name}/contents/{path}?ref={branch}"
+        return {
+            "type": "file",
+            "encoding": "base64",
+            "size": len(text.encode()),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "content": base64.b64encode(text.encode()).decode(),
+            "sha": self._blob_sha(text),
+            "url": url,
+            "html_url": f"https://github.com/{full_name}/blob/{branch}/{path}",
+            "download_url": None,
+        }
+
+    def _get_branch(self, *, owner: str, name: str, branch: str, query: Json, body: Any) -> Reply:
+        state_ = self._state(owner, name)
+        sha = state_.branches.get(branch) if state_ else None
+        if sha is None:
+            return 404, {"message": "Branch not found"}, {}
+        url = f"{self.api_url}/repos/{owner}/{name}/commits/{sha}"
+        return 200, {"name": branch, "commit": {"sha": sha, "url": url}, "protected": False}, {}
+
+    def _create_ref(self, *, owner: str, name: str, query: Json, body: Any) -> Reply:
+        state_ = self._state(owner, name)
+        if state_ is None:
+            return self._not_found()
+        ref, sha = str(body.get("ref", "")), str(body.get("sha", ""))
+        if not ref.startswith("refs/heads/") or sha not in state_.branches.values():
+            return 422, {"message": "Reference update failed"}, {}
+        branch = ref.removeprefix("refs/heads/")
+        with self.lock:
+            if branch in state_.branches:
+                return 422, {"message": "Reference already exists"}, {}
+            source = next(b for b, s in state_.branches.items() if s == sha)
+            state_.branches[branch] = sha
+            for (on, path), text in list(state_.files.items()):
+                if on == source:
+                    state_.files[(branch, path)] = text
+        url = f"{self.api_url}/repos/{owner}/{name}/git/{ref}"
+        return 201, {"ref": ref, "node_id": "REF_1", "url": url,
+                     "object": {"sha": sha, "type": "commit", "url": url}}, {}  # fmt: skip
+
+    def _get_contents(self, *, owner: str, name: str, path: str, query: Json, body: Any) -> Reply:
+        state_ = self._state(owner, name)
+        if state_ is None:
+            return self._not_found()
+        branch = query.get("ref") or state_.repo["default_branch"]
+        text = state_.files.get((branch, path))
+        if text is None:
+            return self._not_found()
+        return 200, self._content_json(f"{owner}/{name}", branch, path, text), {}
+
+    def _put_contents(self, *, owner: str, name: str, path: str, query: Json, body: Any) -> Reply:
+        state_ = self._state(owner, name)
+        if state_ is None:
+            return self._not_found()
+        branch = body.get("branch") or state_.repo["default_branch"]
+        with self.lock:
+            current = state_.files.get((branch, path))
+            if current is not None and body.get("sha") != self._blob_sha(current):
+                return 409, {"message": f"{path} does not match {body.get('sha')}"}, {}
+            text = base64.b64decode(body.get("content", "")).decode()
+            state_.files[(branch, path)] = text
+            sha = f"{next(self.ids):040x}"
+            state_.branches[branch] = sha
+        commit = {"sha": sha, "message": body.get("message", ""),
+                  "url": f"{self.api_url}/repos/{owner}/{name}/git/commits/{sha}"}  # fmt: skip
+        return 200, {"content": self._content_json(f"{owner}/{name}", branch, path, text),
+                     "commit": commit}, {}  # fmt: skip
+
+    def _create_pull(self, *, owner: str, name: str, query: Json, body: Any) -> Reply:
+        full_name = f"{owner}/{name}"
+        state_ = self._state(owner, name)
+        if state_ is None:
+            return self._not_found()
+        head, base = str(body.get("head", "")), str(body.get("base", ""))
+        if head not in state_.branches or base not in state_.branches:
+            return 422, {"message": "Validation Failed", "errors": [{"field": "head"}]}, {}
+        login = self.user_tokens.get(self._current_token, "crucible-bot")
+        pull = self.pull(full_name, user=login, title=str(body.get("title", "")),
+                         head_sha=state_.branches[head])  # fmt: skip
+        with self.lock:
+            pull["body"] = str(body.get("body", ""))
+            pull["head"].update(ref=head, label=f"{owner}:{head}")
+            pull["base"]["ref"] = base
+        return 201, pull, {}
+
     def _page(self, items: list[Json], query: Json) -> Reply:
         per_page = min(int(query.get("per_page", 30)), 100)
         page = max(int(query.get("page", 1)), 1)
