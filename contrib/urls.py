@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("badges/c/<str:login>.svg", views.badge_contributor, name="badge-contributor"),
+    path("cards/c/<str:login>.png", views.card_contributor, name="card-contributor"),
     re_path(
         r"^contributors/wall\.(?P<kind>svg|md)$", views.contributors_wall, name="contributors-wall"
     ),

@@ -48,6 +48,7 @@ from contrib.scores import (
 from contrib.skills import contributor_skills
 from contrib.sponsorships import contributor_is_sponsored, sponsorships_public
 from contrib.wall import wall_markdown, wall_people, wall_svg
+from ui.cards import PNG, card_png
 from ui.charts import heatmap, legend, stacked_bars
 from ui.panels import panels_render_context
 from ui.shields import BLUE, GREEN, GREY, SVG, badge_response, cached_response
@@ -287,6 +288,33 @@ def badge_contributor(request: HttpRequest, login: str) -> HttpResponse:
         return "crucible", f"#{rank} · {points} points", GREEN if rank <= 10 else BLUE, 200
 
     return badge_response(f"c:{login.lower()}", build)
+
+
+def card_contributor(request: HttpRequest, login: str) -> HttpResponse:
+    """`/cards/c/<login>.png`: the picture a shared link to a profile shows."""
+
+    def build() -> tuple[bytes, int]:
+        contributor = contributor_get_public(login=login)
+        if contributor is None:
+            return card_png(kicker="Crucible", title="No such contributor", figure="—"), 404
+        rank, score = contributor_standing(contributor=contributor)
+        kinds = contributor_kind_counts(
+            contributor=contributor, tallies=contributor_tallies(contributor=contributor)
+        )
+        lines = [", ".join(f"{n} {KIND_LABELS.get(k, k).lower()}" for k, n in kinds[:4])]
+        return (
+            card_png(
+                kicker="Contributor",
+                title=f"{contributor.name} ({contributor.login})"
+                if contributor.name
+                else contributor.login,
+                figure=f"#{rank} · {score.normalize():f} points" if score else "new here",
+                lines=[line for line in lines if line],
+            ),
+            200,
+        )
+
+    return cached_response(f"card:c:{login.lower()}", build, content_type=PNG)
 
 
 def contributors_wall(request: HttpRequest, kind: str) -> HttpResponse:

@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("submit/", views.submit, name="submit"),
     path("badges/record/<slug:slug>.svg", views.badge_record, name="badge-record"),
+    path("cards/record/<slug:slug>.png", views.card_record, name="card-record"),
     path(
         "badges/c/<str:login>/record/<slug:slug>.svg",
         views.badge_record_holder,

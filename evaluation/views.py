@@ -67,8 +67,9 @@ from evaluation.services import (
 from evaluation.services.baselines import baseline_devices
 from evaluation.services.records import record_holder
 from evaluation.uploads import MAX_UPLOAD_BYTES
+from ui.cards import PNG, card_png
 from ui.charts import Line, legend, line_chart
-from ui.shields import BLUE, GREY, ORANGE, badge_response
+from ui.shields import BLUE, GREY, ORANGE, badge_response, cached_response
 
 Status = Submission.Status
 
@@ -365,6 +366,40 @@ def badge_record_holder(request: HttpRequest, login: str, slug: str) -> HttpResp
         return f"{slug} record", "held it before" if held else "not yet", BLUE, 200
 
     return badge_response(f"holder:{login.lower()}:{slug}", build)
+
+
+def card_record(request: HttpRequest, slug: str) -> HttpResponse:
+    """`/cards/record/<slug>.png`: the picture a shared link to a leaderboard shows: its
+    current record and the next entries."""
+
+    def build() -> tuple[bytes, int]:
+        benchmark = benchmark_get(slug=slug)
+        if benchmark is None:
+            return card_png(kicker="Crucible", title="No such benchmark", figure="—"), 404
+        holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
+        figure = f"{holder.mean_val_bpb:.4f} bpb" if holder and holder.mean_val_bpb else "—"
+        who = "the baseline"
+        if holder is not None and holder.contributor is not None:
+            who = holder.contributor.login
+        margin = ""
+        if holder is not None and holder.record_p_value is not None:
+            margin = f", p = {holder.record_p_value:.2g}"
+        top = [
+            f"{row['entry'].rank}. {row['entry'].contributor.login} {row['entry'].mean_val_bpb:.4f}"
+            for row in leaderboard_get(benchmark=benchmark)
+            if "entry" in row
+        ][:3]
+        return (
+            card_png(
+                kicker=f"Record · {benchmark.name or benchmark.slug}",
+                title=f"held by {who}{margin}",
+                figure=figure,
+                lines=top,
+            ),
+            200,
+        )
+
+    return cached_response(f"card:record:{slug}", build, content_type=PNG)
 
 
 # --- panels on contrib's pages ----------------------------------------------------------------

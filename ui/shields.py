@@ -54,7 +54,7 @@ def badge_svg(label: str, message: str, *, color: str = GREEN) -> str:
 
 
 def cached_response(
-    key: str, build: Callable[[], tuple[str, int]], *, content_type: str
+    key: str, build: Callable[[], tuple[str | bytes, int]], *, content_type: str
 ) -> HttpResponse:
     """A picture's (or text's) response from the cache for `CACHE_SECONDS`; `build` gives its
     body and HTTP status when it is not there. A README shown a thousand times an hour costs

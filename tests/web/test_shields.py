@@ -1,10 +1,13 @@
-"""README badges (`/badges/…svg`): the right numbers, `image/svg+xml`, cache headers, served
-from the cache until it expires, and a 404 badge for what does not exist. (Their speed from
-the cache is measured in `benchmarks/bench_pages.py`, not here.)"""
+"""README badges (`/badges/…svg`) and the cards of shared links (`/cards/…png`): the right
+numbers, the right types, cache headers, served from the cache until it expires, and a 404 for
+what does not exist. (Their speed from the cache is measured in `benchmarks/bench_pages.py`.)"""
+
+import io
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from PIL import Image
 
 from contrib.scores import scoring_points
 from tests.factories import (
@@ -72,3 +75,25 @@ def test_record_badges_for_a_benchmark_and_for_its_holder() -> None:
     ContributorFactory(login="no-record")
     assert "not yet" in svg("/badges/c/no-record/record/badge-bench.svg")
     assert "no such benchmark" in svg("/badges/record/nope.svg", status=404)
+
+
+def test_cards_for_shared_links_are_pngs_and_the_pages_point_to_them() -> None:
+    """Open Graph / Twitter cards: a 1200 × 630 PNG for a profile and for a leaderboard, and
+    the pages' meta tags naming them with an absolute address."""
+    person = ContributorFactory(login="card-person", name="Card Person")
+    ContributionFactory(contributor=person, kind="code")
+    BenchmarkFactory(slug="card-bench", engine_spec="demo-cpu", queue="cpu")
+    for path in ("/cards/c/card-person.png", "/cards/record/card-bench.png"):
+        answer = Client().get(path)
+        assert answer.status_code == 200 and answer["Content-Type"] == "image/png"
+        assert answer["Cache-Control"] == "public, max-age=300"
+        with Image.open(io.BytesIO(answer.content)) as image:
+            assert image.size == (1200, 630)
+    assert Client().get("/cards/c/nobody-card.png").status_code == 404
+    profile = Client().get("/c/card-person/").content.decode()
+    assert '<meta property="og:image" content="http://testserver/cards/c/card-person.png">' in (
+        profile
+    )
+    board = Client().get("/leaderboard/card-bench/").content.decode()
+    assert 'content="http://testserver/cards/record/card-bench.png"' in board
+    assert '<meta name="twitter:card" content="summary_large_image">' in board
