@@ -2,11 +2,15 @@
 submission at its head SHA; approval rules, supersede, `@crucible evaluate` / `cancel`; commit
 statuses and the one PR comment out, as the fake GitHub records them."""
 
+import html
+import re
 import shutil
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 from django.utils import timezone
 
 from contrib.models import BotCommand, PullRequest, Repository
@@ -310,3 +314,23 @@ def test_a_failing_evaluation_handler_leaves_the_ledger_and_names_itself(
         ("Codertocat", "code")
     ]
     assert PullRequest.objects.get(number=2).merged
+
+
+def test_the_folder_submit_describes_is_the_folder_intake_takes(
+    fake_github: ModelRepoGitHub, demo: Benchmark, enqueued: list[int], post_delivery: Any
+) -> None:
+    """/submit/'s pull-request steps followed literally, against the local GitHub-compatible
+    server: a PR adding model.py (no config.json: the defaults) to the folder they name, with
+    the contributor's name where they say, becomes a submission of that folder."""
+    reader = Client()
+    reader.force_login(User.objects.create_user("maintainer"))
+    page = reader.get("/submit/?benchmark=demo").content.decode()
+    assert f'href="{demo.model_repository.html_url}"' in page  # type: ignore[union-attr]
+    folder = html.unescape(re.search(r"<code data-folder>([^<]+)</code>", page)[1])  # type: ignore[index]
+    mine = folder.replace("<your-name>", "maintainer")
+    number = open_pull(fake_github, user="maintainer", sha=SHA1, files={f"{mine}model.py": "added"})
+    answer = post_delivery("pull_request", pull_request_payload(fake_github, number=number))
+    assert answer.status_code == 202
+    submission = only(Submission.objects.all())
+    assert submission.folder == mine.rstrip("/") == "submissions/demo/maintainer"
+    assert submission.status == Status.QUEUED and enqueued == [submission.pk]
