@@ -64,6 +64,7 @@ def site(
         GITHUB_OAUTH_CLIENT_SECRET=CLIENT_SECRET,
         GITHUB_API_URL=github.api_url,
         GITHUB_TOKEN="test-token",
+        GITHUB_WEBHOOK_SECRET=settings.GITHUB_WEBHOOK_SECRET,  # deliveries the tests sign
         GITHUB_TIMEOUT="5",
         GITHUB_SECONDS_BETWEEN_WRITES="0",
     )

@@ -14,7 +14,7 @@ from contrib.models import Repository
 from evaluation.models import Benchmark, Submission
 from tests.conftest import load_payload
 from tests.factories import BenchmarkFactory, RepositoryFactory
-from tests.github_server.server import FakeGitHub, Json, Reply
+from tests.github_server.server import FakeGitHub, Json
 
 REFERENCE = Path(__file__).resolve().parents[2] / "evaluation" / "engine" / "reference"
 FULL_NAME = "Codertocat/Hello-World"  # the repository of GitHub's example payloads
@@ -22,35 +22,7 @@ REPO_ID = 186853002
 
 
 class ModelRepoGitHub(FakeGitHub):
-    """The shared fake plus `GET /repos/{owner}/{repo}/pulls/{number}/files`.
-
-    (Kept here rather than in tests/github_server/ to stay inside this suite; it can move there.)
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pull_files: dict[tuple[str, int], list[Json]] = {}
-
-    def set_pull_files(self, full_name: str, number: int, files: dict[str, str]) -> None:
-        """`files`: path → GitHub's status (`added`, `modified`, `removed`)."""
-        self.pull_files[(full_name, number)] = [
-            {"sha": "0" * 40, "filename": path, "status": status, "additions": 1,
-             "deletions": 0, "changes": 1}
-            for path, status in files.items()
-        ]  # fmt: skip
-
-    def _routes(self) -> list[Any]:
-        repo = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
-        return [
-            (repo + r"/pulls/(?P<number>\d+)/files", "GET", self._list_pull_files),
-            *super()._routes(),
-        ]
-
-    def _list_pull_files(
-        self, *, owner: str, name: str, number: str, query: Json, body: Any
-    ) -> Reply:
-        files = self.pull_files.get((f"{owner}/{name}", int(number)))
-        return self._not_found() if files is None else self._page(list(files), query)
+    """The shared fake plus what this suite reads of it."""
 
     # --- what tests read ------------------------------------------------------------------
     def statuses(self, sha: str) -> list[Json]:

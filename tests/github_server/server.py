@@ -100,6 +100,7 @@ class FakeGitHub:
         self.oauth_user = ""
         self.oauth_codes: dict[str, tuple[str, str]] = {}  # code -> (login, client id)
         self.user_tokens: dict[str, str] = {}  # user access token -> login
+        self.pull_files: dict[tuple[str, int], list[Json]] = {}
         self.installation_tokens: dict[str, int] = {}  # token -> installation id
         self.jwt_verifier: Callable[[str], bool] = lambda _jwt: True
         # History starts a month ago, so that "since the last sync" means something.
@@ -514,6 +515,7 @@ class FakeGitHub:
             (repo + r"/pulls", "GET", self._list_pulls),
             (repo + r"/pulls/comments", "GET", self._list_review_comments),
             (repo + r"/pulls/(?P<number>\d+)", "GET", self._get_pull),
+            (repo + r"/pulls/(?P<number>\d+)/files", "GET", self._list_pull_files),
             (repo + r"/pulls/(?P<number>\d+)/reviews", "GET", self._list_reviews),
             (repo + r"/commits", "GET", self._list_commits),
             (repo + r"/commits/(?P<sha>[0-9a-f]+)", "GET", self._get_commit),
@@ -862,6 +864,21 @@ class FakeGitHub:
 
     # --- pagination ---------------------------------------------------------------------------
     # --- files, branches and opening a pull request (what the README wall's PR needs) -------
+    def set_pull_files(self, full_name: str, number: int, files: dict[str, str]) -> None:
+        """The files a PR changes, `files`: path → GitHub's status (`added`, `modified`,
+        `removed`), as `GET /repos/{owner}/{repo}/pulls/{number}/files` lists them."""
+        self.pull_files[(full_name, number)] = [
+            {"sha": "0" * 40, "filename": path, "status": status, "additions": 1,
+             "deletions": 0, "changes": 1}
+            for path, status in files.items()
+        ]  # fmt: skip
+
+    def _list_pull_files(
+        self, *, owner: str, name: str, number: str, query: Json, body: Any
+    ) -> Reply:
+        files = self.pull_files.get((f"{owner}/{name}", int(number)))
+        return self._not_found() if files is None else self._page(list(files), query)
+
     def file(self, full_name: str, path: str, text: str, *, branch: str | None = None) -> None:
         """Put a file on a branch (the default branch by default)."""
         state_ = self.repo(full_name)
