@@ -48,7 +48,7 @@ from contrib.scores import (
 from contrib.skills import contributor_skills
 from contrib.sponsorships import contributor_is_sponsored, sponsorships_public
 from contrib.wall import wall_markdown, wall_people, wall_svg
-from ui.cards import PNG, card_png
+from ui.cards import PNG, card_missing, card_png
 from ui.charts import heatmap, legend, stacked_bars
 from ui.panels import panels_render_context
 from ui.shields import BLUE, GREEN, GREY, SVG, badge_response, cached_response
@@ -283,11 +283,13 @@ def badge_contributor(request: HttpRequest, login: str) -> HttpResponse:
         contributor = contributor_get_public(login=login)
         if contributor is None:
             return "crucible", "no such contributor", GREY, 404
+        if contributor.is_bot:
+            return "crucible", "a bot: not ranked", GREY, 200
         rank, score = contributor_standing(contributor=contributor)
         points = f"{score.normalize():f}" if score else "0"
         return "crucible", f"#{rank} · {points} points", GREEN if rank <= 10 else BLUE, 200
 
-    return badge_response(f"c:{login.lower()}", build)
+    return badge_response(f"c:{login}", build)
 
 
 def card_contributor(request: HttpRequest, login: str) -> HttpResponse:
@@ -296,7 +298,7 @@ def card_contributor(request: HttpRequest, login: str) -> HttpResponse:
     def build() -> tuple[bytes, int]:
         contributor = contributor_get_public(login=login)
         if contributor is None:
-            return card_png(kicker="Crucible", title="No such contributor", figure="—"), 404
+            return card_missing(), 404
         rank, score = contributor_standing(contributor=contributor)
         kinds = contributor_kind_counts(
             contributor=contributor, tallies=contributor_tallies(contributor=contributor)
@@ -314,7 +316,7 @@ def card_contributor(request: HttpRequest, login: str) -> HttpResponse:
             200,
         )
 
-    return cached_response(f"card:c:{login.lower()}", build, content_type=PNG)
+    return cached_response(f"card:c:{login}", build, content_type=PNG)
 
 
 def contributors_wall(request: HttpRequest, kind: str) -> HttpResponse:

@@ -5,6 +5,7 @@ as Markdown (HTML cells, as All Contributors writes them) and as an SVG picture.
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
+from urllib.parse import quote
 
 from django.db.models import Case, DecimalField, F, Sum, Value, When
 from django.utils import timezone
@@ -14,6 +15,7 @@ from contrib.github.client import GitHubNotConfigured, github_call, github_clien
 from contrib.models import ContributionKind, ContributionTally, Contributor, Repository
 from contrib.scores import contributors_public, scoring_points
 from ui.charts import color
+from ui.shields import one_line
 
 # All Contributors' emoji key where it has the kind; 🔬 (its "research") for evaluations.
 KIND_EMOJI: dict[str, str] = {
@@ -98,7 +100,8 @@ def wall_markdown(bricks: list[Brick], *, site: str) -> str:
         lines.append("  <tr>")
         for brick in bricks[start : start + PER_ROW]:
             person = brick.contributor
-            url = f"{site}/c/{person.login}/"
+            url = f"{site}/c/{quote(person.login)}/"
+            name = one_line(person.name or person.login)
             avatar = (
                 f'<img src="{escape(person.avatar_url)}" width="80" alt=""/><br/>'
                 if person.avatar_url
@@ -106,7 +109,7 @@ def wall_markdown(bricks: list[Brick], *, site: str) -> str:
             )
             lines.append(
                 f'    <td align="center" valign="top" width="14.28%"><a href="{escape(url)}">'
-                f"{avatar}<sub><b>{escape(person.name or person.login)}</b></sub></a><br/>"
+                f"{avatar}<sub><b>{escape(name)}</b></sub></a><br/>"
                 f'<span title="{escape(_titles(brick.kinds))}">{_emoji(brick.kinds)}</span></td>'
             )
         lines.append("  </tr>")
@@ -126,7 +129,7 @@ def wall_svg(bricks: list[Brick]) -> str:
     for index, brick in enumerate(bricks):
         x = (index % PER_ROW) * cell + cell / 2
         y = (index // PER_ROW) * height
-        login = brick.contributor.login
+        login = one_line(brick.contributor.login)
         initials = "".join(part[:1] for part in login.replace("_", "-").split("-")[:2]).upper()
         body.append(
             f"<g><title>{escape(login)}: {escape(_titles(brick.kinds))}</title>"
@@ -149,8 +152,9 @@ def wall_svg(bricks: list[Brick]) -> str:
 def readme_with_wall(readme: str, wall: str) -> str | None:
     """The README with its wall (between the markers) replaced; None when it has no markers
     (nothing is added where a maintainer did not ask for it)."""
-    start, end = readme.find(START), readme.find(END)
-    if start < 0 or end < start:
+    end = readme.find(END)
+    start = readme.rfind(START, 0, end) if end >= 0 else -1  # the start marker just before it
+    if start < 0:
         return None
     return readme[:start] + wall + readme[end + len(END) :]
 
@@ -167,7 +171,10 @@ def readme_wall_propose(*, repository: Repository, site: str) -> tuple[bool, str
             base = repo.default_branch
             readme = repo.get_contents("README.md", ref=base)
             assert not isinstance(readme, list)
-            text = readme.decoded_content.decode()
+            try:
+                text = readme.decoded_content.decode()
+            except UnicodeDecodeError:
+                return False, f"The README.md of {repository} is not UTF-8 text: left as it is."
             wall = wall_markdown(wall_people(), site=site)
             updated = readme_with_wall(text, wall)
             if updated is None:

@@ -94,13 +94,13 @@ class BenchmarkAdmin(admin.ModelAdmin[Benchmark]):
         }
         return TemplateResponse(request, "admin/evaluation/benchmark/import.html", context)
 
-    @admin.action(description="Reveal the hidden test ranking")
+    @admin.action(description="Reveal the hidden test ranking", permissions=["change"])
     def reveal_test_ranking(self, request: HttpRequest, queryset: QuerySet[Benchmark]) -> None:
         for benchmark in queryset:
             benchmark_reveal_test(benchmark=benchmark)
         self.message_user(request, "The test ranking is now public.", messages.SUCCESS)
 
-    @admin.action(description="Recompute the leaderboard")
+    @admin.action(description="Recompute the leaderboard", permissions=["change"])
     def recompute_leaderboard(self, request: HttpRequest, queryset: QuerySet[Benchmark]) -> None:
         for benchmark in queryset:
             leaderboard_recompute(benchmark=benchmark)
@@ -175,7 +175,7 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
 
-    @admin.action(description="Approve (let the code run)")
+    @admin.action(description="Approve (let the code run)", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(request, queryset, submission_approve, "approved", user=request.user)
 
@@ -186,11 +186,11 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
         interval = f" ± {submission.ci_val_bpb:.4f}" if submission.ci_val_bpb is not None else ""
         return f"{_bpb(submission.mean_val_bpb)}{interval}"
 
-    @admin.action(description="Hold for approval (look at the code first)")
+    @admin.action(description="Hold for approval (look at the code first)", permissions=["change"])
     def hold(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(request, queryset, submission_hold, "held for approval")
 
-    @admin.action(description="Cancel")
+    @admin.action(description="Cancel", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(
             request,
@@ -200,11 +200,13 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
             reason=f"cancelled by {request.user.get_username()}",
         )
 
-    @admin.action(description="Run again")
+    @admin.action(description="Run again", permissions=["change"])
     def rerun(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(request, queryset, submission_rerun, "queued again")
 
-    @admin.action(description="Put first in its queue (maintainer priority)")
+    @admin.action(
+        description="Put first in its queue (maintainer priority)", permissions=["change"]
+    )
     def prioritise(self, request: HttpRequest, queryset: QuerySet[Submission]) -> None:
         self._apply(request, queryset, submission_prioritise, "put first in their queues")
 

@@ -19,6 +19,7 @@ from evaluation.models import Submission
 from evaluation.policies import github_is_author, state_allows, submission_may
 from evaluation.services import submission_approve, submission_cancel, submission_rerun
 from evaluation.services.intake import benchmarks_for_repository
+from evaluation.services.submissions import is_standing_top_up
 from evaluation.tasks import intake_pull_request
 
 Status = Submission.Status
@@ -60,7 +61,8 @@ def handle_pull_request_submission(payload: Payload) -> None:
         for submission in Submission.objects.filter(
             repository=repository, pr_number=number, status__in=Submission.ACTIVE
         ):
-            submission_cancel(submission=submission, reason="the pull request was closed")
+            if not is_standing_top_up(submission):  # a record test's extra seeds finish
+                submission_cancel(submission=submission, reason="the pull request was closed")
         return
     user = pr.get("user") or {}
     pull_request = {

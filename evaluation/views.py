@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import (
     Http404,
     HttpRequest,
@@ -20,7 +21,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from contrib.contributors import contributor_get_or_create_for_user, contributor_get_public
+from contrib.contributors import (
+    contributor_canonical,
+    contributor_get_or_create_for_user,
+    contributor_get_public,
+)
 from contrib.models import Contributor
 from evaluation.contributing import contribution_guide, reference_archive
 from evaluation.engine.specs import SPECS
@@ -67,7 +72,7 @@ from evaluation.services import (
 from evaluation.services.baselines import baseline_devices
 from evaluation.services.records import record_holder
 from evaluation.uploads import MAX_UPLOAD_BYTES
-from ui.cards import PNG, card_png
+from ui.cards import PNG, card_missing, card_png
 from ui.charts import Line, legend, line_chart
 from ui.shields import BLUE, GREY, ORANGE, badge_response, cached_response
 
@@ -343,7 +348,9 @@ def badge_record(request: HttpRequest, slug: str) -> HttpResponse:
         holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
         if holder is None or holder.mean_val_bpb is None:
             return f"{slug} record", "none yet", GREY, 200
-        who = holder.contributor.login if holder.contributor else "the baseline"
+        who = "the baseline"
+        if holder.contributor is not None:
+            who = contributor_canonical(holder.contributor).login  # a merged one: who it became
         return f"{slug} record", f"{holder.mean_val_bpb:.4f} bpb by {who}", ORANGE, 200
 
     return badge_response(f"record:{slug}", build)
@@ -358,14 +365,13 @@ def badge_record_holder(request: HttpRequest, login: str, slug: str) -> HttpResp
         if benchmark is None or contributor is None:
             return "crucible", "not found", GREY, 404
         holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
-        if holder is not None and holder.contributor_id == contributor.pk:
+        theirs = Q(contributor=contributor) | Q(contributor__merged_into=contributor)
+        if holder is not None and Submission.objects.filter(theirs, pk=holder.pk).exists():
             return f"{slug} record", f"holder · {holder.mean_val_bpb:.4f} bpb", ORANGE, 200
-        held = Submission.objects.filter(
-            benchmark=benchmark, contributor=contributor, is_record=True
-        ).exists()
+        held = Submission.objects.filter(theirs, benchmark=benchmark, is_record=True).exists()
         return f"{slug} record", "held it before" if held else "not yet", BLUE, 200
 
-    return badge_response(f"holder:{login.lower()}:{slug}", build)
+    return badge_response(f"holder:{login}:{slug}", build)
 
 
 def card_record(request: HttpRequest, slug: str) -> HttpResponse:
@@ -375,7 +381,7 @@ def card_record(request: HttpRequest, slug: str) -> HttpResponse:
     def build() -> tuple[bytes, int]:
         benchmark = benchmark_get(slug=slug)
         if benchmark is None:
-            return card_png(kicker="Crucible", title="No such benchmark", figure="—"), 404
+            return card_missing(), 404
         holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
         figure = f"{holder.mean_val_bpb:.4f} bpb" if holder and holder.mean_val_bpb else "—"
         who = "the baseline"

@@ -2,10 +2,13 @@
 bundled scalable font, so that a link to a profile, a record or a leaderboard shared anywhere
 shows the person and the number. Served through `ui.shields.cached_response`."""
 
+import functools
 import io
 from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
+
+from ui.shields import one_line
 
 WIDTH, HEIGHT = 1200, 630
 INK, MUTED, PAPER, BRAND = "#1f2328", "#57606a", "#ffffff", "#b4451f"
@@ -18,12 +21,27 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> tuple[str, int]:
     """The text at the largest size up to `size` that fits `width`, cut with … if even the
-    smallest does not."""
+    smallest does not (the cut found by halving: a long name costs a dozen measures)."""
+    text = one_line(text)[:300]
     while size > 24 and draw.textlength(text, font=_font(size)) > width:
         size -= 4
-    while draw.textlength(text, font=_font(size)) > width and len(text) > 1:
-        text = text[:-2] + "…"
-    return text, size
+    font = _font(size)
+    if draw.textlength(text, font=font) <= width:
+        return text, size
+    low, high = 0, len(text)  # the longest prefix that fits with its …
+    while low < high:
+        middle = (low + high + 1) // 2
+        if draw.textlength(text[:middle] + "…", font=font) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…", size
+
+
+@functools.cache
+def card_missing() -> bytes:
+    """The one card for whatever does not exist: drawn once per process, never per name."""
+    return card_png(kicker="Crucible", title="Not found", figure="—")
 
 
 def card_png(

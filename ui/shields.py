@@ -2,10 +2,11 @@
 and the one way their responses are sent: cached, `image/svg+xml`, cache headers set."""
 
 import hashlib
+import unicodedata
 from collections.abc import Callable
 from html import escape
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpResponse
 
 CACHE_SECONDS = 300
@@ -14,6 +15,14 @@ GREEN, BLUE, GREY, ORANGE = "#2e7d32", "#1565c0", "#616161", "#b4451f"
 # Verdana 11 px advance widths, roughly: text is measured, never cut.
 _NARROW = set("fijlrtI.,:;|!'()[] ")
 _WIDE = set("mwMW@%#")
+
+
+def one_line(text: str) -> str:
+    """Text for one line of a picture or a Markdown cell: control characters and line or
+    paragraph breaks (which could end an HTML block in Markdown) become spaces."""
+    return "".join(
+        " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text
+    )
 
 
 def _text_width(text: str) -> int:
@@ -32,6 +41,7 @@ def _text_width(text: str) -> int:
 
 def badge_svg(label: str, message: str, *, color: str = GREEN) -> str:
     """A flat badge: `label` on grey, `message` on `color`, both with an accessible title."""
+    label, message = one_line(label), one_line(message)
     left = _text_width(label) + 12
     right = _text_width(message) + 12
     total = left + right
@@ -56,14 +66,18 @@ def badge_svg(label: str, message: str, *, color: str = GREEN) -> str:
 def cached_response(
     key: str, build: Callable[[], tuple[str | bytes, int]], *, content_type: str
 ) -> HttpResponse:
-    """A picture's (or text's) response from the cache for `CACHE_SECONDS`; `build` gives its
-    body and HTTP status when it is not there. A README shown a thousand times an hour costs
-    one computation per five minutes, and says so to caches in between."""
+    """A picture's (or text's) response from the `pictures` cache for `CACHE_SECONDS`; `build`
+    gives its body and HTTP status when it is not there. A README shown a thousand times an
+    hour costs one computation per five minutes, and says so to caches in between. What is not
+    found is not kept: names nobody has cannot fill the cache. The key is the address as
+    asked (`key` is case-sensitive): a look-alike name caches nothing under a real one's."""
+    pictures = caches["pictures"]
     cache_key = f"shield:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
-    cached = cache.get(cache_key)
+    cached = pictures.get(cache_key)
     if cached is None:
         cached = build()
-        cache.set(cache_key, cached, CACHE_SECONDS)
+        if cached[1] == 200:
+            pictures.set(cache_key, cached, CACHE_SECONDS)
     body, status = cached
     response = HttpResponse(body, content_type=content_type, status=status)
     response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"

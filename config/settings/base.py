@@ -280,8 +280,18 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "crucible_cache",
+            # The table culls a third of its keys, lowest first, past this many: far above what
+            # the throttling counts keep, so a sign-in lock-out is never culled away.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+# Pictures for READMEs and shared links (badges, the wall, cards), per process: whatever
+# anyone asks for there never pushes the throttling's counts out of the shared cache.
+CACHES["pictures"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "crucible-pictures",
+    "OPTIONS": {"MAX_ENTRIES": 2_000},
+}
 
 # --- Sign-in throttling (django-axes) -----------------------------------------------------
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"

@@ -29,13 +29,19 @@ class RepositoryAdmin(admin.ModelAdmin[Repository]):
     search_fields = ["full_name"]
     actions = ["create_webhook", "sync_now", "update_contributors_wall"]
 
-    @admin.action(description="Create the webhook on GitHub (or show what to paste there)")
+    @admin.action(
+        description="Create the webhook on GitHub (or show what to paste there)",
+        permissions=["change"],
+    )
     def create_webhook(self, request: HttpRequest, queryset: QuerySet[Repository]) -> None:
         for repository in queryset:
             done, message = repository_webhook_create(repository=repository)
             self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
 
-    @admin.action(description="Open a pull request updating the README's contributors wall")
+    @admin.action(
+        description="Open a pull request updating the README's contributors wall",
+        permissions=["change"],
+    )
     def update_contributors_wall(
         self, request: HttpRequest, queryset: QuerySet[Repository]
     ) -> None:
@@ -43,7 +49,7 @@ class RepositoryAdmin(admin.ModelAdmin[Repository]):
             done, message = readme_wall_propose(repository=repository, site=settings.PLATFORM_URL)
             self.message_user(request, message, messages.SUCCESS if done else messages.WARNING)
 
-    @admin.action(description="Sync history from GitHub now (incremental)")
+    @admin.action(description="Sync history from GitHub now (incremental)", permissions=["change"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Repository]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         for repository_id in ids:
@@ -92,7 +98,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Reprocess selected deliveries")
+    @admin.action(description="Reprocess selected deliveries", permissions=["change"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         count = webhook_deliveries_reprocess(
             delivery_ids=queryset.values_list("delivery_id", flat=True)
@@ -123,7 +129,7 @@ class GitHubAnswerAdmin(admin.ModelAdmin[GitHubAnswer]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Send selected answers again")
+    @admin.action(description="Send selected answers again", permissions=["change"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[GitHubAnswer]) -> None:
         count = github_answers_resend(answer_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} answers queued again.", messages.SUCCESS)

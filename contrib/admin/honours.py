@@ -49,7 +49,9 @@ class HonorRollAdmin(admin.ModelAdmin[HonorRoll]):
     def has_delete_permission(self, request: HttpRequest, obj: HonorRoll | None = None) -> bool:
         return False
 
-    @admin.action(description="Recompute with today's scoring rules (recorded)")
+    @admin.action(
+        description="Recompute with today's scoring rules (recorded)", permissions=["change"]
+    )
     def recompute(self, request: HttpRequest, queryset: QuerySet[HonorRoll]) -> None:
         for roll in queryset:
             honor_roll_freeze(

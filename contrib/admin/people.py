@@ -46,7 +46,10 @@ class ContributorAdmin(admin.ModelAdmin[Contributor]):
     inlines = [IdentityInline]
     actions = ["merge_contributors", "mark_bot", "mark_human"]
 
-    @admin.action(description="Merge selected contributors into one (the oldest GitHub account)")
+    @admin.action(
+        description="Merge selected contributors into one (the oldest GitHub account)",
+        permissions=["change"],
+    )
     def merge_contributors(self, request: HttpRequest, queryset: QuerySet[Contributor]) -> None:
         people = sorted(
             queryset.filter(merged_into__isnull=True),
@@ -66,12 +69,12 @@ class ContributorAdmin(admin.ModelAdmin[Contributor]):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Mark selected as bots (left out of honours)")
+    @admin.action(description="Mark selected as bots (left out of honours)", permissions=["change"])
     def mark_bot(self, request: HttpRequest, queryset: QuerySet[Contributor]) -> None:
         count = contributors_set_bot(contributor_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"{count} contributors marked as bots.", messages.SUCCESS)
 
-    @admin.action(description="Mark selected as people (not bots)")
+    @admin.action(description="Mark selected as people (not bots)", permissions=["change"])
     def mark_human(self, request: HttpRequest, queryset: QuerySet[Contributor]) -> None:
         count = contributors_set_bot(
             contributor_ids=queryset.values_list("pk", flat=True), is_bot=False

@@ -67,15 +67,15 @@ class BountyAdmin(admin.ModelAdmin[Bounty]):
             except BountyError as exc:
                 self.message_user(request, f"{bounty}: {exc}", messages.WARNING)
 
-    @admin.action(description="Award to the claimant")
+    @admin.action(description="Award to the claimant", permissions=["change"])
     def award(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:
         self._move(request, queryset, Bounty.State.AWARDED)
 
-    @admin.action(description="Mark paid")
+    @admin.action(description="Mark paid", permissions=["change"])
     def pay(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:
         self._move(request, queryset, Bounty.State.PAID)
 
-    @admin.action(description="Cancel")
+    @admin.action(description="Cancel", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Bounty]) -> None:
         self._move(request, queryset, Bounty.State.CANCELLED)
 

@@ -14,7 +14,12 @@ from contrib.github.maintainers import maintainer_check
 from contrib.models import Contributor, PullRequest, Repository
 from evaluation.models import Benchmark, Submission
 from evaluation.services.publish import submission_publish
-from evaluation.services.submissions import quota_problem, submission_cancel, submission_create
+from evaluation.services.submissions import (
+    is_standing_top_up,
+    quota_problem,
+    submission_cancel,
+    submission_create,
+)
 from evaluation.services.transitions import submission_transition
 
 Status = Submission.Status
@@ -109,6 +114,8 @@ def pull_request_intake(*, repository_id: int, pull_request: dict[str, Any]) -> 
 
 
 def _supersede(older: Submission, *, sha: str) -> None:
+    if is_standing_top_up(older):
+        return  # extra seeds of a result that stands, for a record test: they finish
     reason = f"superseded by {sha[:7]}"
     if older.status == Status.RUNNING:
         # The worker sees the cancel on its next heartbeat and kills the engine.

@@ -138,7 +138,9 @@ def record_verdict(
         p = one_sample_p_lower(mine, sign * their_mean)
     what = f"{mine_mean:.4f} against the record's {their_mean:.4f} (#{holder.pk})"
     cap = benchmark.max_seeds
-    grow_to = device or their_device
+    # The baseline grows on the challenger's class (an attempt there if it has none); any other
+    # holder only on its own, as more seeds of the result it shows.
+    grow_to = (device or their_device) if holder.pk == benchmark.baseline_id else their_device
     busy = holder.status in (Status.QUEUED, Status.RUNNING)
     holder_can = (
         grow_holder
@@ -205,10 +207,11 @@ def holder_grow(verdict: Verdict) -> None:
     holder, seeds = verdict.holder, verdict.holder_seeds
     if holder is None or seeds is None:
         return
-    fresh = Submission.objects.select_for_update().get(pk=holder.pk)
+    fresh = Submission.objects.select_for_update().select_related("benchmark").get(pk=holder.pk)
     if fresh.status != Status.SCORED:
         return
-    if verdict.device and fresh.result_device not in ("", verdict.device):
+    baseline = fresh.pk == fresh.benchmark.baseline_id
+    if baseline and verdict.device and fresh.result_device not in ("", verdict.device):
         submission_rerun(submission=fresh, seeds=seeds, only_on=verdict.device)
         return
     fresh.seeds_wanted = seeds

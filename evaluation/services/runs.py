@@ -35,8 +35,13 @@ from evaluation.services.records import (
     seed_scores,
     standing_restore,
 )
+from evaluation.services.submissions import submission_cancel
 from evaluation.services.transitions import enqueue, submission_transition
-from evaluation.services.workers import device_class, worker_reference_rate
+from evaluation.services.workers import (
+    device_class,
+    live_device_classes,
+    worker_reference_rate,
+)
 from evaluation.uploads import LIMITS as UPLOAD_LIMITS
 
 Status = Submission.Status
@@ -330,8 +335,32 @@ def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
                 counts["failed"] += 1
     _reap_lost_claims(cutoff=cutoff, counts=counts)
     counts["redispatched"] = _redispatch_waiting()
+    _give_up_unserved()
     counts["decided"] = _decide_waiting()
     return counts
+
+
+def _give_up_unserved() -> None:
+    """Jobs for one class of worker (`only_on`: a record test's extra seeds, a baseline's
+    attempt on a class) waiting longer than `EVALUATION_REDISPATCH_AFTER` while no live worker
+    has that class: extra seeds give the result back as it was, an attempt is cancelled (the
+    result it would replace stays). A record test never waits for ever on a machine that left."""
+    before = timezone.now() - timedelta(seconds=settings.EVALUATION_REDISPATCH_AFTER)
+    waiting = Submission.objects.filter(status=Status.QUEUED, queued_at__lt=before).exclude(
+        only_on=""
+    )
+    for candidate in waiting.select_related("benchmark"):
+        if candidate.only_on in live_device_classes(benchmark=candidate.benchmark):
+            continue
+        reason = f"no {candidate.only_on} worker took it"
+        with transaction.atomic():
+            submission = Submission.objects.select_for_update().get(pk=candidate.pk)
+            if submission.status != Status.QUEUED:
+                continue
+            if is_standing(submission):
+                standing_restore(submission, reason)
+            else:
+                submission_cancel(submission=submission, reason=reason)
 
 
 def _decide_waiting() -> int:

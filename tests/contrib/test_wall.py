@@ -5,11 +5,11 @@ README between its markers, against the local GitHub-compatible server."""
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.contrib.auth.models import Permission, User
+from django.core.cache import caches
 from django.test import Client
 
-from contrib.wall import END, START
+from contrib.wall import END, START, readme_with_wall, wall_markdown, wall_people
 from tests.factories import ContributionFactory, ContributorFactory, RepositoryFactory
 from tests.github_server.server import FakeGitHub
 
@@ -20,7 +20,7 @@ README = f"# Tiny GPT\n\nTrain it.\n\n## Contributors\n\n{START}\nold wall\n{END
 
 @pytest.fixture(autouse=True)
 def people() -> None:
-    cache.clear()
+    caches["pictures"].clear()
     ada = ContributorFactory(
         login="ada-wall", name="Ada", avatar_url="https://avatars.example/ada.png"
     )
@@ -82,3 +82,39 @@ def test_the_admin_opens_a_pull_request_updating_the_readme(github_server: FakeG
     ).content.decode()
     assert "The contributors wall of acme/tinygpt is already current." in again
     assert len(state.pulls) == 1
+
+
+def test_a_name_cannot_break_out_of_its_cell_and_markers_are_found_from_the_end() -> None:
+    """Red team: a carriage return kept in a git author name ended the wall's HTML block, and
+    what followed rendered as Markdown (a heading, a link) in the README."""
+    ContributionFactory(
+        contributor=ContributorFactory(
+            login="sneaky", name="x\r\r# Injected [claim](https://evil.example)\u2028"
+        ),
+        kind="code",
+    )
+    wall = wall_markdown(wall_people(), site="https://crucible.example.org")
+    assert "\r" not in wall and "\u2028" not in wall
+    assert not any(line.lstrip().startswith("#") for line in wall.splitlines())
+    # A start marker quoted earlier (in a code block) is not where the wall starts.
+    readme = f"```\n{START}\n```\nIntro.\n{START}\nold\n{END}\nEnd.\n"
+    assert readme_with_wall(readme, "WALL") == f"```\n{START}\n```\nIntro.\nWALL\nEnd.\n"
+    assert readme_with_wall(f"{END}\n{START}\n", "WALL") is None
+
+
+def test_staff_who_may_only_view_repositories_cannot_open_the_pull_request(
+    github_server: FakeGitHub,
+) -> None:
+    """Red team: a view-only staff member ran the admin actions that write to GitHub."""
+    github_server.repo("acme/tinygpt")
+    github_server.file("acme/tinygpt", "README.md", README)
+    repository = RepositoryFactory(full_name="acme/tinygpt", github_id=None)
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_repository"))
+    client = Client()
+    client.force_login(viewer)
+    client.post(
+        "/admin/contrib/repository/",
+        {"action": "update_contributors_wall", "_selected_action": [repository.pk]},
+    )
+    assert github_server.repos["acme/tinygpt"].pulls == {}

@@ -4,15 +4,18 @@ a result is better on average but not yet significant, ties where intervals over
 baseline's own row on the board. Results come through the worker API (`ApiWorker`)."""
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from evaluation.api.serializers import LeaderboardEntrySerializer
-from evaluation.models import Benchmark, LeaderboardEntry, Submission
+from evaluation.models import Benchmark, LeaderboardEntry, Submission, Worker
 from evaluation.services import leaderboard_recompute
+from evaluation.services.intake import _supersede
 from evaluation.services.records import baselines_refresh, record_verdict
 from evaluation.services.runs import runs_reap_stale
 from evaluation.services.submissions import submission_cancel
@@ -264,3 +267,40 @@ def test_the_baseline_is_rerun_on_each_device_class_and_deltas_compare_like_with
     assert entry.delta_to_baseline == pytest.approx(0.010)
     board = Client().get("/leaderboard/gpu-rec/").content.decode()
     assert f"{H100} 2.8000" in board and f"{H200} 2.7500" in board
+
+
+def test_a_holder_is_never_rerun_on_a_challengers_device_and_its_extra_seeds_end(
+    settings: Any,
+) -> None:
+    """Red team: a challenger on another class of device made a record holder (not the
+    baseline) start a new attempt there, which its owner could cancel (and the record then
+    went to a one-seed comparison), which could strip its record or fail it. Now it grows only
+    on its own class; extra seeds no live worker of that class takes are given up, the result
+    as it was; a push to its pull request does not supersede them."""
+    benchmark = BenchmarkFactory(
+        slug="gpu-hold", engine_spec="gpu-small", queue="gpu", seeds=4, max_seeds=4,
+        byte_budget=8192,
+    )  # fmt: skip
+    holder = scored(benchmark, [2.790], is_record=True, result_device=H100)
+    h100 = ApiWorker("gpu", devices=[f"{H100}, 81559 MiB"])
+    h200 = ApiWorker("gpu", devices=[f"{H200}, 143771 MiB"])
+    challenger = queued_config(benchmark, login="steady")
+    scores = {0: 2.781, 1: 2.780, 2: 2.779, 3: 2.784}
+    assert h200.evaluate(challenger, scores, device=H200) == "scored"
+    holder.refresh_from_db()
+    assert holder.attempt == 1 and holder.status == "queued" and holder.only_on == H100
+    _supersede(holder, sha="d" * 40)  # a new commit on the holder's PR
+    holder.refresh_from_db()
+    assert holder.status == "queued"
+    # The H100 worker leaves; after EVALUATION_REDISPATCH_AFTER the extra seeds are given up.
+    Worker.objects.filter(pk=h100.model.pk).update(last_seen_at=None)
+    Submission.objects.filter(pk=holder.pk).update(
+        queued_at=timezone.now() - timedelta(seconds=settings.EVALUATION_REDISPATCH_AFTER + 1)
+    )
+    runs_reap_stale()
+    holder.refresh_from_db()
+    challenger.refresh_from_db()
+    assert holder.status == "scored" and holder.is_record and holder.result_attempt == 1
+    assert "no NVIDIA H100 80GB HBM3 worker took it" in holder.reason
+    # Decided with what there is: the holder could not grow, its seed is taken as fixed.
+    assert not challenger.record_pending and challenger.is_record

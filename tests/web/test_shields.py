@@ -5,7 +5,7 @@ what does not exist. (Their speed from the cache is measured in `benchmarks/benc
 import io
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 from PIL import Image
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    cache.clear()
+    caches["pictures"].clear()
 
 
 def svg(path: str, status: int = 200) -> str:
@@ -48,7 +48,7 @@ def test_a_contributors_badge_shows_their_rank_and_points_and_is_cached() -> Non
     for _ in range(5):  # second passes top: the badge says so once the cache expires
         ContributionFactory(contributor=second, kind="code")
     assert "#2 ·" in svg("/badges/c/second-dev.svg")
-    cache.clear()
+    caches["pictures"].clear()
     assert "#1 ·" in svg("/badges/c/second-dev.svg")
     assert "no such contributor" in svg("/badges/c/nobody-here.svg", status=404)
 
@@ -68,7 +68,7 @@ def test_record_badges_for_a_benchmark_and_for_its_holder() -> None:
             mean_val_bpb=score,
             is_record=True,
         )
-    cache.clear()
+    caches["pictures"].clear()
     assert "2.7812 bpb by new-holder" in svg("/badges/record/badge-bench.svg")
     assert "holder · 2.7812 bpb" in svg("/badges/c/new-holder/record/badge-bench.svg")
     assert "held it before" in svg("/badges/c/old-holder/record/badge-bench.svg")
@@ -97,3 +97,38 @@ def test_cards_for_shared_links_are_pngs_and_the_pages_point_to_them() -> None:
     board = Client().get("/leaderboard/card-bench/").content.decode()
     assert 'content="http://testserver/cards/record/card-bench.png"' in board
     assert '<meta name="twitter:card" content="summary_large_image">' in board
+
+
+def test_names_nobody_has_cache_nothing_and_a_look_alike_poisons_no_badge() -> None:
+    """Red team: a 404 picture per unknown name filled the shared cache until it culled the
+    sign-in lock-outs; a Kelvin sign (K, U+212A) cached a 404 under the real `kelly`'s key.
+    Pictures live in their own per-process cache, keyed by the name as asked, and a 404 is
+    never kept."""
+    ContributionFactory(contributor=ContributorFactory(login="kelly"), kind="code")
+    for n in range(30):
+        svg(f"/badges/c/nobody-{n}.svg", status=404)
+        assert Client().get(f"/cards/c/nobody-{n}.png").status_code == 404
+    assert not caches["pictures"]._cache  # type: ignore[attr-defined]  # nothing kept
+    svg("/badges/c/%E2%84%AAelly.svg", status=404)
+    assert "#1 ·" in svg("/badges/c/kelly.svg")
+
+
+def test_a_bot_is_not_ranked_and_a_merged_holder_is_who_they_became() -> None:
+    bot = ContributorFactory(login="deps[bot]", is_bot=True)
+    for _ in range(5):
+        ContributionFactory(contributor=bot, kind="code")
+    assert "a bot: not ranked" in svg("/badges/c/deps[bot].svg")
+    benchmark = BenchmarkFactory(slug="merge-bench", engine_spec="demo-cpu", queue="cpu")
+    person = ContributorFactory(login="person-now")
+    old = ContributorFactory(login="person-before", merged_into=person)
+    SubmissionFactory(
+        benchmark=benchmark,
+        contributor=old,
+        source="config",
+        status="scored",
+        result_attempt=1,
+        mean_val_bpb=2.5,
+        is_record=True,
+    )
+    assert "2.5000 bpb by person-now" in svg("/badges/record/merge-bench.svg")
+    assert "holder · 2.5000 bpb" in svg("/badges/c/person-now/record/merge-bench.svg")
