@@ -61,6 +61,7 @@ def main() -> None:
 
     # Two seeds a result (the demo runs one): the board shows each score's interval, and ties.
     Benchmark.objects.filter(slug="demo-cpu").update(seeds=2)
+    _neighbour_of_ada()
     env = platform_env(**overrides)
     with (
         gunicorn(env, workers=2, threads=2) as url,
@@ -93,6 +94,28 @@ def _accounts() -> dict[str, str]:
     Contributor.objects.filter(login="ada-lovelace").update(user=ada)
     User.objects.create_superuser("admin", email="", password=passwords["admin"])
     return passwords
+
+
+def _neighbour_of_ada() -> None:
+    """A third config a hair from the first demo one: on the board, the two share a rank."""
+    from contrib.models import Contributor
+    from evaluation.models import Benchmark
+    from evaluation.services import submission_create_config
+
+    taken = ["ada-lovelace", "grace-hopper", "alan-turing"]
+    person = (
+        Contributor.objects.filter(is_bot=False, github_id__isnull=False)
+        .exclude(login__in=taken)
+        .order_by("pk")
+        .first()
+    )
+    submission_create_config(
+        benchmark=Benchmark.objects.get(slug="demo-cpu"),
+        contributor=person,
+        config={"lr": 0.0055, "warmup_frac": 0.1},
+        title="A little lower learning rate",
+        check_quota=False,
+    )
 
 
 def _rerun_one() -> None:
