@@ -8,13 +8,25 @@ from typing import Any
 
 from celery import shared_task
 
+BATCH = 50  # deliveries per message at most (`contrib/github/dispatch.py`)
+
 
 @shared_task(name="contrib.process_github_delivery", queue="default", acks_late=True)
 def process_github_delivery(delivery_id: str) -> str:
-    """Map one stored GitHub delivery to ledger rows and mirrors (idempotent)."""
+    """Map one stored GitHub delivery to ledger rows and mirrors (idempotent). Messages queued
+    before batches existed are still taken."""
     from contrib.github.services import webhook_delivery_process
 
     return webhook_delivery_process(delivery_id=delivery_id)
+
+
+@shared_task(name="contrib.process_github_deliveries", queue="default", acks_late=True)
+def process_github_deliveries(delivery_ids: list[str]) -> list[str]:
+    """Process stored deliveries, each once and in its own transaction (a batch a web process
+    sent; redelivered after a crash, those done are skipped)."""
+    from contrib.github.services import webhook_delivery_process
+
+    return [webhook_delivery_process(delivery_id=str(d)) for d in list(delivery_ids)[:BATCH]]
 
 
 @shared_task(name="contrib.requeue_stale_deliveries", queue="default")

@@ -8,9 +8,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contrib.github.dispatch import dispatcher
 from contrib.github.registry import DeliveryIgnored, handler_name, handlers_for
 from contrib.models import WebhookDelivery
-from contrib.tasks import process_github_delivery
+from contrib.tasks import BATCH, process_github_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ Outcome = WebhookDelivery.Outcome
 
 def _enqueue(delivery_id: str) -> None:
     # After commit, so that the worker never looks for a row it cannot see yet.
-    transaction.on_commit(lambda: process_github_delivery.delay(delivery_id))
+    transaction.on_commit(lambda: dispatcher.send(delivery_id))
 
 
 def webhook_delivery_receive(
@@ -125,7 +126,6 @@ def webhook_deliveries_requeue_stale(*, older_than: timedelta = timedelta(minute
         .order_by("received_at")
         .values_list("delivery_id", flat=True)[:1000]
     )
-    with transaction.atomic():
-        for delivery_id in ids:
-            _enqueue(delivery_id)
+    for start in range(0, len(ids), BATCH):
+        process_github_deliveries.delay(ids[start : start + BATCH])
     return len(ids)

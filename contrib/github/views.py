@@ -16,17 +16,20 @@ from contrib.github.signature import signature_is_valid
 MAX_PAYLOAD_DEPTH = 64
 
 
-def json_depth(value: Any) -> int:
-    """How deeply a parsed JSON value nests (iteratively: no recursion to exhaust)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
+def json_depth(value: Any, *, limit: int = MAX_PAYLOAD_DEPTH) -> int:
+    """How many levels of objects and arrays a parsed JSON value nests, counted level by level
+    over its containers only (no recursion to exhaust, scalars never gathered), and no further
+    than one level past `limit`."""
+    depth, level = 0, [value] if isinstance(value, dict | list) else []
+    while level and depth <= limit:
+        depth += 1
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+    return depth
 
 
 def _error(status: int, message: str) -> JsonResponse:

@@ -1,6 +1,8 @@
 """`POST /webhooks/github/`: what GitHub (or anyone else) gets back, and what is stored."""
 
 import json
+import os
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -152,3 +154,30 @@ def test_deliveries_whose_message_was_lost_are_queued_again(
     assert WebhookDelivery.objects.get(delivery_id="lost").outcome == "processed"
     assert WebhookDelivery.objects.get(delivery_id="fresh").outcome == "pending"
     assert Contribution.objects.filter(kind="bug").count() == 1
+
+
+def test_stored_deliveries_go_out_in_batches_and_a_process_sends_what_it_holds_at_exit(
+    settings: Any,
+) -> None:
+    """The wake-up calls after the 202 (`contrib/github/dispatch.py`): ids a web process
+    stored go out from its own thread, at most 50 a message; at exit it sends what it still
+    holds. (The broker is replaced by a list here; the real path, gunicorn to Redis to a
+    worker, is `test_worker_integration.py`.)"""
+    from contrib.github import dispatch
+
+    sent: list[list[str]] = []
+
+    class Recording(dispatch._Dispatcher):
+        def _start(self) -> None:  # no thread: this test drains the queue itself
+            self._pid = os.getpid()
+
+        def _publish(self, batch: list[str]) -> None:
+            sent.append(batch)
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    outbox = Recording()
+    for n in range(120):
+        outbox.send(f"d-{n}")
+    outbox.flush()
+    assert [len(batch) for batch in sent] == [50, 50, 20]
+    assert [d for batch in sent for d in batch] == [f"d-{n}" for n in range(120)]
