@@ -15,12 +15,16 @@ import logging
 import os
 import queue
 import threading
+import time
 
 from django.conf import settings
 
 from contrib.tasks import BATCH, process_github_deliveries
 
 logger = logging.getLogger(__name__)
+# How long the thread waits after a first id for more: a web process serves one request at a
+# time, so without a wait every message would carry one delivery.
+GATHER_SECONDS = 0.05
 
 
 class _Dispatcher:
@@ -65,7 +69,9 @@ class _Dispatcher:
 
     def _run(self) -> None:
         while True:
-            self._publish(self._batch(self._queue.get()))
+            first = self._queue.get()
+            time.sleep(GATHER_SECONDS)  # let a busy process gather more into this message
+            self._publish(self._batch(first))
 
     def flush(self) -> None:
         """Send what this process still holds (at exit)."""

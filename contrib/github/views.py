@@ -32,6 +32,10 @@ def json_depth(value: Any, *, limit: int = MAX_PAYLOAD_DEPTH) -> int:
     return depth
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python reads them, JSON has none
+
+
 def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
@@ -68,7 +72,8 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     try:
         if request.content_type == "application/x-www-form-urlencoded":
             body = (parse_qs(body.decode()).get("payload") or [""])[0].encode()
-        payload = json.loads(body)
+        text = body.decode()
+        payload = json.loads(text, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         return _error(400, f"payload is not valid JSON: {exc}")
     except RecursionError:
@@ -83,6 +88,7 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
         delivery_id=delivery_id,
         event=event,
         payload=payload,
+        payload_text=text,
         hook_id=int(hook_id) if hook_id and hook_id.isdigit() else None,
     )
     if not created:

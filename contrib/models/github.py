@@ -1,8 +1,26 @@
 """GitHub traffic: webhook deliveries, the answers sent back, bot commands."""
 
+import json
+from typing import Any
+
 from django.db import models
 
 from contrib.models.repositories import Repository
+
+
+class CheckedJSON:
+    """JSON text already parsed and checked (a delivery's body): stored as it came, not parsed
+    and written out again; `value` is what it parsed to."""
+
+    def __init__(self, text: str, value: Any) -> None:
+        self.text, self.value = text, value
+
+
+class PayloadEncoder(json.JSONEncoder):
+    """Writes a `CheckedJSON` as its own text, anything else as JSON."""
+
+    def encode(self, o: Any) -> str:
+        return o.text if isinstance(o, CheckedJSON) else super().encode(o)
 
 
 class WebhookDelivery(models.Model):
@@ -18,7 +36,7 @@ class WebhookDelivery(models.Model):
     event = models.CharField(max_length=100, db_index=True)
     action = models.CharField(max_length=100, blank=True)
     hook_id = models.BigIntegerField(null=True, blank=True)
-    payload = models.JSONField()
+    payload = models.JSONField(encoder=PayloadEncoder)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(

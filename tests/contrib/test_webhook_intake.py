@@ -181,3 +181,23 @@ def test_stored_deliveries_go_out_in_batches_and_a_process_sends_what_it_holds_a
     outbox.flush()
     assert [len(batch) for batch in sent] == [50, 50, 20]
     assert [d for batch in sent for d in batch] == [f"d-{n}" for n in range(120)]
+
+
+def test_a_delivery_is_stored_as_it_came_and_nan_is_not_json(client: Client) -> None:
+    """The payload is kept as the JSON text GitHub sent (not parsed and written out again);
+    Python's NaN and Infinity, which JSON has not (and PostgreSQL refuses), are a 400."""
+    body = b'{"action": "created",  "zen": "Keep it logically awesome.", "n": 1.50}'
+    answer = client.post(
+        "/webhooks/github/", data=body, content_type="application/json",
+        headers=signed_headers(body, event="ping", delivery_id="as-it-came"),
+    )  # fmt: skip
+    assert answer.status_code == 200
+    stored = WebhookDelivery.objects.get(delivery_id="as-it-came")
+    assert stored.payload == {"action": "created", "zen": "Keep it logically awesome.", "n": 1.5}
+    bad = b'{"action": "created", "n": NaN}'
+    refused = client.post(
+        "/webhooks/github/", data=bad, content_type="application/json",
+        headers=signed_headers(bad, event="issues", delivery_id="nan"),
+    )  # fmt: skip
+    assert refused.status_code == 400 and "NaN is not JSON" in refused.json()["error"]
+    assert not WebhookDelivery.objects.filter(delivery_id="nan").exists()
