@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from contrib.api.views import api_not_found
 
+handler500 = "contrib.views.server_error"
+
 urlpatterns = [
     path("", include("contrib.urls")),
     path("", include("evaluation.urls")),

@@ -2,18 +2,21 @@
 come from `ui.panels`, which the evaluation app fills (contrib never imports it)."""
 
 import contextlib
+import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from contrib.badges import awards_for, contributor_awards
 from contrib.contributors import contributor_get_public
@@ -329,6 +332,31 @@ def contributors_wall(request: HttpRequest, kind: str) -> HttpResponse:
 
     content_type = SVG if kind == "svg" else "text/markdown; charset=utf-8"
     return cached_response(f"wall:{kind}", build, content_type=content_type)
+
+
+UNAVAILABLE = (OperationalError, InterfaceError, KombuOperationalError)
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler (`handler500`), for an exception nothing handled, in a view or a
+    middleware. The database or the broker out of reach (down, restarting, locked past its
+    timeout) is a 503 with `Retry-After`: come back soon, nothing is wrong with the request. A
+    static page either way: it must not need the database it may have lost."""
+    if isinstance(sys.exc_info()[1], UNAVAILABLE):
+        if request.path.startswith(("/api/", "/webhooks/")):
+            response: HttpResponse = JsonResponse(
+                {"error": "the service is briefly unavailable; try again shortly"}, status=503
+            )
+        else:
+            response = HttpResponse(_static_page("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponse(_static_page("500.html"), status=500)
+
+
+def _static_page(name: str) -> str:
+    return loader.get_template(name).render()
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
