@@ -156,21 +156,24 @@ def contributor_with_totals(
     return contributor
 
 
-def contributor_standing(*, contributor: Contributor) -> tuple[int, Decimal]:
-    """A person's all-time rank among the public people (not bots) and their score, from the
-    tallies (one aggregate over a few rows per contributor, whatever the ledger's size)."""
-    weights = scoring_points()
-    row_points = Case(
-        *[When(kind=kind, then=F("count") * Value(weight)) for kind, weight in weights.items()],
+def tally_points() -> Case:
+    """A tally row's points under the current rules (its count × its kind's weight)."""
+    return Case(
+        *[When(kind=kind, then=F("count") * Value(w)) for kind, w in scoring_points().items()],
         default=Value(Decimal("0")),
         output_field=DecimalField(max_digits=14, decimal_places=3),
     )
+
+
+def contributor_standing(*, contributor: Contributor) -> tuple[int, Decimal]:
+    """A person's all-time rank among the public people (not bots) and their score, from the
+    tallies (one aggregate over a few rows per contributor, whatever the ledger's size)."""
     mine = contributor_with_totals(contributor=contributor).score  # type: ignore[attr-defined]
     people = contributors_public().filter(is_bot=False).values("pk")
     ahead = (
         ContributionTally.objects.filter(contributor__in=people)
         .values("contributor_id")
-        .annotate(points=Sum(row_points))
+        .annotate(points=Sum(tally_points()))
         .filter(points__gt=mine)
         .count()
     )

@@ -7,13 +7,13 @@ from decimal import Decimal
 from html import escape
 from urllib.parse import quote
 
-from django.db.models import Case, DecimalField, F, Sum, Value, When
+from django.db.models import Sum
 from django.utils import timezone
 from github import GithubException
 
 from contrib.github.client import GitHubNotConfigured, github_call, github_client
 from contrib.models import ContributionKind, ContributionTally, Contributor, Repository
-from contrib.scores import contributors_public, scoring_points
+from contrib.scores import contributors_public, tally_points
 from ui.charts import color
 from ui.shields import one_line
 
@@ -53,17 +53,11 @@ class Brick:
 def wall_people(*, limit: int = MAX_PEOPLE) -> list[Brick]:
     """The people (not bots, not private-only sponsors) with their kinds, by all-time score
     (then login), from the tallies: two queries whatever the ledger's size."""
-    weights = scoring_points()
-    points = Case(
-        *[When(kind=kind, then=F("count") * Value(w)) for kind, w in weights.items()],
-        default=Value(Decimal("0")),
-        output_field=DecimalField(max_digits=14, decimal_places=3),
-    )
     people = contributors_public().filter(is_bot=False)
     rows = (
         ContributionTally.objects.filter(contributor__in=people.values("pk"), count__gt=0)
         .values("contributor_id", "kind")
-        .annotate(n=Sum("count"), points=Sum(points))
+        .annotate(n=Sum("count"), points=Sum(tally_points()))
     )
     kinds: dict[int, list[tuple[int, str]]] = {}
     scores: dict[int, Decimal] = {}

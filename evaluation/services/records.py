@@ -281,11 +281,6 @@ def standing_restore(submission: Submission, reason: str) -> None:
     submission_publish(submission=submission)
 
 
-def is_standing(submission: Submission) -> bool:
-    """Whether a queued or running submission is adding seeds to the result it shows."""
-    return submission.result_attempt is not None and submission.result_attempt == submission.attempt
-
-
 def records_decide_pending(*, benchmark: Benchmark, grow_holder: bool = True) -> int:
     """Decide the benchmark's scored possible records waiting for their holder's seeds, now
     that the holder is at rest (from the holder's finish; and from the reaper, without asking

@@ -25,7 +25,6 @@ from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.notify import submission_notify
 from evaluation.services.publish import submission_publish
 from evaluation.services.records import (
-    is_standing,
     record_award,
     record_more_seeds,
     record_settle,
@@ -35,7 +34,7 @@ from evaluation.services.records import (
     seed_scores,
     standing_restore,
 )
-from evaluation.services.submissions import submission_cancel
+from evaluation.services.submissions import is_standing_top_up, submission_cancel
 from evaluation.services.transitions import enqueue, submission_transition
 from evaluation.services.workers import (
     device_class,
@@ -150,7 +149,7 @@ def submission_fail(submission: Submission, reason: str, *, platform_fault: bool
         fresh.runs.filter(status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED, error=reason, finished_at=timezone.now()
         )
-        if is_standing(fresh) and fresh.status in (Status.QUEUED, Status.RUNNING):
+        if is_standing_top_up(fresh):
             standing_restore(fresh, reason)
             return
         if Status.FAILED in Submission.ALLOWED_TRANSITIONS[fresh.status]:
@@ -175,7 +174,7 @@ def submission_finish(*, submission_id: int) -> str:
             return submission.status
         runs = list(submission.runs.filter(status=RunStatus.OK, attempt=submission.attempt))
         scores = seed_scores(submission, attempt=submission.attempt)
-        if is_standing(submission) and not submission.record_pending:
+        if is_standing_top_up(submission) and not submission.record_pending:
             _figures(submission, runs, scores)
             submission_transition(submission=submission, to=Status.SCORED)
             _result_landed(submission)
@@ -261,7 +260,7 @@ def submission_cut_short(*, submission: Submission, run: EvaluationRun, worker: 
             )
             _requeue(fresh, error="")
             return
-        if is_standing(fresh):  # extra seeds of a result that stands: it stays as it was
+        if is_standing_top_up(fresh):  # extra seeds of a result that stands: it stays as it was
             standing_restore(fresh, how_far)
             return
         if machine_slow:
@@ -357,7 +356,7 @@ def _give_up_unserved() -> None:
             submission = Submission.objects.select_for_update().get(pk=candidate.pk)
             if submission.status != Status.QUEUED:
                 continue
-            if is_standing(submission):
+            if is_standing_top_up(submission):
                 standing_restore(submission, reason)
             else:
                 submission_cancel(submission=submission, reason=reason)
