@@ -8,31 +8,24 @@ import urllib.request
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
-from contrib.github.signature import signature_for
 from contrib.models import Repository
 from evaluation.models import Submission
 from evaluation.services import benchmark_get_or_create
 from tests.browser.conftest import MODEL_REPO, Site
 from tests.browser.test_flows import sign_in_with_github
+from tests.conftest import signed_headers
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 def deliver(site: Site, event: str, payload: dict[str, Any], delivery: str) -> int:
     body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", **signed_headers(body, event=event,
+               delivery_id=delivery)}  # fmt: skip
     request = urllib.request.Request(
-        f"{site.url}/webhooks/github/",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-GitHub-Event": event,
-            "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": signature_for(secret=settings.GITHUB_WEBHOOK_SECRET, body=body),
-        },
+        f"{site.url}/webhooks/github/", data=body, method="POST", headers=headers
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
         return int(answer.status)
