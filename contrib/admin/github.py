@@ -1,11 +1,13 @@
 """Admin: Repositories, mirrors, and GitHub traffic: deliveries, syncs, answers, bot commands."""
 
+import json
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from contrib.github.answers import github_answers_resend, repository_webhook_create
 from contrib.github.services import webhook_deliveries_reprocess
@@ -86,7 +88,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
         "event",
         "action",
         "hook_id",
-        "payload",
+        "payload_json",
         "received_at",
         "processed_at",
         "outcome",
@@ -97,6 +99,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="Payload")
+    def payload_json(self, obj: WebhookDelivery) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
 
     @admin.action(description="Reprocess selected deliveries", permissions=["change"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from contrib.models import Contributor, ContributorMerge
-from tests.factories import ContributionFactory, ContributorFactory
+from tests.factories import ContributionFactory, ContributorFactory, WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +80,10 @@ def test_adding_a_manual_contribution_goes_through_the_ledger_service(admin_clie
     assert (row.source, row.kind) == ("manual", "mentoring")
     assert row.external_id.startswith("admin:")
     assert row.metadata["recorded_by"] == "admin"
+
+
+def test_a_delivery_shows_its_payload_as_json_escaped(admin_client: Client) -> None:
+    delivery = WebhookDeliveryFactory(payload={"action": "opened", "title": "<script>x</script>"})
+    page = admin_client.get(f"/admin/contrib/webhookdelivery/{delivery.pk}/change/")
+    assert page.status_code == 200
+    assert b"&quot;title&quot;: &quot;&lt;script&gt;x&lt;/script&gt;&quot;" in page.content

@@ -5,9 +5,12 @@ import os
 from typing import Any
 from urllib.parse import urlencode
 
+import psycopg
 import pytest
+from django.db import connection, transaction
 from django.test import Client, override_settings
 
+from contrib.github.services import webhook_delivery_receive
 from contrib.models import Contribution, WebhookDelivery
 from tests.conftest import load_payload, signed_headers
 from tests.factories import WebhookDeliveryFactory
@@ -201,3 +204,50 @@ def test_a_delivery_is_stored_as_it_came_and_nan_is_not_json(client: Client) -> 
     )  # fmt: skip
     assert refused.status_code == 400 and "NaN is not JSON" in refused.json()["error"]
     assert not WebhookDelivery.objects.filter(delivery_id="nan").exists()
+    with connection.cursor() as cursor:  # the column holds the body byte for byte
+        cursor.execute(
+            "SELECT payload FROM contrib_webhookdelivery WHERE delivery_id = %s", ["as-it-came"]
+        )
+        assert cursor.fetchone()[0] == body.decode()
+
+
+def test_a_redelivery_inside_a_transaction_leaves_it_usable() -> None:
+    """`ON CONFLICT DO NOTHING`: a duplicate raises nothing, so the caller's transaction goes on."""
+    payload = load_payload("issues.opened")
+    with transaction.atomic():
+        first, created = webhook_delivery_receive(
+            delivery_id="in-tx", event="issues", payload=payload
+        )
+        again, created_again = webhook_delivery_receive(
+            delivery_id="in-tx", event="issues", payload=payload
+        )
+        assert (created, created_again) == (True, False) and again.pk == first.pk
+        assert WebhookDelivery.objects.filter(delivery_id="in-tx").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_database_dropped_is_replaced_and_the_delivery_kept(
+    client: Client,
+) -> None:
+    """The intake skips Django's per-request health check: a connection the server closed
+    since its last use (a restart, an idle timeout) is found broken by the INSERT itself,
+    replaced, and the INSERT sent again. Without that, GitHub got a 503 and the delivery was
+    lost until someone redelivered it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server to drop a connection")
+    assert not WebhookDelivery.objects.exists()  # this test's connection is open
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    body = json.dumps(load_payload("issues.opened")).encode()
+    answer = post_raw(client, body, signed_headers(body, event="issues", delivery_id="dropped"))
+    assert answer.status_code == 202
+    assert WebhookDelivery.objects.filter(delivery_id="dropped").count() == 1
+    assert connection.connection.info.backend_pid != pid
+
+
+def test_nesting_counts_arrays_and_objects_alike(client: Client) -> None:
+    for depth, status in ((63, 202), (65, 400)):  # the object itself is the first level
+        body = ('{"a": ' + "[" * depth + "1" + "]" * depth + "}").encode()
+        answer = post_raw(client, body, signed_headers(body, event="issues"))
+        assert answer.status_code == status, depth

@@ -45,6 +45,57 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> str:
     return log.read_text(errors="replace")[-4000:]
 
 
+class Service:
+    """A long-running platform process the soak can kill (`kill -9`), signal and start again,
+    as a process supervisor would; its output goes to a log file of its own."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkstemp(prefix=f"crucible-{name}-", suffix=".log")[1])
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def kill(self) -> None:
+        """`kill -9` of the process and of everything it started (its process group is its
+        own only where it made one, so children are found through /proc)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        for pid in [*_descendants(self.process.pid), self.process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
+
+    def signal(self, number: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(number)
+
+    def stop(self) -> str:
+        """Warm shutdown (SIGTERM, then SIGKILL after 20 s); the log's tail."""
+        if self.process is not None:
+            return _stop(self.process, self.log)
+        return ""
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 1) -> Iterator[str]:
     """gunicorn serving the site on a free loopback port; yields the base URL."""

@@ -50,88 +50,117 @@ def postgres_missing() -> str | None:
     return None
 
 
+class RedisServer:
+    """A Redis server on a free loopback port that can be stopped and started again on the same
+    port (the soak's broker restart). `persist`: an append-only file, as a production broker
+    keeps, so that a restart loses no queued message."""
+
+    def __init__(self, *, persist: bool = False) -> None:
+        self.port = free_port()
+        self.workdir = tempfile.mkdtemp(prefix="crucible-redis-")
+        self.persist = persist
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        appendonly = ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else []
+        self.process = subprocess.Popen(
+            [
+                *["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+                *(appendonly or ["--appendonly", "no"]),
+                *["--dir", self.workdir],
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @contextlib.contextmanager
-def redis_server() -> Iterator[str]:
+def redis_server(*, persist: bool = False) -> Iterator[str]:
     """A Redis server on a free loopback port; yields its URL."""
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="crucible-redis-")
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = RedisServer(persist=persist)
     try:
-        wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
+        server.start()
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.close()
 
 
 def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-@contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """A fresh PostgreSQL cluster on a free loopback port; yields a URL to its `crucible` db."""
-    port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="crucible-pg-"))
-    data = workdir / "data"
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam("postgres")
-        os.chown(workdir, entry.pw_uid, entry.pw_gid)
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
-    subprocess.run(
-        _as_postgres(["initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]),
-        **quiet,  # type: ignore[call-overload]
-    )
-    options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        _as_postgres(
-            ["pg_ctl", "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "start"]
-        ),
-        **quiet,  # type: ignore[call-overload]
-    )
-    try:
+class PostgresServer:
+    """A fresh PostgreSQL cluster on a free loopback port with a `crucible` database, which can
+    be stopped (`-m immediate`: as a crash) and started again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="crucible-pg-"))
+        self.data = self.workdir / "data"
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            os.chown(self.workdir, entry.pw_uid, entry.pw_gid)
+        self._run(["initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"])
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/crucible"
+
+    @staticmethod
+    def _run(command: list[str]) -> None:
         subprocess.run(
-            _as_postgres(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "-U",
-                    "postgres",
-                    "-c",
-                    "CREATE DATABASE crucible",
-                ]
-            ),
-            **quiet,  # type: ignore[call-overload]
+            _as_postgres(command), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True
         )
-        yield f"postgres://postgres@127.0.0.1:{port}/crucible"
-    finally:
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=200"
+        )
+        log = str(self.workdir / "log")
+        self._run(["pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start"])
+
+    def create_database(self) -> None:
+        psql = ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+        self._run([*psql, "-c", "CREATE DATABASE crucible"])
+
+    def stop(self) -> None:
         subprocess.run(
-            _as_postgres(["pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            _as_postgres(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
         )
-        shutil.rmtree(workdir, ignore_errors=True)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """A fresh PostgreSQL cluster on a free loopback port; yields a URL to its `crucible` db."""
+    server = PostgresServer()
+    try:
+        server.start()
+        server.create_database()
+        yield server.url
+    finally:
+        server.close()
 
 
 def main() -> None:
