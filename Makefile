@@ -11,7 +11,7 @@ ENGINE_JOBS ?= 2
 # take about 0.6 of the time too (each pytest-xdist process gets its own test database).
 PLATFORM_JOBS ?= 2
 
-.PHONY: install run test test-engine test-platform lint format bench screenshots worker \
+.PHONY: install run test test-engine test-platform lint format bench soak screenshots worker \
 	evaluation-worker migrate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -61,6 +61,12 @@ format: install
 
 bench: install
 	@set -e; for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script; done
+
+# The production topology under mixed traffic while its parts fail, then checked
+# (benchmarks/soak.py): SOAK_MINUTES of traffic (default 10), then up to five minutes to drain.
+SOAK_MINUTES ?= 10
+soak: install
+	SOAK_MINUTES=$(SOAK_MINUTES) $(PY) benchmarks/soak.py
 
 # Pictures of every main page from a fresh demo (trains the demo submissions first: minutes).
 screenshots: install

@@ -31,10 +31,21 @@ def process_github_deliveries(delivery_ids: list[str]) -> list[str]:
 
 @shared_task(name="contrib.requeue_stale_deliveries", queue="default")
 def requeue_stale_deliveries() -> int:
-    """Periodic (beat): deliveries pending for too long are queued again; none is lost."""
+    """Periodic (beat): deliveries pending `GITHUB_REQUEUE_AFTER` are queued again; none is
+    lost."""
     from contrib.github.services import webhook_deliveries_requeue_stale
 
     return webhook_deliveries_requeue_stale()
+
+
+@shared_task(name="contrib.requeue_stale_github_answers", queue="default")
+def requeue_stale_github_answers() -> int:
+    """Periodic (beat): GitHub answers and bot commands pending for too long (their message
+    was lost) are queued again; sending each stays once."""
+    from contrib.github.answers import github_answers_resend_stale
+    from contrib.github.bot import bot_commands_requeue_stale
+
+    return github_answers_resend_stale() + bot_commands_requeue_stale()
 
 
 @shared_task(

@@ -17,6 +17,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from contrib.badges import awards_for, contributor_awards
 from contrib.contributors import contributor_get_public
@@ -334,15 +336,22 @@ def contributors_wall(request: HttpRequest, kind: str) -> HttpResponse:
     return cached_response(f"wall:{kind}", build, content_type=content_type)
 
 
-UNAVAILABLE = (OperationalError, InterfaceError, KombuOperationalError)
+# The database, the broker, or the shared cache (Redis, with the broker's) out of reach.
+UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    KombuOperationalError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 RETRY_AFTER_SECONDS = 30
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """Django's 500 handler (`handler500`), for an exception nothing handled, in a view or a
-    middleware. The database or the broker out of reach (down, restarting, locked past its
-    timeout) is a 503 with `Retry-After`: come back soon, nothing is wrong with the request. A
-    static page either way: it must not need the database it may have lost."""
+    middleware. The database, the broker or the cache out of reach (down, restarting, locked
+    past its timeout) is a 503 with `Retry-After`: come back soon, nothing is wrong with the
+    request. A static page either way: it must not need the database it may have lost."""
     if isinstance(sys.exc_info()[1], UNAVAILABLE):
         if request.path.startswith(("/api/", "/webhooks/")):
             response: HttpResponse = JsonResponse(

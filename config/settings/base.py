@@ -330,6 +330,12 @@ GITHUB_MAX_RATE_LIMIT_WAIT = env.float("GITHUB_MAX_RATE_LIMIT_WAIT", default=900
 GITHUB_SECONDS_BETWEEN_REQUESTS = env.float("GITHUB_SECONDS_BETWEEN_REQUESTS", default=0.0)
 GITHUB_SECONDS_BETWEEN_WRITES = env.float("GITHUB_SECONDS_BETWEEN_WRITES", default=1.0)
 GITHUB_BOT_NAME = env("GITHUB_BOT_NAME", default="crucible")  # answers to "@crucible …"
+# A delivery, answer or bot command still pending this long (seconds) lost its message (a worker
+# killed holding it, a broker restart): the beat queues it again, every half of that at most
+# every five minutes. Longer than the answers' longest retry wait (600 s), so that an answer
+# waiting for its retry is not sent early.
+GITHUB_REQUEUE_AFTER = env.float("GITHUB_REQUEUE_AFTER", default=900.0)
+GITHUB_REQUEUE_EVERY = min(300.0, max(5.0, GITHUB_REQUEUE_AFTER / 2))
 GITHUB_PERMISSION_CACHE_SECONDS = env.int("GITHUB_PERMISSION_CACHE_SECONDS", default=300)
 GITHUB_SYNC_INTERVAL_MINUTES = env.int("GITHUB_SYNC_INTERVAL_MINUTES", default=60)
 # Public address of this site: links in statuses and comments, the URL of created webhooks.
@@ -366,7 +372,11 @@ CELERY_BEAT_SCHEDULE["contrib.evaluate_badges"] = {
 }
 CELERY_BEAT_SCHEDULE["contrib.requeue_stale_deliveries"] = {
     "task": "contrib.requeue_stale_deliveries",
-    "schedule": 300.0,
+    "schedule": GITHUB_REQUEUE_EVERY,
+}
+CELERY_BEAT_SCHEDULE["contrib.requeue_stale_github_answers"] = {
+    "task": "contrib.requeue_stale_github_answers",
+    "schedule": GITHUB_REQUEUE_EVERY,
 }
 CELERY_BEAT_SCHEDULE["evaluation.reap_stale_runs"] = {
     "task": "evaluation.reap_stale_runs",

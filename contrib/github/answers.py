@@ -11,6 +11,7 @@ lists failed answers.
 """
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -242,15 +243,51 @@ def github_answers_resend(*, answer_ids: list[int]) -> int:
     return len(answers)
 
 
+def github_answers_resend_stale(*, older_than: timedelta | None = None) -> int:
+    """Queue again answers still pending long after their last change: their message was lost
+    (a worker killed while holding it, a broker restart). Sending is idempotent and one at a
+    time per answer (`github_answer_send`), so an answer merely waiting for its retry is not
+    sent twice. Returns how many were queued."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.GITHUB_REQUEUE_AFTER)
+    ids = list(
+        GitHubAnswer.objects.filter(state=State.PENDING, updated_at__lt=timezone.now() - older_than)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for answer_id in ids:
+        send_github_answer.delay(answer_id)
+    return len(ids)
+
+
 def github_answer_send(*, answer_id: int, final_attempt: bool = False) -> str:
     """Send one stored answer to GitHub; returns its state.
 
-    A transient error raises `AnswerFailed` (the task retries) unless this is the final attempt;
-    a permanent error, or a transient one on the final attempt, marks the answer failed.
+    The answer's row stays locked while it is sent: a second send of it (a message delivered
+    twice, the periodic resend) finds it busy and leaves it, so GitHub never gets two new
+    comments for one answer. A transient error raises `AnswerFailed` (the task retries) unless
+    this is the final attempt; a permanent error, or a transient one on the final attempt, marks
+    the answer failed.
     """
-    answer = GitHubAnswer.objects.select_related("repository").get(pk=answer_id)
+    with transaction.atomic():
+        answer = (
+            GitHubAnswer.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("repository")
+            .filter(pk=answer_id)
+            .first()
+        )
+        if answer is None:
+            return State.PENDING  # being sent right now by another worker (or gone)
+        state, error = _send_locked(answer, final_attempt=final_attempt)
+    if error:
+        raise AnswerFailed(error)
+    return state
+
+
+def _send_locked(answer: GitHubAnswer, *, final_attempt: bool) -> tuple[str, str]:
+    """(state, error to retry on)."""
     if answer.state == State.SENT:
-        return answer.state
+        return answer.state, ""
     answer.attempts += 1
     try:
         # Writes are not retried inside PyGithub: a retried POST could post twice.
@@ -266,19 +303,19 @@ def github_answer_send(*, answer_id: int, final_attempt: bool = False) -> str:
                 _send_check_run(gh, answer)
             else:
                 raise ValueError(f"unknown answer kind {answer.kind!r}")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the answer
         transient = is_transient(exc) and not isinstance(exc, GitHubNotConfigured)
         error = f"{type(exc).__name__}: {exc}"[:5000]
         GitHubAnswer.objects.filter(pk=answer.pk).update(
             attempts=answer.attempts, error=error, github_id=answer.github_id
         )
         if transient and not final_attempt:
-            raise AnswerFailed(error) from exc
+            return State.PENDING, error
         logger.error("GitHub answer %s (%s) failed for good: %s", answer.pk, answer.key, exc)
         GitHubAnswer.objects.filter(pk=answer.pk, revision=answer.revision).update(
             state=State.FAILED, updated_at=timezone.now()
         )
-        return State.FAILED
+        return State.FAILED, ""
     # Only this revision is done: a newer payload saved meanwhile stays pending for its task.
     GitHubAnswer.objects.filter(pk=answer.pk).update(
         attempts=answer.attempts, github_id=answer.github_id, html_url=answer.html_url
@@ -286,7 +323,7 @@ def github_answer_send(*, answer_id: int, final_attempt: bool = False) -> str:
     completed = GitHubAnswer.objects.filter(pk=answer.pk, revision=answer.revision).update(
         state=State.SENT, error="", sent_at=timezone.now(), updated_at=timezone.now()
     )
-    return State.SENT if completed else State.PENDING
+    return (State.SENT if completed else State.PENDING), ""
 
 
 # --- the webhook ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
@@ -167,10 +168,13 @@ def webhook_deliveries_reprocess(*, delivery_ids: Iterable[str]) -> int:
     return count
 
 
-def webhook_deliveries_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Queue again deliveries still pending long after they arrived: their message was lost
-    (a broker restart, a web process killed between commit and publish). Processing is
-    idempotent, so a delivery that was merely slow is not harmed."""
+def webhook_deliveries_requeue_stale(*, older_than: timedelta | None = None) -> int:
+    """Queue again deliveries still pending `GITHUB_REQUEUE_AFTER` after they arrived: their
+    message was lost (a broker restart, a worker killed holding it, a web process killed
+    between commit and publish). Processing is idempotent, so a delivery that was merely slow
+    is not harmed."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.GITHUB_REQUEUE_AFTER)
     cutoff = timezone.now() - older_than
     ids = list(
         WebhookDelivery.objects.filter(outcome=Outcome.PENDING, received_at__lt=cutoff)

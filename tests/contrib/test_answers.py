@@ -235,3 +235,58 @@ def test_a_newer_payload_saved_during_a_send_stays_pending_for_its_own_task(
     assert github_answer_send(answer_id=first.pk) == "sent"
     states = [s["state"] for s in github_server.repos["acme/model"].statuses]
     assert states == ["pending", "success"]
+
+
+def test_an_answer_whose_message_was_lost_is_sent_by_the_periodic_resend(
+    github_server: FakeGitHub, repository: Repository
+) -> None:
+    """The answer was stored but its message lost (a worker killed holding it): the beat's
+    resend sends it, once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contrib.github.answers import github_answers_resend_stale
+
+    answer = pull_request_comment_set(repository=repository, number=1, body="Scored")  # no commit
+    assert github_answers_resend_stale() == 0  # not stale yet
+    GitHubAnswer.objects.filter(pk=answer.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    assert github_answers_resend_stale() == 1
+    assert GitHubAnswer.objects.get().state == "sent" and len(comments_on(github_server, 1)) == 1
+    assert github_answers_resend_stale() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_being_sent_is_not_sent_again_at_the_same_time(
+    github_server: FakeGitHub, repository: Repository
+) -> None:
+    """Two sends of one answer at once (a message delivered twice, the periodic resend): the
+    second finds the row locked and leaves it, so GitHub never gets two new comments."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database, not a row")
+    answer = GitHubAnswer.objects.create(
+        repository=repository, kind=GitHubAnswer.Kind.COMMENT, key="comment:acme/model#1",
+        target="1", payload={"number": 1, "body": f"{PULL_REQUEST_MARKER}\nScored"},
+    )  # fmt: skip
+    locked, release = threading.Event(), threading.Event()
+
+    def sending_elsewhere() -> None:
+        with transaction.atomic():
+            GitHubAnswer.objects.select_for_update().get(pk=answer.pk)
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    other = threading.Thread(target=sending_elsewhere)
+    other.start()
+    assert locked.wait(30)
+    assert github_answer_send(answer_id=answer.pk) == "pending"
+    assert comments_on(github_server, 1) == []
+    release.set()
+    other.join()
+    assert github_answer_send(answer_id=answer.pk) == "sent"
+    assert len(comments_on(github_server, 1)) == 1

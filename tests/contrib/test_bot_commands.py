@@ -147,3 +147,29 @@ def test_untracked_repository_runs_no_commands(hello_world: FakeGitHub, post_del
     )
     post_delivery("issue_comment", payload)
     assert BotCommand.objects.count() == 0 and manual_rows() == []
+
+
+def test_commands_whose_message_was_lost_are_run_by_the_periodic_requeue(
+    hello_world: FakeGitHub,
+    post_delivery: Any,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """A worker killed while holding `run_bot_commands`: the commands stay pending until the
+    beat's requeue runs them (and replies once)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contrib.github import bot
+
+    monkeypatch.setattr(bot.run_bot_commands, "delay", lambda comment_id: None)  # the lost one
+    post_delivery("issue_comment", comment_payload("@crucible please add @ada for ideas"))
+    assert BotCommand.objects.get().state == "pending" and not replies(hello_world)
+    monkeypatch.undo()
+    assert bot.bot_commands_requeue_stale() == 0  # not stale yet
+    BotCommand.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):  # the reply's send
+        assert bot.bot_commands_requeue_stale() == 1
+    assert BotCommand.objects.get().state == "done" and len(replies(hello_world)) == 1
+    assert bot.bot_commands_requeue_stale() == 0

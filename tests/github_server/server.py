@@ -158,6 +158,12 @@ class FakeGitHub:
         with self.lock:
             self.injected.append(Injected(kind, method, path_contains, count))
 
+    def fail_clear(self) -> None:
+        """Answer normally again (ends `fail_next` with a large count: a failure held for a
+        while)."""
+        with self.lock:
+            self.injected.clear()
+
     # --- data -------------------------------------------------------------------------------
     def tick(self, seconds: int = 60) -> str:
         self.clock += timedelta(seconds=seconds)

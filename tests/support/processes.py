@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,17 @@ class Service:
         self.name, self.command, self.env = name, command, env
         self.process: subprocess.Popen[bytes] | None = None
         self.log = Path(tempfile.mkstemp(prefix=f"crucible-{name}-", suffix=".log")[1])
+        self.supervised = True  # a supervisor may start it again if it exits on its own
+        self.unplanned_exits: list[float] = []
+
+    def revive(self) -> bool:
+        """What a process supervisor (systemd's `Restart=always`) does: start the process
+        again if it exited on its own; whether it had."""
+        if not self.supervised or self.process is None or self.process.poll() is None:
+            return False
+        self.unplanned_exits.append(time.time())
+        self.start()
+        return True
 
     def start(self) -> None:
         with self.log.open("ab") as out:

@@ -77,3 +77,18 @@ def test_the_database_out_of_reach_is_a_503_with_retry_after(settings: Any) -> N
     for answer in (api, webhook):
         assert answer.status_code == 503 and answer["Retry-After"] == "30"
         assert "briefly unavailable" in answer.json()["error"]
+
+
+def test_the_cache_out_of_reach_is_a_503_too(client: Client, settings: Any) -> None:
+    """The shared cache is Redis (with the broker's) in production: down, restarting, it is a
+    503 with `Retry-After`, as the database or the broker, not a 500."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        },
+    }
+    client.raise_request_exception = False
+    answer = client.post("/accounts/login/", {"login": "someone", "password": "wrong"})
+    assert answer.status_code == 503 and answer["Retry-After"] == "30"
