@@ -140,6 +140,9 @@ def main() -> None:
     postgres, redis = PostgresServer(), RedisServer(persist=True)
     github = fake_github()
     services: list[Service] = []
+    stop = threading.Event()
+    locust: subprocess.Popen[bytes] | None = None
+    failed = True
     evaluator_disk = disk(work)
     try:
         postgres.start()
@@ -193,7 +196,8 @@ def main() -> None:
         }
         if evaluator_disk is not None:
             agent_env |= {"CRUCIBLE_WORKER_CACHE": str(evaluator_disk / "cache"),
-                          "TMPDIR": str(evaluator_disk)}  # fmt: skip
+                          "TMPDIR": str(evaluator_disk),
+                          "CRUCIBLE_WORKER_MIN_FREE_MB": "64"}  # fmt: skip
         celery = [str(BIN / "celery"), "-A", "config.celery_app"]
         web = Service("web", [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
                               "--workers", "3", "--timeout", "30", "--graceful-timeout", "20"],
@@ -243,7 +247,6 @@ def main() -> None:
         )  # fmt: skip
         started = time.time()
         windows: list[dict[str, Any]] = []
-        stop = threading.Event()
         threading.Thread(target=supervise, args=(services, stop), daemon=True).start()
         probes = run_schedule(platform, faults, started, windows)
         locust.wait()
@@ -263,13 +266,21 @@ def main() -> None:
             services=services,
         )
     finally:
-        for service in services:
-            service.stop()
-        github.stop()
-        redis.close()
-        postgres.close()
+        stop.set()  # no supervisor starts anything again
+        cleanup = [
+            *(service.stop for service in services),
+            lambda: locust is None or locust.poll() is not None or locust.kill(),
+            github.stop,
+            redis.close,
+            postgres.close,
+        ]
         if evaluator_disk is not None:
-            subprocess.run(["umount", "-l", str(evaluator_disk)], check=False)
+            cleanup.append(lambda: subprocess.run(["umount", "-l", str(evaluator_disk)]))
+        for step in cleanup:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - clean up the rest regardless
+                print(f"soak: clean-up: {exc}", file=sys.stderr)
     sys.exit(1 if failed else 0)
 
 

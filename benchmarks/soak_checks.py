@@ -154,14 +154,18 @@ def check_and_report(
         failures.append(f"duplicated: {len(duplicated)} deliveries, {len(doubled_rows)} rows")
 
     # GitHub answers: each bot command comment answered by exactly one new comment.
-    comments_made: Counter[int] = Counter()
-    for request in platform.github.requests:
-        if request.method == "POST" and request.path.endswith("/comments"):
-            body = str(request.body.get("body", "")) if isinstance(request.body, dict) else ""
-            for line in accepted.values():
-                if line["bot"] and reply_marker(int(line["bot"])) in body:
-                    comments_made[int(line["bot"])] += 1
+    # The comments GitHub holds (a POST it refused made none; an edit makes no new one).
     due = [int(line["bot"]) for line in accepted.values() if line["bot"]]
+    markers = {reply_marker(comment_id): comment_id for comment_id in due}
+    comments_made: Counter[int] = Counter()
+    with platform.github.lock:
+        held = [
+            c for state in platform.github.repos.values() for c in state.issue_comments.values()
+        ]
+    for comment in held:
+        marker = str(comment.get("body", "")).split("\n", 1)[0]
+        if marker in markers:
+            comments_made[markers[marker]] += 1
     unanswered = [c for c in due if comments_made[c] == 0]
     twice = [c for c in due if comments_made[c] > 1]
     answers = Counter(GitHubAnswer.objects.values_list("state", flat=True))
@@ -192,6 +196,10 @@ def check_and_report(
         ):
             stale += 1
     print(f"submissions: {dict(states)}; stuck {stale}")
+    for pk, reason in Submission.objects.filter(status=Submission.Status.FAILED).values_list(
+        "pk", "reason"
+    ):
+        print(f"  submission {pk} failed: {reason[:300]}")
     if stale:
         failures.append(f"stuck submissions: {stale}")
 

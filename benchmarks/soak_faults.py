@@ -152,16 +152,40 @@ def evaluator_heard(since: float) -> Callable[[Platform], bool]:
     return check
 
 
-def answers_sent(platform: Platform) -> bool:
-    """Every bot command run and every answer sent (those GitHub refused meanwhile too)."""
+def answers_pending() -> Callable[[Platform], bool]:
+    """The bot commands and answers pending when GitHub came back (those it refused meanwhile):
+    recovered once every one of them is done."""
+    from django.db import close_old_connections
+
     from contrib.models import BotCommand, GitHubAnswer
 
-    return _until(
-        lambda: (
-            not GitHubAnswer.objects.filter(state=GitHubAnswer.State.PENDING).exists()
-            and not BotCommand.objects.filter(state=BotCommand.State.PENDING).exists()
-        )
+    close_old_connections()
+    answers = set(
+        GitHubAnswer.objects.filter(state=GitHubAnswer.State.PENDING).values_list("pk", flat=True)
     )
+    commands = set(
+        BotCommand.objects.filter(state=BotCommand.State.PENDING).values_list("pk", flat=True)
+    )
+
+    def done() -> bool:
+        pending_answers = GitHubAnswer.objects.filter(
+            pk__in=answers, state=GitHubAnswer.State.PENDING
+        )
+        pending_commands = BotCommand.objects.filter(
+            pk__in=commands, state=BotCommand.State.PENDING
+        )
+        return not pending_answers.exists() and not pending_commands.exists()
+
+    return lambda platform: _until(done)
+
+
+def _beat_sent(platform: Platform) -> int:
+    return platform.beat.log.read_text(errors="replace").count("Sending due task")
+
+
+def beat_sends(before: int) -> Callable[[Platform], bool]:
+    """Beat, started again, sends its periodic tasks again (a line in its log per task)."""
+    return lambda platform: _until(lambda: _beat_sent(platform) > before)
 
 
 def site_answers(platform: Platform) -> bool:
@@ -173,16 +197,6 @@ def site_answers(platform: Platform) -> bool:
 
 
 # --- the faults -------------------------------------------------------------------------------
-
-
-def _restart(service: Service, hold: float) -> None:
-    service.supervised = False
-    try:
-        service.kill()
-        time.sleep(hold)
-        service.start()
-    finally:
-        service.supervised = True
 
 
 def _fill(folder: Path) -> Path:
@@ -197,14 +211,14 @@ def inject(platform: Platform, fault: Fault) -> Callable[[Platform], bool]:
     """Break, hold, mend; the recovery probe for this fault."""
     name, hold = fault.name, fault.hold
     if name.startswith("kill -9 the default worker"):
-        _restart(platform.worker, hold)
+        platform.worker.restart(hold)
         return delivery_processed
     if name.startswith("kill -9 the evaluation worker"):
-        _restart(platform.evaluator, hold)
+        platform.evaluator.restart(hold)
         return evaluator_heard(time.time())
     if name.startswith("kill -9 beat"):
-        _restart(platform.beat, hold)
-        return delivery_processed
+        platform.beat.restart(hold)
+        return beat_sends(_beat_sent(platform))
     if name.startswith("PostgreSQL"):
         platform.postgres.stop()
         time.sleep(hold)
@@ -222,7 +236,7 @@ def inject(platform: Platform, fault: Fault) -> Callable[[Platform], bool]:
         platform.github.fail_next("secondary", count=10**9)
         time.sleep(hold)
         platform.github.fail_clear()
-        return answers_sent
+        return answers_pending()
     if name.startswith("gunicorn"):
         platform.web.signal(signal.SIGHUP)
         time.sleep(hold)

@@ -83,6 +83,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     list_filter = ["outcome", "event"]
     search_fields = ["delivery_id", "error"]
     date_hierarchy = "received_at"
+    exclude = ["payload"]  # shown as JSON below; a delivery is never edited
     readonly_fields = [
         "delivery_id",
         "event",

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from github import Github, GithubException
 from github.Repository import Repository as GithubRepository
@@ -244,10 +245,10 @@ def github_answers_resend(*, answer_ids: list[int]) -> int:
 
 
 def github_answers_resend_stale(*, older_than: timedelta | None = None) -> int:
-    """Queue again answers still pending long after their last change: their message was lost
-    (a worker killed while holding it, a broker restart). Sending is idempotent and one at a
-    time per answer (`github_answer_send`), so an answer merely waiting for its retry is not
-    sent twice. Returns how many were queued."""
+    """Queue again answers still pending `GITHUB_REQUEUE_AFTER` after their last change or
+    attempt: their message was lost (a worker killed while holding it, a broker restart).
+    Sending claims the answer first (`github_answer_send`), so even an answer that is still
+    being sent is never posted twice. Returns how many were queued."""
     if older_than is None:
         older_than = timedelta(seconds=settings.GITHUB_REQUEUE_AFTER)
     ids = list(
@@ -263,31 +264,45 @@ def github_answers_resend_stale(*, older_than: timedelta | None = None) -> int:
 def github_answer_send(*, answer_id: int, final_attempt: bool = False) -> str:
     """Send one stored answer to GitHub; returns its state.
 
-    The answer's row stays locked while it is sent: a second send of it (a message delivered
-    twice, the periodic resend) finds it busy and leaves it, so GitHub never gets two new
-    comments for one answer. A transient error raises `AnswerFailed` (the task retries) unless
-    this is the final attempt; a permanent error, or a transient one on the final attempt, marks
-    the answer failed.
+    A send first claims the answer (`sending_since`, one UPDATE; no lock is held while GitHub
+    is called): a second send meanwhile (a message delivered twice, the periodic resend) finds
+    it claimed and leaves it, so GitHub never gets two new comments for one answer. A claim
+    older than `GITHUB_REQUEUE_AFTER` belonged to a worker that died and is taken over. Only a
+    pending answer is sent (the admin's *Send again* makes a failed one pending first).
+
+    A transient error raises `AnswerFailed` (the task retries) unless this is the final attempt;
+    a permanent error, or a transient one on the final attempt, marks the answer failed.
     """
-    with transaction.atomic():
-        answer = (
-            GitHubAnswer.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("repository")
-            .filter(pk=answer_id)
-            .first()
+    now = timezone.now()
+    expired = now - timedelta(seconds=settings.GITHUB_REQUEUE_AFTER)
+    claimed = (
+        GitHubAnswer.objects.filter(pk=answer_id, state=State.PENDING)
+        .filter(Q(sending_since__isnull=True) | Q(sending_since__lt=expired))
+        .update(sending_since=now)
+    )
+    if not claimed:  # sent, failed, gone, or being sent right now
+        return str(
+            GitHubAnswer.objects.filter(pk=answer_id).values_list("state", flat=True).first()
+            or State.PENDING
         )
-        if answer is None:
-            return State.PENDING  # being sent right now by another worker (or gone)
+    answer = GitHubAnswer.objects.select_related("repository").get(pk=answer_id)
+    try:
         state, error = _send_locked(answer, final_attempt=final_attempt)
+    finally:
+        GitHubAnswer.objects.filter(pk=answer_id, sending_since=now).update(sending_since=None)
     if error:
         raise AnswerFailed(error)
+    if GitHubAnswer.objects.filter(
+        pk=answer_id, state=State.PENDING, revision__gt=answer.revision
+    ).exists():
+        # A newer payload came while this one was sent: its own task found the claim taken.
+        transaction.on_commit(lambda: send_github_answer.delay(answer_id))
     return state
 
 
 def _send_locked(answer: GitHubAnswer, *, final_attempt: bool) -> tuple[str, str]:
-    """(state, error to retry on)."""
-    if answer.state == State.SENT:
-        return answer.state, ""
+    """Send a claimed answer: (state, error to retry on). Every attempt moves `updated_at`, so
+    that the periodic resend leaves an answer alone while its retries are under way."""
     answer.attempts += 1
     try:
         # Writes are not retried inside PyGithub: a retried POST could post twice.
@@ -307,7 +322,10 @@ def _send_locked(answer: GitHubAnswer, *, final_attempt: bool) -> tuple[str, str
         transient = is_transient(exc) and not isinstance(exc, GitHubNotConfigured)
         error = f"{type(exc).__name__}: {exc}"[:5000]
         GitHubAnswer.objects.filter(pk=answer.pk).update(
-            attempts=answer.attempts, error=error, github_id=answer.github_id
+            attempts=answer.attempts,
+            error=error,
+            github_id=answer.github_id,
+            updated_at=timezone.now(),
         )
         if transient and not final_attempt:
             return State.PENDING, error

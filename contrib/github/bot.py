@@ -301,36 +301,13 @@ def _run_add(command: BotCommand) -> str:
 def bot_commands_run(*, comment_id: int) -> list[str]:
     """Run the pending commands of one comment and answer with one reply; returns the states.
 
-    Safe to run again: done commands keep their result, and the reply is edited, not repeated.
-    The comment's commands stay locked while they run: a second run at the same time (a
-    message delivered twice, the periodic requeue) finds them busy and does nothing. A
-    transient GitHub error re-raises with the commands still pending, for the task to retry.
+    Safe to run again, even twice at once (a message delivered twice, the periodic requeue):
+    done commands keep their result, ledger rows have keys, and the reply is one answer, edited,
+    never posted twice. A transient GitHub error re-raises with the command still pending, for
+    the task to retry. No transaction is held while GitHub is asked.
     """
-    with transaction.atomic():
-        return _run_locked(comment_id)
-
-
-def bot_commands_requeue_stale(*, older_than: timedelta | None = None) -> int:
-    """Queue again the comments whose commands are still pending `GITHUB_REQUEUE_AFTER` after
-    they arrived (their message was lost); how many comments."""
-    if older_than is None:
-        older_than = timedelta(seconds=settings.GITHUB_REQUEUE_AFTER)
-    comment_ids = list(
-        BotCommand.objects.filter(
-            state=BotCommand.State.PENDING, created_at__lt=timezone.now() - older_than
-        )
-        .values_list("comment_id", flat=True)
-        .distinct()[:1000]
-    )
-    for comment_id in comment_ids:
-        run_bot_commands.delay(comment_id)
-    return len(comment_ids)
-
-
-def _run_locked(comment_id: int) -> list[str]:
     commands = list(
-        BotCommand.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(comment_id=comment_id)
+        BotCommand.objects.filter(comment_id=comment_id)
         .select_related("repository")
         .order_by("line")
     )
@@ -364,3 +341,20 @@ def _run_locked(comment_id: int) -> list[str]:
             body="\n\n".join(command.result for command in commands if command.result),
         )
     return [command.state for command in commands]
+
+
+def bot_commands_requeue_stale(*, older_than: timedelta | None = None) -> int:
+    """Queue again the comments whose commands are still pending `GITHUB_REQUEUE_AFTER` after
+    they arrived (their message was lost); how many comments."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.GITHUB_REQUEUE_AFTER)
+    comment_ids = list(
+        BotCommand.objects.filter(
+            state=BotCommand.State.PENDING, created_at__lt=timezone.now() - older_than
+        )
+        .values_list("comment_id", flat=True)
+        .distinct()[:1000]
+    )
+    for comment_id in comment_ids:
+        run_bot_commands.delay(comment_id)
+    return len(comment_ids)

@@ -77,7 +77,8 @@ def webhook_delivery_receive(
     hook_id: int | None = None,
     payload_text: str | None = None,
 ) -> tuple[WebhookDelivery, bool]:
-    """Store a verified delivery and queue its processing; a redelivery returns the stored one.
+    """Store a verified delivery and queue its processing; a redelivery returns the stored one
+    (and queues it again if it is still pending).
     `payload_text`, the JSON text `payload` was parsed from, is stored as it came (not written
     out again).
 
@@ -95,7 +96,14 @@ def webhook_delivery_receive(
         processed_at=timezone.now() if is_ping else None,
     )
     if not _insert(delivery):
-        return WebhookDelivery.objects.get(delivery_id=delivery_id), False
+        stored = WebhookDelivery.objects.only("delivery_id", "event", "outcome").get(
+            delivery_id=delivery_id
+        )
+        if stored.outcome == Outcome.PENDING and stored.event != "ping":
+            # Not processed yet: its wake-up may be what was lost (a first INSERT committed
+            # but its answer lost; a broker restart), and processing is idempotent.
+            _enqueue(delivery_id)
+        return stored, False
     delivery.payload = payload  # as read back: the parsed value, not the stored text
     if not is_ping:
         _enqueue(delivery_id)  # at once when committed; after the caller's commit otherwise

@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from contrib.models.repositories import Repository
@@ -30,7 +31,12 @@ class JSONText(models.TextField):
         return None if value is None else json.loads(value)
 
     def to_python(self, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise ValidationError(f"not JSON: {exc}") from None
 
     def get_prep_value(self, value: Any) -> str | None:
         if value is None:
@@ -109,6 +115,9 @@ class GitHubAnswer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    sending_since = models.DateTimeField(
+        null=True, blank=True, help_text="Claimed by a worker sending it since then."
+    )
 
     class Meta:
         ordering = ["-updated_at"]

@@ -136,7 +136,9 @@ def main() -> int:
         max_bytes=int(setting("CRUCIBLE_WORKER_CACHE_BYTES", str(50 << 30))),
     )
     settings = JobSettings(
-        cache=cache, run_timeout=float(setting("EVALUATION_RUN_TIMEOUT", str(4 * 3600.0)))
+        cache=cache,
+        run_timeout=float(setting("EVALUATION_RUN_TIMEOUT", str(4 * 3600.0))),
+        min_free_bytes=int(setting("CRUCIBLE_WORKER_MIN_FREE_MB", "512")) << 20,
     )
     app = make_app(
         broker_url=broker_url, var_dir=str(VAR_DIR), platform=platform, settings=settings

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +44,39 @@ class JobSettings:
     cache: DataCache
     run_timeout: float
     heartbeat_seconds: float = 2.0
+    # A job is not claimed while the cache's or the temporary files' disk has less free than
+    # this (CRUCIBLE_WORKER_MIN_FREE_MB): a full disk would fail it, and then the next one.
+    min_free_bytes: int = 0
+    room_wait_seconds: float = 600.0
+
+
+def _wait_for_room(settings: JobSettings) -> None:
+    """Wait (up to `room_wait_seconds`) until both disks this worker writes on have
+    `min_free_bytes` free; the job stays queued, charged to no one, meanwhile."""
+    if settings.min_free_bytes <= 0:
+        return
+    folders = [settings.cache.root, Path(tempfile.gettempdir())]
+    deadline = time.monotonic() + settings.room_wait_seconds
+    said = 0.0
+    while True:
+        short = [f for f in folders if shutil.disk_usage(f).free < settings.min_free_bytes]
+        if not short or time.monotonic() > deadline:
+            return
+        if time.monotonic() - said > 30:
+            log.warning(
+                "less than %d MB free on %s: waiting before taking a job",
+                settings.min_free_bytes >> 20,
+                ", ".join(str(f) for f in short),
+            )
+            said = time.monotonic()
+        time.sleep(2)
 
 
 def job_run(platform: Platform, submission_id: int, settings: JobSettings) -> str:
     """Run one submission; returns its status as the platform last gave it. A refused token
     (`TokenRefusedError`) and an unreachable platform (`PlatformUnavailableError`) propagate:
     the task decides whether the message goes back to the queue."""
+    _wait_for_room(settings)
     try:
         job = platform.claim(submission_id)
     except JobRefusedError as exc:

@@ -35,6 +35,7 @@ from evaluation.services.runs import (
     submission_fail,
     submission_finish,
     submission_materialize,
+    submission_retry_after_fault,
     submission_seeds,
 )
 from evaluation.services.transitions import submission_transition
@@ -297,6 +298,11 @@ def run_record(
         submission_cut_short(submission=submission, run=run, worker=worker)
         return False
     if run_status != RunStatus.OK:
+        if result.get("fault") == "platform" and run.attempts < 2:
+            # The worker's or the engine's fault (its disk full, a harness error): one more try,
+            # on whichever worker takes it; a second such failure fails it, uncharged.
+            submission_retry_after_fault(submission, run, error)
+            return False
         # The engine says whose fault a failure is; the platform's own are not charged.
         submission_fail(
             submission,

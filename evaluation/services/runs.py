@@ -161,6 +161,19 @@ def submission_fail(submission: Submission, reason: str, *, platform_fault: bool
             submission_notify(submission=fresh)
 
 
+def submission_retry_after_fault(submission: Submission, run: EvaluationRun, error: str) -> None:
+    """A seed failed by the platform's fault, not the submission's (the worker's disk full, an
+    engine error): back on the queue for another try, the failure kept on the run."""
+    with transaction.atomic():
+        fresh = Submission.objects.select_for_update().get(pk=submission.pk)
+        if fresh.status != Status.RUNNING:
+            return
+        EvaluationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.QUEUED, error=f"{error[:2000]}\n(the platform's fault: requeued)"
+        )
+        _requeue(fresh, error="")
+
+
 def submission_finish(*, submission_id: int) -> str:
     """All seeds scored: the mean and its interval, the record test (more seeds first, its own
     or the holder's, when a possible record is not yet significant), the leaderboard, the

@@ -87,3 +87,4 @@ def test_a_delivery_shows_its_payload_as_json_escaped(admin_client: Client) -> N
     page = admin_client.get(f"/admin/contrib/webhookdelivery/{delivery.pk}/change/")
     assert page.status_code == 200
     assert b"&quot;title&quot;: &quot;&lt;script&gt;x&lt;/script&gt;&quot;" in page.content
+    assert b'name="payload"' not in page.content  # a delivery is never edited

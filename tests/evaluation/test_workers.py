@@ -239,6 +239,28 @@ def test_a_revoked_token_stops_the_job_at_its_next_call(tmp_path: Path) -> None:
     assert Submission.objects.get(pk=submission.pk).status == "queued"  # for another worker
 
 
+def test_a_worker_short_of_disk_waits_before_it_claims(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Less free than CRUCIBLE_WORKER_MIN_FREE_MB where it writes: the worker says so and
+    leaves the job queued, charged to no one, until there is room (here: until its wait ends,
+    then it claims; a revoked token stops it at once, so nothing runs)."""
+    import shutil
+
+    submission = queued()
+    worker, key = make_worker("cpu")
+    worker_revoke(worker=worker)
+    platform = Platform(token=key, transport=ClientTransport(), retries=0)
+    settings = JobSettings(
+        cache=DataCache(tmp_path, max_bytes=0), run_timeout=60,
+        min_free_bytes=shutil.disk_usage(tmp_path).free + (1 << 40), room_wait_seconds=0.5,
+    )  # fmt: skip
+    with caplog.at_level("WARNING", logger="crucible.worker"), pytest.raises(TokenRefusedError):
+        job_run(platform, submission.pk, settings)
+    assert "waiting before taking a job" in caplog.text
+    assert Submission.objects.get(pk=submission.pk).status == "queued"
+
+
 def test_a_cancelled_submission_stops_the_worker_before_its_next_seed() -> None:
     submission = queued()
     _worker, key = make_worker("cpu")
@@ -463,12 +485,26 @@ def test_a_result_after_the_author_cancelled_is_not_kept() -> None:
     assert Submission.objects.get(pk=submission.pk).status == "cancelled"
 
 
-def test_a_seed_the_worker_itself_stopped_fails_as_the_platforms_fault() -> None:
+def test_a_seed_the_worker_itself_stopped_is_tried_again_then_fails_uncharged() -> None:
+    """The platform's fault (the worker stopped it, its disk was full, an engine error): one
+    more try on whichever worker takes it; a second time it fails, charged to no one."""
     submission, key, run = started()
     answer = post_result(key, run, {}, cancelled=True)
     assert answer.json() == {"continue": False}
+    assert Submission.objects.get(pk=submission.pk).status == "queued"
+    requeued = EvaluationRun.objects.get(pk=run)
+    assert requeued.status == "queued" and "the platform's fault: requeued" in requeued.error
+
+    client = Client()
+    client.post(f"/api/worker/jobs/{submission.pk}/claim/", **bearer(key))
+    again = client.post(
+        f"/api/worker/jobs/{submission.pk}/runs/", {"seed": 0},
+        content_type="application/json", **bearer(key),
+    ).json()["run"]  # fmt: skip
+    assert again == run and EvaluationRun.objects.get(pk=run).attempts == 2
+    post_result(key, run, {"status": "failed", "fault": "platform", "error": "disk full"})
     failed = Submission.objects.get(pk=submission.pk)
-    assert failed.status == "failed" and "the worker stopped the run" in failed.reason
+    assert failed.status == "failed" and "disk full" in failed.reason
     assert not failed.counts_for_quota
 
 

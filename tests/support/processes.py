@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,15 +57,27 @@ class Service:
         self.log = Path(tempfile.mkstemp(prefix=f"crucible-{name}-", suffix=".log")[1])
         self.supervised = True  # a supervisor may start it again if it exits on its own
         self.unplanned_exits: list[float] = []
+        self.lock = threading.Lock()  # the supervisor and a fault never act at once
 
     def revive(self) -> bool:
         """What a process supervisor (systemd's `Restart=always`) does: start the process
         again if it exited on its own; whether it had."""
-        if not self.supervised or self.process is None or self.process.poll() is None:
-            return False
-        self.unplanned_exits.append(time.time())
-        self.start()
-        return True
+        with self.lock:
+            if not self.supervised or self.process is None or self.process.poll() is None:
+                return False
+            self.unplanned_exits.append(time.time())
+            self.start()
+            return True
+
+    def restart(self, down: float) -> None:
+        """`kill -9`, `down` seconds without it, then start it again (a fault)."""
+        with self.lock:
+            self.supervised = False
+            self.kill()
+        time.sleep(down)
+        with self.lock:
+            self.start()
+            self.supervised = True
 
     def start(self) -> None:
         with self.log.open("ab") as out:
@@ -77,7 +90,8 @@ class Service:
         own only where it made one, so children are found through /proc)."""
         if self.process is None or self.process.poll() is not None:
             return
-        for pid in [*_descendants(self.process.pid), self.process.pid]:
+        # The parent first, so that it cannot start new children once they are gone.
+        for pid in [self.process.pid, *_descendants(self.process.pid)]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.process.wait()
@@ -87,10 +101,18 @@ class Service:
             self.process.send_signal(number)
 
     def stop(self) -> str:
-        """Warm shutdown (SIGTERM, then SIGKILL after 20 s); the log's tail."""
-        if self.process is not None:
-            return _stop(self.process, self.log)
-        return ""
+        """Warm shutdown (SIGTERM, then SIGKILL of it and its children after 20 s); the log's
+        tail. No supervisor starts it again."""
+        with self.lock:
+            self.supervised = False
+        if self.process is None:
+            return ""
+        children = _descendants(self.process.pid)
+        tail = _stop(self.process, self.log)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return tail
 
 
 def _descendants(pid: int) -> list[int]:
