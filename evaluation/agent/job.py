@@ -102,11 +102,25 @@ def job_run(platform: Platform, submission_id: int, settings: JobSettings) -> st
                 if fetched is not None and job.get("calibrate"):
                     _calibrate(platform, job, fetched[1], settings)
             if fetched is None:
+                _close_unrun(platform, run_id)
                 return "failed"
         files, data_dir = fetched
         if not _run_seed(platform, job, seed, run_id, files, data_dir, settings):
             return "stopped"
     return platform.finish(submission_id)
+
+
+def _close_unrun(platform: Platform, run_id: int) -> None:
+    """A seed whose files never came (its submission cancelled or failed meanwhile): its run is
+    closed as stopped, not left running beside a submission that is not."""
+    outcome: dict[str, Any] = {
+        "result": {},
+        "exit_status": None,
+        "output_tail": "",
+        "cancelled": True,
+    }
+    with contextlib.suppress(JobRefusedError, PlatformUnavailableError):
+        platform.run_result(run_id, outcome)
 
 
 def _fetch(
