@@ -1,12 +1,13 @@
 """Webhook deliveries: receive once, process once, reprocess on a maintainer's request."""
 
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from contrib.github.dispatch import dispatcher
@@ -25,23 +26,31 @@ def _enqueue(delivery_id: str) -> None:
     transaction.on_commit(lambda: dispatcher.send(delivery_id))
 
 
+@functools.cache
+def _insert_statement(vendor: str) -> tuple[list[Any], str]:
+    """The fields and the INSERT of `_insert`, built once per database kind (not per request).
+    Every name is the model's, quoted; the values are parameters."""
+    connection = next(c for c in connections.all() if c.vendor == vendor)
+    meta = WebhookDelivery._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote(str(meta.get_field('delivery_id').column))}) DO NOTHING "
+        f"RETURNING {quote(str(meta.pk.column))}"
+    )
+    return fields, sql
+
+
 def _insert(delivery: WebhookDelivery) -> bool:
     """INSERT the delivery unless its id is stored already; True if it was. One statement
     (`ON CONFLICT DO NOTHING`): a redelivery raises nothing and needs no savepoint, and in
     autocommit the statement commits by itself (no BEGIN and COMMIT round trips). The ORM's
     `create` around the same statement took twice the CPU (benchmarks/RESULTS.md)."""
     connection = transaction.get_connection()
-    meta = WebhookDelivery._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    # Every name is the model's, quoted; the values are parameters.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field('delivery_id').column)}) DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}"
-    )
+    fields, sql = _insert_statement(connection.vendor)
     params = [f.get_db_prep_save(f.pre_save(delivery, True), connection) for f in fields]
 
     def send() -> bool:
