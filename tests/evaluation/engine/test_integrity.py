@@ -98,10 +98,10 @@ import ctypes, errno, platform, mmap
 libc = ctypes.CDLL(None, use_errno=True)
 X86 = {"keyctl": 250, "add_key": 248, "unshare": 272, "setns": 308, "ptrace": 101,
        "bpf": 321, "perf_event_open": 298, "userfaultfd": 323, "mount": 165, "clone3": 435,
-       "io_uring_setup": 425, "process_vm_readv": 310}
+       "io_uring_setup": 425, "process_vm_readv": 310, "request_key": 249, "clone": 56}
 ARM = {"keyctl": 219, "add_key": 217, "unshare": 97, "setns": 268, "ptrace": 117, "bpf": 280,
        "perf_event_open": 241, "userfaultfd": 282, "mount": 40, "clone3": 435,
-       "io_uring_setup": 425, "process_vm_readv": 270}
+       "io_uring_setup": 425, "process_vm_readv": 270, "request_key": 218, "clone": 220}
 NR = X86 if platform.machine() == "x86_64" else ARM
 CLONE_NEWUSER = 0x10000000
 
@@ -112,7 +112,11 @@ def attack(config):
             "bpf": (0, attr, 128), "perf_event_open": (attr, 0, -1, -1, 0),
             "userfaultfd": (0,), "mount": (b"none", b"/tmp", b"tmpfs", 0, None),
             "clone3": (attr, 88), "io_uring_setup": (1, attr), "keyctl": (0, -4, 0),
-            "add_key": (b"user", b"k", b"v", 1, -4), "process_vm_readv": (1, None, 0, None, 0, 0)}
+            "add_key": (b"user", b"k", b"v", 1, -4), "process_vm_readv": (1, None, 0, None, 0, 0),
+            "request_key": (b"user", b"k", None, 0),
+            # A new user namespace in a fork-like clone (SIGCHLD): were it allowed, the parent
+            # would see a pid here.
+            "clone": (CLONE_NEWUSER | 17, 0, 0, 0, 0)}
     for name, nr in NR.items():
         ctypes.set_errno(0)
         value = libc.syscall(nr, *args[name])
@@ -154,7 +158,9 @@ def test_seccomp_refuses_key_rings_namespaces_and_kernel_interfaces(
     result = run(tiny_spec(), make_submission(FORBIDDEN_CALLS))
     assert result["status"] == "failed" and "REPORT" in result["error"]
     report = dict(eval(result["error"].split("REPORT ", 1)[1].splitlines()[0]))  # noqa: S307
-    for name in ("keyctl", "add_key", "unshare", "setns", "ptrace", "bpf", "perf_event_open"):
+    for name in ("keyctl", "add_key", "request_key", "unshare", "clone", "setns", "ptrace"):
+        assert report[name] == (-1, "EPERM"), (name, report[name])
+    for name in ("bpf", "perf_event_open"):
         assert report[name] == (-1, "EPERM"), (name, report[name])
     for name in ("userfaultfd", "mount", "io_uring_setup", "process_vm_readv"):
         assert report[name] == (-1, "EPERM"), (name, report[name])
