@@ -13,7 +13,7 @@ from django.urls import reverse
 from evaluation.engine.passes import REFERENCE_DIR
 from evaluation.engine.specs import config_resolve
 from evaluation.models import Benchmark
-from evaluation.services.benchmarks import benchmark_spec
+from evaluation.selectors import benchmark_spec
 
 # What a submission folder may hold (the engine's rules, `evaluation/engine/README.md`).
 FILES = (

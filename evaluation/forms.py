@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from evaluation.models import Benchmark
-from evaluation.services.benchmarks import benchmark_spec
+from evaluation.selectors import benchmark_spec
 
 
 class ConfigSubmissionForm(forms.Form):

@@ -1,4 +1,5 @@
-"""Reads of evaluation for the pages: each a bounded number of queries whatever the data size."""
+"""Reads of evaluation, for the pages, the API and the services alike: each a bounded number of
+queries whatever the data size. Reads never import the services (writes), which may use them."""
 
 import itertools
 import statistics
@@ -9,6 +10,9 @@ from typing import Any
 from django.db.models import Count, F, Prefetch, QuerySet
 
 from contrib.models import Contributor
+from evaluation.datastore import data_dir
+from evaluation.engine.folders import spec_from_stored
+from evaluation.engine.specs import SPECS, BenchmarkSpec
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
 from evaluation.queues import queue_estimates
 
@@ -193,3 +197,21 @@ def queue_positions(submissions: Iterable[Submission]) -> dict[int, tuple[int, d
     for queue in sorted(queues):
         places.update(queue_estimates(queue=queue))
     return places
+
+
+def benchmark_run_budget(benchmark: Benchmark) -> tuple[int, float]:
+    """What a complete run of the benchmark trains, in bytes (whole steps, as the engine
+    serves them; a demo's reduced budget where it has one), and the training cap it must do it
+    in, in seconds."""
+    spec = benchmark_spec(benchmark)
+    if benchmark.byte_budget:
+        spec = spec.with_overrides(byte_budget=benchmark.byte_budget)
+    return spec.steps * spec.batch_size * spec.block_size, spec.train_wall_s
+
+
+def benchmark_spec(benchmark: Benchmark) -> BenchmarkSpec:
+    """The engine spec a benchmark runs with: its imported definition (data from the store),
+    or the shipped spec it names."""
+    if benchmark.definition:
+        return spec_from_stored(benchmark.definition, data_dir())
+    return SPECS[benchmark.engine_spec]

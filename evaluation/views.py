@@ -48,6 +48,8 @@ from evaluation.selectors import (
     baseline_runs_for,
     benchmark_choices,
     benchmark_get,
+    benchmark_run_budget,
+    benchmark_spec,
     benchmarks_open,
     contributor_submissions,
     evaluations_in_flight,
@@ -61,8 +63,6 @@ from evaluation.selectors import (
 )
 from evaluation.services import (
     TransitionError,
-    benchmark_run_budget,
-    benchmark_spec,
     submission_approve,
     submission_cancel,
     submission_create_config,

@@ -20,8 +20,6 @@ from evaluation.services.benchmarks import (
     benchmark_import,
     benchmark_import_archive,
     benchmark_reveal_test,
-    benchmark_run_budget,
-    benchmark_spec,
 )
 from evaluation.services.jobs import (
     JobRefusedError,
@@ -73,8 +71,6 @@ __all__ = [
     "benchmark_import",
     "benchmark_import_archive",
     "benchmark_reveal_test",
-    "benchmark_run_budget",
-    "benchmark_spec",
     "enqueue",
     "job_claim",
     "job_data",

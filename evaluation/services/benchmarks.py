@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
-from evaluation.datastore import DataStoreError, data_dir, datastore_put
-from evaluation.engine.folders import BenchmarkFolderError, load_folder, spec_from_stored
-from evaluation.engine.specs import SPECS, BenchmarkSpec
+from evaluation.datastore import DataStoreError, datastore_put
+from evaluation.engine.folders import BenchmarkFolderError, load_folder
+from evaluation.engine.specs import SPECS
 from evaluation.models import Benchmark, Submission
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.transitions import enqueue
@@ -77,24 +77,6 @@ def benchmark_reveal_test(*, benchmark: Benchmark) -> None:
     the validation ranking has settled)."""
     Benchmark.objects.filter(pk=benchmark.pk).update(test_revealed=True)
     benchmark.test_revealed = True
-
-
-def benchmark_run_budget(benchmark: Benchmark) -> tuple[int, float]:
-    """What a complete run of the benchmark trains, in bytes (whole steps, as the engine
-    serves them; a demo's reduced budget where it has one), and the training cap it must do it
-    in, in seconds."""
-    spec = benchmark_spec(benchmark)
-    if benchmark.byte_budget:
-        spec = spec.with_overrides(byte_budget=benchmark.byte_budget)
-    return spec.steps * spec.batch_size * spec.block_size, spec.train_wall_s
-
-
-def benchmark_spec(benchmark: Benchmark) -> BenchmarkSpec:
-    """The engine spec a benchmark runs with: its imported definition (data from the store),
-    or the shipped spec it names."""
-    if benchmark.definition:
-        return spec_from_stored(benchmark.definition, data_dir())
-    return SPECS[benchmark.engine_spec]
 
 
 @dataclass(frozen=True)

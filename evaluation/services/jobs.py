@@ -27,7 +27,7 @@ from evaluation.engine.folders import stored_path
 from evaluation.engine.passes import json_safe
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
 from evaluation.queues import queued_in_order
-from evaluation.services.benchmarks import benchmark_run_budget
+from evaluation.selectors import benchmark_run_budget
 from evaluation.services.runs import (
     PRIVATE_RESULT_KEYS,
     FetchError,

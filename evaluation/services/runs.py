@@ -19,8 +19,8 @@ from evaluation.archive import Limits, UnsafeArchive, extract_folder
 from evaluation.datastore import data_dir
 from evaluation.engine.folders import BenchmarkFolderError, stored_path
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
+from evaluation.selectors import benchmark_run_budget, benchmark_spec
 from evaluation.services.baselines import baseline_record
-from evaluation.services.benchmarks import benchmark_run_budget, benchmark_spec
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.notify import submission_notify
 from evaluation.services.publish import submission_publish

@@ -17,7 +17,7 @@ from evaluation.archive import UnsafeArchive
 from evaluation.datastore import datastore_put
 from evaluation.engine.specs import config_errors
 from evaluation.models import Benchmark, EvaluationRun, Submission
-from evaluation.services.benchmarks import benchmark_spec
+from evaluation.selectors import benchmark_spec
 from evaluation.services.publish import submission_publish
 from evaluation.services.transitions import TransitionError, enqueue, submission_transition
 from evaluation.uploads import upload_prepare

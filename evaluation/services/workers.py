@@ -16,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from contrib.errors import InvalidError
 from evaluation.agent import EVALUATION_KEY_PREFIX
 from evaluation.models import Benchmark, Worker
-from evaluation.services.benchmarks import benchmark_run_budget, benchmark_spec
+from evaluation.selectors import benchmark_run_budget, benchmark_spec
 
 TOKEN_PREFIX = "crw_"  # noqa: S105 - a prefix, not a secret; apart from users' API tokens (`cru_`): neither is accepted for the other
 LAST_SEEN_RESOLUTION = timedelta(seconds=5)

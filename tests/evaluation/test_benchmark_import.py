@@ -55,7 +55,7 @@ def test_the_command_stores_every_file_by_sha256_and_queues_a_baseline(
     # The harness reads the stored files (named by digest alone) as the folder's text: the
     # .gz validation file decompressed.
     from evaluation.engine import data
-    from evaluation.services import benchmark_spec
+    from evaluation.selectors import benchmark_spec
 
     _train, validation, test = data.splits(benchmark_spec(benchmark))
     assert validation == gzip.decompress((folder / "valid.txt.gz").read_bytes())
