@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
 from contrib.ledger import contribution_tallies_rebuild, contributor_canonical
 from contrib.models import (
@@ -50,68 +50,81 @@ def contributor_get_or_create_from_github(*, user: GitHubUser | None) -> Contrib
         "is_bot": _is_bot(login=login, user_type=user.get("type")),
     }
     for _attempt in range(3):
-        contributor = Contributor.objects.filter(github_id=github_id).first()
-        if contributor is not None:
-            changed = {
-                key: value
-                for key, value in fields.items()
-                if value and getattr(contributor, key) != value and key != "is_bot"
-            }
-            if fields["is_bot"] and not contributor.is_bot:
-                changed["is_bot"] = True
-            if changed:
-                Contributor.objects.filter(pk=contributor.pk).update(**changed)
-                for key, value in changed.items():
-                    setattr(contributor, key, value)
-            return contributor_canonical(contributor)
         try:
             with transaction.atomic():
-                # A login seen only in commits is this person's; a local account's contributor
-                # never is (anyone can sign up with any name): it steps aside to a local handle.
-                unclaimed = (
-                    Contributor.objects.select_for_update()
-                    .filter(
-                        login__iexact=login,
-                        github_id__isnull=True,
-                        merged_into__isnull=True,
-                        user__isnull=True,
-                    )
-                    .first()
-                    if login
-                    else None
-                )
-                for local in Contributor.objects.select_for_update().filter(
-                    login__iexact=login, github_id__isnull=True, user__isnull=False
-                ):
-                    Contributor.objects.filter(pk=local.pk).update(login=_local_handle(login))
-                if unclaimed is not None:
-                    for key, value in fields.items():
-                        setattr(unclaimed, key, value)
-                    unclaimed.github_id = github_id
-                    unclaimed.save()
-                    return unclaimed
-                return Contributor.objects.create(github_id=github_id, **fields)
+                return _contributor_from_github(github_id=github_id, fields=fields)
         except IntegrityError:
-            continue  # another worker created it at the same moment: read theirs
+            continue  # another worker created it (or took the login) at the same moment
     raise IntegrityError(f"could not create contributor for GitHub id {github_id}")
 
 
-def contributor_get_or_create_from_login(*, login: str) -> Contributor:
-    """The contributor with this login, preferring one whose GitHub id is known."""
-    contributor = (
-        Contributor.objects.filter(login__iexact=login, merged_into__isnull=True)
-        .order_by(F("github_id").asc(nulls_last=True))
+def _contributor_from_github(*, github_id: int, fields: dict[str, Any]) -> Contributor:
+    login = fields["login"]
+    if login:
+        _login_give_up(login=login, keep_github_id=github_id)
+    contributor = Contributor.objects.filter(github_id=github_id).first()
+    if contributor is not None:
+        changed = {
+            key: value
+            for key, value in fields.items()
+            if value and getattr(contributor, key) != value and key != "is_bot"
+        }
+        if fields["is_bot"] and not contributor.is_bot:
+            changed["is_bot"] = True
+        if changed:
+            Contributor.objects.filter(pk=contributor.pk).update(**changed)
+            for key, value in changed.items():
+                setattr(contributor, key, value)
+        return contributor_canonical(contributor)
+    # A login seen only in commits is this person's (GitHub named its author so).
+    unclaimed = (
+        Contributor.objects.select_for_update()
+        .filter(login__iexact=login, github_id__isnull=True, merged_into__isnull=True)
         .first()
+        if login
+        else None
     )
+    if unclaimed is not None:
+        for key, value in fields.items():
+            setattr(unclaimed, key, value)
+        unclaimed.github_id = github_id
+        unclaimed.save()
+        return unclaimed
+    return Contributor.objects.create(github_id=github_id, **fields)
+
+
+def _login_give_up(*, login: str, keep_github_id: int | None) -> None:
+    """Make `login` free for the GitHub account GitHub now gives it to.
+
+    A login is one GitHub account's at a time (the database holds it unique among them):
+    a record still holding it from before its owner renamed takes `name.gh<id>` until GitHub
+    names that account again; a local account's contributor never holds a GitHub name (anyone
+    can sign up with any name) and steps aside to a local handle. Call inside a transaction.
+    """
+    holders = Contributor.objects.select_for_update().filter(login__iexact=login)
+    for stale in holders.filter(github_id__isnull=False, merged_into__isnull=True).exclude(
+        github_id=keep_github_id
+    ):
+        Contributor.objects.filter(pk=stale.pk).update(login=f"{stale.login}.gh{stale.github_id}")
+    for local in holders.filter(github_id__isnull=True, user__isnull=False):
+        Contributor.objects.filter(pk=local.pk).update(login=_local_handle(login))
+
+
+def contributor_get_or_create_from_login(*, login: str) -> Contributor:
+    """The contributor GitHub calls `login` (a commit's author), preferring one whose GitHub
+    id is known. A local account's contributor never answers to a GitHub name."""
+    githubs = Contributor.objects.filter(
+        Q(github_id__isnull=False) | Q(user__isnull=True),
+        login__iexact=login,
+        merged_into__isnull=True,
+    ).order_by(F("github_id").asc(nulls_last=True), "pk")
+    contributor = githubs.first()
     if contributor is not None:
         return contributor
     with transaction.atomic():
-        contributor = (
-            Contributor.objects.select_for_update()
-            .filter(login__iexact=login, merged_into__isnull=True)
-            .first()
-        )
+        contributor = githubs.select_for_update().first()
         if contributor is None:
+            _login_give_up(login=login, keep_github_id=None)
             contributor = Contributor.objects.create(
                 login=login, is_bot=_is_bot(login=login, user_type=None)
             )

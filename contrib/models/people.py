@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Upper
 
 
 class Contributor(models.Model):
@@ -43,6 +43,14 @@ class Contributor(models.Model):
         indexes = [
             # Logins are looked up case-insensitively (`login__iexact`, as GitHub treats them).
             models.Index(Upper("login"), name="contributor_login_upper"),
+        ]
+        constraints = [
+            # A login is one GitHub account's at a time (GitHub compares them without case).
+            models.UniqueConstraint(
+                Lower("login"),
+                condition=Q(github_id__isnull=False, merged_into__isnull=True) & ~Q(login=""),
+                name="contributor_unique_github_login",
+            ),
         ]
 
     def __str__(self) -> str:

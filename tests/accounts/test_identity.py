@@ -77,3 +77,62 @@ def test_the_migration_gives_shared_logins_local_handles() -> None:
     finally:  # the latest schema again, for the tests that follow on this database
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_a_commit_author_named_like_a_local_account_is_not_credited_to_it() -> None:
+    from contrib.contributors import contributor_resolve_commit_author
+
+    squatter = User.objects.create_user("victim-gh", password="a-long-password-1")
+    local = contributor_get_or_create_for_user(user=squatter)
+    author = contributor_resolve_commit_author(
+        name="Victim", email="victim@example.org", username="victim-gh"
+    )
+    assert author.pk != local.pk and author.user_id is None and author.login == "victim-gh"
+    local.refresh_from_db()
+    assert local.login == "victim-gh.local"
+    assert not local.identities.exists()  # the commit e-mail is the author's, not the squatter's
+    # When GitHub names the account, it is the commits' author that becomes it.
+    real = contributor_get_or_create_from_github(user={"id": 4243, "login": "victim-gh"})
+    assert real.pk == author.pk and real.user_id is None
+
+
+def test_a_login_is_one_github_accounts_at_a_time() -> None:
+    from django.db import IntegrityError, transaction
+
+    first = contributor_get_or_create_from_github(user={"id": 1, "login": "sam"})
+    # `sam` renames to `sam-renamed`, and somebody else signs up on GitHub as `Sam`.
+    second = contributor_get_or_create_from_github(user={"id": 2, "login": "Sam"})
+    first.refresh_from_db()
+    assert second.pk != first.pk and second.login == "Sam"
+    assert first.login == "sam.gh1"  # not a GitHub login: no two people answer to `sam`
+    assert Client().get("/c/sam/").context["contributor"].pk == second.pk
+    # The next event that names the first account gives it its new login.
+    assert contributor_get_or_create_from_github(user={"id": 1, "login": "sam-renamed"}) == first
+    first.refresh_from_db()
+    assert first.login == "sam-renamed"
+    # The database itself holds the rule.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contributor.objects.create(login="SAM", github_id=3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_repairs_logins_two_github_accounts_share() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    before = [("contrib", "0016_github_answer_claim")]
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    old_contributor = apps.get_model("contrib", "Contributor")
+    old_contributor.objects.create(login="kim", github_id=10)
+    newer = old_contributor.objects.create(login="Kim", github_id=11)
+    old_contributor.objects.create(login="kim", github_id=None)  # seen in commits only
+    try:
+        executor.loader.build_graph()
+        executor.migrate([("contrib", "0017_unique_github_login")])
+        logins = dict(Contributor.objects.values_list("github_id", "login"))
+        assert logins == {10: "kim.gh10", newer.github_id: "Kim", None: "kim"}
+    finally:  # the latest schema again, for the tests that follow on this database
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
