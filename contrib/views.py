@@ -1,7 +1,6 @@
 """Pages of the contrib app: thin views over contrib's selectors. Sections about evaluations
 come from `ui.panels`, which the evaluation app fills (contrib never imports it)."""
 
-import contextlib
 import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -38,7 +37,6 @@ from contrib.honor_rolls import (
     Period,
     honor_roll_compute,
     honor_roll_get,
-    parse_at,
     period_window,
 )
 from contrib.mirrors import issues_for_newcomers, issues_open_count
@@ -56,6 +54,7 @@ from contrib.wall import wall_markdown, wall_people, wall_svg
 from ui.cards import PNG, card_missing, card_png
 from ui.charts import heatmap, legend, stacked_bars
 from ui.panels import panels_render_context
+from ui.params import page_choice, page_integer, page_time
 from ui.shields import BLUE, GREEN, GREY, SVG, badge_response, cached_response
 
 KIND_LABELS = dict(ContributionKind.choices)
@@ -128,16 +127,11 @@ def _grouped(awards: list[Award]) -> list[dict[str, Any]]:
 
 def honor_roll(request: HttpRequest) -> HttpResponse:
     """The honour roll of a period and category; past periods are frozen and say so."""
-    period = request.GET.get("period", Period.MONTH)
-    category = request.GET.get("category", Category.OVERALL)
-    if period not in Period.values:
-        period = Period.MONTH
-    if category not in Category.values:
-        category = Category.OVERALL
-    try:
-        at = parse_at(request.GET["at"]) if request.GET.get("at") else None
-    except ValueError:
-        at = None
+    period = page_choice(request.GET, "period", default=Period.MONTH, choices=Period.values)
+    category = page_choice(
+        request.GET, "category", default=Category.OVERALL, choices=Category.values
+    )
+    at = page_time(request.GET, "at")
     window = period_window(period=period, at=at)
     if window.starts_at > timezone.now():
         window = period_window(period=period)
@@ -241,10 +235,9 @@ def doc_page(request: HttpRequest, slug: str) -> HttpResponse:
 def doc_history(request: HttpRequest, slug: str) -> HttpResponse:
     page, _latest = _doc_or_404(slug)
     revisions = page.revisions.select_related("author").order_by("-number")
-    diff, numbers = None, None
-    with contextlib.suppress(KeyError, ValueError):
-        numbers = int(request.GET["from"]), int(request.GET["to"])
-    error = ""
+    diff, error = None, ""
+    first, last = page_integer(request.GET, "from"), page_integer(request.GET, "to")
+    numbers = (first, last) if first is not None and last is not None else None
     if numbers is not None:
         try:
             diff = diff_lines(doc_diff(page=page, from_number=numbers[0], to_number=numbers[1]))

@@ -4,6 +4,7 @@ profile's score, counts and skills are served from."""
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -256,15 +257,16 @@ else:
 def test_concurrent_records_and_rebuilds_on_postgres(postgres_url: str) -> None:
     import psycopg
 
-    # A database of its own on the session's server: other tests count rows in theirs.
+    # A database of its own (a unique name: other runs may share the server), as other tests
+    # count rows in theirs.
+    name = f"crucible_tallies_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS crucible_tallies")
-        admin.execute("CREATE DATABASE crucible_tallies")
+        admin.execute(f"CREATE DATABASE {name}")
     try:
-        race_on(postgres_url.rsplit("/", 1)[0] + "/crucible_tallies")
+        race_on(postgres_url.rsplit("/", 1)[0] + f"/{name}")
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute("DROP DATABASE IF EXISTS crucible_tallies WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def race_on(database_url: str) -> None:

@@ -1,5 +1,6 @@
 """Property-based: whatever query string or path a person (or a crawler) sends to a page, the
-page answers as a page (200, a redirect, 400 or 404), never a server error."""
+page answers as a page (200, a redirect, 400 naming the parameter, or 404), never a server
+error."""
 
 from typing import Any
 
@@ -22,7 +23,23 @@ TIME = st.datetimes().map(lambda t: t.isoformat()) | st.sampled_from(
 VALUE = TEXT | NUMBER | TIME
 # The parameters the pages read, and some they do not.
 NAMES = st.sampled_from(
-    ["at", "period", "category", "from", "to", "benchmark", "page", "kind", "q", "next", "x"]
+    [
+        "at",
+        "period",
+        "category",
+        "from",
+        "to",
+        "benchmark",
+        "status",
+        "contributor",
+        "page",
+        "kind",
+        "style",
+        "label",
+        "q",
+        "next",
+        "x",
+    ]
 )
 QUERY = st.dictionaries(NAMES | TEXT.filter(bool), VALUE, max_size=5)
 PAGES = [
@@ -37,6 +54,15 @@ PAGES = [
     "/c/{star}/",
     "/leaderboard/{benchmark}/",
     "/submissions/{submission}/",
+    "/submissions/",
+    "/submissions/export.csv",
+    "/submissions/export.json",
+    "/leaderboard/{benchmark}/export.csv",
+    "/badges/c/{star}.svg",
+    "/cards/c/{star}.png",
+    "/badges/record/{benchmark}.svg",
+    "/contributors/wall.svg",
+    "/contributors/wall.md",
 ]
 ANSWERS = {200, 301, 302, 400, 404}
 SETTINGS = settings(
@@ -66,6 +92,9 @@ def test_any_query_string_on_any_page_is_answered_as_a_page(
 ) -> None:
     response = client.get(pages[index], query)
     assert response.status_code in ANSWERS, (pages[index], query, response.status_code)
+    if response.status_code == 400:  # a person is told which parameter is wrong
+        body = response.content.decode()
+        assert any(f"“{name}”" in body for name in query), (pages[index], query, body)
 
 
 @SETTINGS
