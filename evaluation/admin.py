@@ -156,6 +156,11 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
     inlines = [RunInline]
     actions = ["approve", "hold", "cancel", "rerun", "prioritise"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A submission comes to exist through `submission_create` only (its queueing, quota
+        # and GitHub status); the admin acts on submissions, it does not make them.
+        return False
+
     def _apply(
         self,
         request: HttpRequest,

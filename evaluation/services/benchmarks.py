@@ -7,7 +7,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from evaluation.archive import Limits, UnsafeArchive, extract_folder
 from evaluation.datastore import DataStoreError, datastore_put
@@ -15,7 +14,7 @@ from evaluation.engine.folders import BenchmarkFolderError, load_folder
 from evaluation.engine.specs import SPECS
 from evaluation.models import Benchmark, Submission
 from evaluation.services.leaderboard import leaderboard_recompute
-from evaluation.services.transitions import enqueue
+from evaluation.services.submissions import submission_create
 
 Status = Submission.Status
 
@@ -55,20 +54,17 @@ def benchmark_get_or_create(
 
 
 def _queue_baseline(benchmark: Benchmark) -> Submission:
-    baseline = Submission.objects.create(
+    """The reference model with the default config, queued as the benchmark's baseline (of its
+    current data version: `enqueue` stamps it)."""
+    baseline = submission_create(
         benchmark=benchmark,
         contributor=None,
         source=Submission.Source.CONFIG,
         title="Baseline: the reference model",
-        config={},
         status=Status.QUEUED,
-        queued_at=timezone.now(),
-        official=benchmark.byte_budget is None,
-        benchmark_version=benchmark.data_version,
     )
     benchmark.baseline = baseline
     benchmark.save(update_fields=["baseline"])
-    enqueue(baseline)
     return baseline
 
 

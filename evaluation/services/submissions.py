@@ -115,9 +115,10 @@ def submission_create(
     head_sha: str = "",
     folder: str = "",
 ) -> Submission:
-    """The one way a submission comes to exist, whatever brought it (a config from the pages,
-    the API or the admin; a pull request): created in ``status``, queued for its benchmark's
-    workers when that is ``queued``, and announced on GitHub when it has a pull request."""
+    """The one way a submission comes to exist, whatever brought it (a config or an upload from
+    the pages or the API, a pull request, a benchmark's baseline): created in ``status``, queued
+    for its benchmark's workers when that is ``queued``, and announced on GitHub when it has a
+    pull request. The admin makes none (it acts on submissions)."""
     with transaction.atomic():
         submission = Submission.objects.create(
             benchmark=benchmark,

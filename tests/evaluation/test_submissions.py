@@ -199,6 +199,15 @@ def test_evaluation_points_need_a_complete_run_that_beats_the_baseline(
     assert Contribution.objects.filter(kind="evaluation", contributor=mona).count() == 3
 
 
+def test_the_admin_makes_no_submission_of_its_own() -> None:
+    """Every submission comes from `submission_create`; the admin only acts on them."""
+    admin = APIClient()
+    admin.force_login(User.objects.create_superuser("root-add", "r@example.org", "pw-long-1"))
+    assert admin.get("/admin/evaluation/submission/add/").status_code == 403
+    listing = admin.get("/admin/evaluation/submission/").content.decode()
+    assert "/admin/evaluation/submission/add/" not in listing
+
+
 def test_a_maintainer_holds_a_queued_submission_for_approval_in_the_admin(
     benchmark: Benchmark,
 ) -> None:
