@@ -89,4 +89,20 @@ def database_url_for_subprocesses() -> str:
     return f"postgres://{user}{password}@{host}{port}/{params['NAME']}"
 
 
+# Texts a test records as its `summary` property (`record_property("summary", …)`), printed at
+# the end of the run: pytest-xdist shows nothing its workers print, but it sends their reports.
+_SUMMARIES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _SUMMARIES.extend(str(value) for name, value in report.user_properties if name == "summary")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for text in _SUMMARIES:
+        terminalreporter.write_sep("=", "recorded summary")
+        terminalreporter.write_line(text)
+
+
 from tests.github_server.fixtures import github_server  # noqa: E402, F401

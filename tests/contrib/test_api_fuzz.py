@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -127,7 +127,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
 
 @pytest.mark.parametrize("who", ["anonymous", "maintainer"])
 def test_the_api_answers_every_generated_request_as_its_schema_says(
-    demo_site: tuple[str, str, Path], who: str, capsys: pytest.CaptureFixture[str]
+    demo_site: tuple[str, str, Path], who: str, record_property: Callable[[str, str], None]
 ) -> None:
     url, token, work = demo_site
     credentials = ["-H", f"Authorization: Token {token}"] if who == "maintainer" else []
@@ -159,6 +159,8 @@ def test_the_api_answers_every_generated_request_as_its_schema_says(
     )
     output = result.stdout + result.stderr
     summary = re.search(r"^=+ SUMMARY =+$.*", output, flags=re.MULTILINE | re.DOTALL)
-    with capsys.disabled():
-        print(f"\n\nschemathesis, {who}:\n{summary.group(0) if summary else output[-4000:]}")
+    # Printed at the end of the run, also under xdist (whose workers' output is not shown).
+    record_property(
+        "summary", f"schemathesis, {who}:\n{summary.group(0) if summary else output[-4000:]}"
+    )
     assert result.returncode == 0, output[-30_000:]
