@@ -1,9 +1,11 @@
 """Who may do what to a submission, and who skips the daily quota: one policy, used by the API's
-permissions, the pages and the GitHub bot alike.
+permissions, the pages, the GitHub bot and pull-request intake alike.
 
 - cancel: the submission's author or a maintainer;
 - approve and re-run: a maintainer;
-- the quota: maintainers are exempt.
+- the quota: maintainers are exempt;
+- a pull request's code runs at once (no approval) for a maintainer or the author of a merged
+  pull request in the repository.
 
 "Maintainer" is a staff user on the platform, and on GitHub someone with write access to the
 submission's repository (the bot asks GitHub); "author" is the contributor linked to the user,
@@ -14,6 +16,8 @@ only what both allow (:func:`submission_actions_for_user`).
 
 from django.contrib.auth.models import AnonymousUser, User
 
+from contrib.github.maintainers import maintainer_check
+from contrib.models import Contributor, PullRequest, Repository
 from evaluation.models import Submission
 
 Status = Submission.Status
@@ -48,6 +52,16 @@ def github_is_author(*, submission: Submission, login: str, github_id: int | Non
         (github_id is not None and author.github_id == github_id)
         or author.login.lower() == login.lower()
     )
+
+
+def github_runs_at_once(*, repository: Repository, contributor: Contributor, login: str) -> bool:
+    """Whether a pull request's code runs without waiting for a maintainer's approval: its
+    author is a maintainer (write access on GitHub) or has a merged pull request in the
+    repository."""
+    merged = PullRequest.objects.filter(
+        repository=repository, author=contributor, merged_at__isnull=False
+    ).exists()
+    return merged or maintainer_check(repository=repository, login=login)
 
 
 def state_allows(*, action: str, submission: Submission) -> bool:

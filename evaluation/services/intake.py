@@ -1,6 +1,6 @@
 """Pull requests become submissions: one per benchmark whose submission folder a PR head SHA
-changes, waiting for a maintainer's approval unless its author may run at once (a maintainer,
-or the author of a merged PR here); older SHAs of the PR are superseded."""
+changes, waiting for a maintainer's approval unless its author may run at once
+(`evaluation.policies.github_runs_at_once`); older SHAs of the PR are superseded."""
 
 import posixpath
 from typing import Any
@@ -10,9 +10,9 @@ from django.db.models import Q
 
 from contrib.contributors import contributor_get_or_create_from_github
 from contrib.github.client import github_client, iter_pages
-from contrib.github.maintainers import maintainer_check
-from contrib.models import Contributor, PullRequest, Repository
+from contrib.models import Contributor, Repository
 from evaluation.models import Benchmark, Submission
+from evaluation.policies import github_runs_at_once
 from evaluation.services.publish import submission_publish
 from evaluation.services.submissions import (
     is_standing_top_up,
@@ -60,14 +60,6 @@ def submission_folders(*, benchmark: Benchmark, files: list[dict[str, Any]]) -> 
     return sorted(folder for folder, kept in folders.items() if kept)
 
 
-def _may_run_at_once(*, repository: Repository, contributor: Contributor, login: str) -> bool:
-    """Maintainers (write access on GitHub) and authors of a merged PR in the repository."""
-    merged = PullRequest.objects.filter(
-        repository=repository, author=contributor, merged_at__isnull=False
-    ).exists()
-    return merged or maintainer_check(repository=repository, login=login)
-
-
 def pull_request_intake(*, repository_id: int, pull_request: dict[str, Any]) -> list[Submission]:
     """Create the submissions of one PR head SHA, one per benchmark whose folder it changes;
     supersede the PR's older SHAs. Idempotent: the same SHA again creates nothing."""
@@ -85,7 +77,7 @@ def pull_request_intake(*, repository_id: int, pull_request: dict[str, Any]) -> 
     user = pull_request.get("user") or {}
     login = str(user.get("login") or "")
     contributor = contributor_get_or_create_from_github(user=user)
-    at_once = _may_run_at_once(repository=repository, contributor=contributor, login=login)
+    at_once = github_runs_at_once(repository=repository, contributor=contributor, login=login)
     created = []
     for benchmark, folders in wanted:
         with transaction.atomic():
