@@ -19,7 +19,13 @@ from markdown_it import MarkdownIt
 
 from contrib.contributors import contributor_get_or_create_for_user
 from contrib.ledger import contribution_record
-from contrib.models import ContributionKind, ContributionSource, DocPage, DocRevision
+from contrib.models import (
+    Contribution,
+    ContributionKind,
+    ContributionSource,
+    DocPage,
+    DocRevision,
+)
 
 _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table")
 ALLOWED_TAGS = {
@@ -94,16 +100,33 @@ def markdown_render(*, text: str) -> str:
 MIN_DOC_CHANGE_CHARS = 20  # a typo fix still counts as an edit, not as a contribution
 # Revisions a person who is not a maintainer may save, per hour, of pages others created.
 OTHERS_PAGES_PER_HOUR = 10
+# Doc contributions a person earns a day, over all pages: a stream of new pages of one's own
+# is no steady income either.
+DOC_POINTS_PER_DAY = 3
+# Changed lines are compared character by character up to this size (a longer block counts
+# whole lines: the comparison is quadratic in the block's length).
+_CHAR_DIFF_LIMIT = 4_000
 
 
 def changed_chars(old: str, new: str) -> int:
-    """Characters on the lines a revision adds or removes (line by line: linear, whatever the
-    page's size)."""
-    return sum(
-        len(line) - 1
-        for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    )
+    """Characters a revision adds or removes. Lines are matched first; within each block of
+    changed lines, characters (so one letter changed on a long line is one or two characters,
+    not the line), unless the block is too long to compare that way."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    lines = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    total = 0
+    for tag, i1, i2, j1, j2 in lines.get_opcodes():
+        if tag == "equal":
+            continue
+        removed, added = "\n".join(old_lines[i1:i2]), "\n".join(new_lines[j1:j2])
+        if tag != "replace" or len(removed) + len(added) > _CHAR_DIFF_LIMIT:
+            total += len(removed) + len(added)
+            continue
+        chars = difflib.SequenceMatcher(None, removed, added, autojunk=False)
+        total += sum(
+            (b1 - a1) + (b2 - a2) for op, a1, b1, a2, b2 in chars.get_opcodes() if op != "equal"
+        )
+    return total
 
 
 def doc_revision_create(
@@ -114,8 +137,9 @@ def doc_revision_create(
     The author earns a `doc` contribution only for substance (README, "Scoring"): a revision
     that changes at least ``MIN_DOC_CHANGE_CHARS`` characters, does not restore an earlier
     revision, is on a page they created (or they are a maintainer), and at most one per page,
-    person and day (the ledger's key says so). Anyone signed in may still improve any page;
-    the history keeps every revision, so a bad edit is undone by restoring one."""
+    person and day (the ledger's key says so) and ``DOC_POINTS_PER_DAY`` a day. Anyone signed
+    in may still improve any page; the history keeps every revision, so a bad edit is undone by
+    restoring one."""
     title = title.strip()
     if not title:
         raise DocError("a page needs a title")
@@ -152,9 +176,11 @@ def doc_revision_create(
                 )
                 page.title = title
                 page.save(update_fields=["title", "updated_at"])
-                if credited:
-                    contributor = contributor_get_or_create_for_user(user=user)
-                    today = timezone.now().date().isoformat()
+                contributor = contributor_get_or_create_for_user(user=user) if credited else None
+                today = timezone.now().date().isoformat()
+                if contributor is not None and _doc_points_today(contributor.pk, today) < (
+                    DOC_POINTS_PER_DAY
+                ):
                     contribution_record(
                         contributor=contributor,
                         kind=ContributionKind.DOC,
@@ -168,6 +194,16 @@ def doc_revision_create(
         except IntegrityError:
             continue  # someone saved a revision of the same page at the same moment: renumber
     raise DocError("the page is being edited by someone else right now; try again")
+
+
+def _doc_points_today(contributor_id: int, today: str) -> int:
+    return Contribution.objects.filter(
+        contributor_id=contributor_id,
+        kind=ContributionKind.DOC,
+        source=ContributionSource.PLATFORM,
+        external_id__startswith="doc:",
+        external_id__endswith=f":{today}",
+    ).count()
 
 
 def _limit_edits_of_others_pages(user: User) -> None:

@@ -135,3 +135,22 @@ def test_doc_edits_cannot_farm_points() -> None:
     doc_revision_create(user=staff, title="Howto", body=one + "Also: make lint before a commit.\n")
     assert Contribution.objects.filter(kind="doc", contributor__user=eve).count() == 1
     assert Contribution.objects.filter(kind="doc", contributor__user=staff).count() == 1
+
+
+def test_a_letter_changed_on_a_long_line_or_a_stream_of_new_pages_earns_little() -> None:
+    from contrib.docs import DOC_POINTS_PER_DAY, changed_chars
+
+    long_line = "The optimiser warms up for a hundred steps, then decays the rate. " * 4
+    assert changed_chars(long_line, long_line.replace("hundred", "hundret", 1)) == 2
+    assert changed_chars("a\nb\n", "a\nb\nA new paragraph on seeds.\n") == 25
+
+    mona = User.objects.create_user("mona", password="pw-123456789")
+    doc_revision_create(user=mona, title="Tuning", body=long_line)
+    doc_revision_create(user=mona, title="Tuning", body=long_line.replace("hundred", "hundret"))
+    assert Contribution.objects.filter(kind="doc", contributor__user=mona).count() == 1
+
+    for n in range(DOC_POINTS_PER_DAY + 3):
+        doc_revision_create(user=mona, title=f"Page {n}", body=f"Notes number {n} on the model.\n")
+    assert Contribution.objects.filter(kind="doc", contributor__user=mona).count() == (
+        DOC_POINTS_PER_DAY
+    )
