@@ -5,6 +5,9 @@ from contrib.api import bounties, docs, views
 
 router = DefaultRouter()
 router.include_root_view = False  # one front door for the whole API: views.ApiRootView
+# No `.json` suffix addresses: the schema has none (so nothing fuzzed them), their actions took
+# no `format` and answered 500; `?format=json` and the Accept header choose the format.
+router.include_format_suffixes = False
 router.register("contributors", views.ContributorViewSet, basename="contributor")
 router.register("contributions", views.ContributionViewSet, basename="contribution")
 router.register("repositories", views.RepositoryViewSet, basename="repository")

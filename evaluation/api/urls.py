@@ -5,6 +5,7 @@ from evaluation.api import views, workers
 
 router = DefaultRouter()
 router.include_root_view = False  # the API's front door is contrib's ApiRootView
+router.include_format_suffixes = False  # as contrib.api.urls says
 router.register("benchmarks", views.BenchmarkViewSet, basename="benchmark")
 router.register("submissions", views.SubmissionViewSet, basename="submission")
 
