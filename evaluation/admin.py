@@ -13,9 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from contrib.admin.base import HistoryInline
+from contrib.errors import DomainError
 from evaluation.models import Benchmark, EvaluationRun, LeaderboardEntry, Submission
 from evaluation.services import (
-    TransitionError,
     benchmark_import_archive,
     benchmark_reveal_test,
     leaderboard_recompute,
@@ -174,8 +174,8 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
             try:
                 service(submission=submission, **kwargs)
                 done += 1
-            except (TransitionError, ValidationError) as exc:
-                refused.append(str(exc))
+            except DomainError as exc:
+                refused.append(exc.message)
         self.message_user(request, f"{done} submissions {verb}.", messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)

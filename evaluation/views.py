@@ -26,6 +26,7 @@ from contrib.contributors import (
     contributor_get_or_create_for_user,
     contributor_get_public,
 )
+from contrib.errors import DomainError
 from contrib.models import Contributor
 from evaluation.contributing import contribution_guide, reference_archive
 from evaluation.engine.specs import SPECS
@@ -62,7 +63,6 @@ from evaluation.selectors import (
     submissions_filtered,
 )
 from evaluation.services import (
-    TransitionError,
     submission_approve,
     submission_cancel,
     submission_create_config,
@@ -255,8 +255,11 @@ def submission_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
         return HttpResponseForbidden("You may not do that to this submission now.")
     try:
         ACTIONS[action](submission, request.user)
-    except (TransitionError, ValidationError) as exc:
-        messages.error(request, str(exc))
+    except DomainError as exc:
+        # Refused by the submission's state (it moved since the page was drawn): said on the
+        # submission's own page, where the person was, rather than on the middleware's
+        # refusal page (`contrib.middleware`) that other pages' domain errors get.
+        messages.error(request, exc.message)
     else:
         messages.success(
             request,

@@ -5,7 +5,6 @@ import builtins
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -18,6 +17,7 @@ from rest_framework.response import Response
 
 from contrib.api.permissions import PublicReadOnly
 from contrib.contributors import contributor_get_or_create_for_user
+from evaluation.api.errors import InputErrorsByField
 from evaluation.api.permissions import IsMaintainer, MaySubmissionAction
 from evaluation.api.serializers import (
     ENTRY_VALUES,
@@ -30,7 +30,6 @@ from evaluation.models import Benchmark, LeaderboardEntry, Submission
 from evaluation.policies import user_is_maintainer, user_quota_exempt
 from evaluation.selectors import queue_positions
 from evaluation.services import (
-    TransitionError,
     benchmark_import_archive,
     submission_approve,
     submission_cancel,
@@ -39,12 +38,6 @@ from evaluation.services import (
     submission_rerun,
 )
 from evaluation.uploads import MAX_UPLOAD_BYTES
-
-
-def _as_drf(exc: DjangoValidationError | TransitionError) -> ValidationError:
-    if isinstance(exc, DjangoValidationError) and hasattr(exc, "message_dict"):
-        return ValidationError(exc.message_dict)
-    return ValidationError({"detail": getattr(exc, "messages", [str(exc)])})
 
 
 class UploadSerializer(serializers.Serializer[Any]):
@@ -71,7 +64,7 @@ class BenchmarkImportSerializer(serializers.Serializer[Any]):
         return fields
 
 
-class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
+class BenchmarkViewSet(InputErrorsByField, viewsets.ReadOnlyModelViewSet[Benchmark]):
     """Benchmarks and their precomputed leaderboards (`/api/benchmarks/<slug>/leaderboard/`);
     maintainers import benchmark folders (`/api/benchmarks/import/`)."""
 
@@ -105,12 +98,9 @@ class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
         upload = given.validated_data["archive"]
         if upload.size > settings.BENCHMARK_UPLOAD_MAX_BYTES:
             raise ValidationError({"archive": ["larger than BENCHMARK_UPLOAD_MAX_BYTES"]})
-        try:
-            outcome = benchmark_import_archive(
-                data=upload.read(), update=given.validated_data["update"]
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError({"archive": exc.messages}) from None
+        outcome = benchmark_import_archive(
+            data=upload.read(), update=given.validated_data["update"]
+        )
         return Response(
             BenchmarkSerializer(outcome.benchmark, context={"request": request}).data,
             status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
@@ -129,7 +119,9 @@ class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
         return self.get_paginated_response(leaderboard_api_rows(page or []))
 
 
-class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Submission]):
+class SubmissionViewSet(
+    InputErrorsByField, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Submission]
+):
     """Submissions with their runs. POST a config: `{"benchmark": slug, "config": {...}}`."""
 
     serializer_class = SubmissionSerializer
@@ -178,16 +170,13 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
             return self._upload(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            submission = submission_create_config(
-                benchmark=serializer.validated_data["benchmark"],
-                contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
-                config=serializer.validated_data["config"],
-                title=serializer.validated_data.get("title", ""),
-                check_quota=not user_quota_exempt(request.user),
-            )
-        except DjangoValidationError as exc:
-            raise _as_drf(exc) from exc
+        submission = submission_create_config(
+            benchmark=serializer.validated_data["benchmark"],
+            contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
+            config=serializer.validated_data["config"],
+            title=serializer.validated_data.get("title", ""),
+            check_quota=not user_quota_exempt(request.user),
+        )
         return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
 
     def _upload(self, request: Request) -> Response:
@@ -196,25 +185,19 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
         benchmark = Benchmark.objects.filter(slug=given.validated_data["benchmark"]).first()
         if benchmark is None:
             raise ValidationError({"benchmark": ["No such benchmark."]})
-        try:
-            submission = submission_create_upload(
-                benchmark=benchmark,
-                contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
-                archive=given.validated_data["archive"].read(MAX_UPLOAD_BYTES + 1),
-                title=given.validated_data["title"],
-                trusted=user_is_maintainer(request.user),
-                check_quota=not user_quota_exempt(request.user),
-            )
-        except DjangoValidationError as exc:
-            raise _as_drf(exc) from exc
+        submission = submission_create_upload(
+            benchmark=benchmark,
+            contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
+            archive=given.validated_data["archive"].read(MAX_UPLOAD_BYTES + 1),
+            title=given.validated_data["title"],
+            trusted=user_is_maintainer(request.user),
+            check_quota=not user_quota_exempt(request.user),
+        )
         return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
 
     def _act(self, service: Any, **kwargs: Any) -> Response:
-        submission = self.get_object()
-        try:
-            submission = service(submission=submission, **kwargs)
-        except (TransitionError, DjangoValidationError) as exc:
-            raise _as_drf(exc) from exc
+        # A state that refuses the action is a domain error (TransitionError): contrib's handler.
+        submission = service(submission=self.get_object(), **kwargs)
         return Response(self.get_serializer(submission).data)
 
     @extend_schema(request=None)  # no body

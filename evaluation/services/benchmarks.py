@@ -141,7 +141,7 @@ def benchmark_import(*, path: Path, update: bool = False, queue: str = "") -> Im
 def benchmark_import_archive(*, data: bytes, update: bool = False) -> ImportOutcome:
     """`benchmark_import` of an uploaded ``.tar.gz`` holding one benchmark folder (the admin's
     and the API's way in): extracted safely (no paths out, no links out, capped), then
-    imported; the extracted copy is removed either way."""
+    imported; the extracted copy is removed either way. Refusals name the ``archive``."""
     limits = Limits(
         max_bytes=settings.BENCHMARK_UPLOAD_MAX_BYTES, max_files=settings.BENCHMARK_UPLOAD_MAX_FILES
     )
@@ -149,8 +149,11 @@ def benchmark_import_archive(*, data: bytes, update: bool = False) -> ImportOutc
         try:
             extract_folder(data, folder="", dest=Path(tmp), limits=limits)
         except UnsafeArchive as exc:
-            raise ValidationError(f"the archive was refused: {exc}") from None
-        return benchmark_import(path=Path(tmp), update=update)
+            raise ValidationError({"archive": f"the archive was refused: {exc}"}) from None
+        try:
+            return benchmark_import(path=Path(tmp), update=update)
+        except ValidationError as exc:
+            raise ValidationError({"archive": exc.messages}) from None
 
 
 def _run_relevant(definition: dict[str, object]) -> dict[str, object]:

@@ -93,3 +93,18 @@ def test_submission_page_queries_are_bounded_for_staff(
     client.force_login(staff)
     with django_assert_max_num_queries(12):
         assert client.get(f"/submissions/{community.scored[0].pk}/").status_code == 200
+
+
+def test_an_action_its_state_refuses_is_said_on_the_submission_page(
+    client: Client, community: Community, staff: User
+):
+    """The service's refusal (a domain error) comes back as a message where the person was."""
+    submission = community.scored[0]
+    # Queued again for extra seeds of the result it shows (a record test): not to be cancelled.
+    Submission.objects.filter(pk=submission.pk).update(status=Status.QUEUED)
+    client.force_login(staff)
+    response = client.post(f"/submissions/{submission.pk}/cancel/", follow=True)
+    assert response.redirect_chain == [(f"/submissions/{submission.pk}/", 302)]
+    assert "is adding seeds to the result it shows" in response.content.decode()
+    submission.refresh_from_db()
+    assert submission.status == Status.QUEUED
