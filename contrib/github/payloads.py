@@ -22,12 +22,13 @@ DEFAULT_DOCS_PATHS = ["docs/*", "doc/*", "*.md", "*.rst", "mkdocs.yml", "*.ipynb
 
 
 def github_web_url(value: Any) -> str:
-    """``value`` if it is an https address on the configured GitHub (github.com, or the host of
-    ``GITHUB_OAUTH_URL``), else "": a payload's link is never a `javascript:` or foreign URL."""
+    """``value`` if it is an https address on the configured GitHub (the host of
+    ``GITHUB_OAUTH_URL``, github.com when it is not set), else "": a payload's link is never a
+    `javascript:` or foreign URL."""
     url = str(value or "")
     parts = urlsplit(url)
-    allowed = {"github.com", urlsplit(settings.GITHUB_OAUTH_URL).netloc} - {""}
-    if parts.scheme != "https" or parts.netloc.lower() not in allowed:
+    host = urlsplit(settings.GITHUB_OAUTH_URL).netloc.lower() or "github.com"
+    if parts.scheme != "https" or parts.netloc.lower() != host:
         return ""
     return url
 

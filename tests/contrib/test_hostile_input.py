@@ -70,6 +70,10 @@ def test_a_config_too_large_or_too_deep_for_the_api_is_a_400() -> None:
     body = '{"benchmark": "demo", "config": ' + deep + "}"
     response = api.generic("POST", "/api/submissions/", body, content_type="application/json")
     assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+    # Deep enough to walk, too deep for any body the API takes.
+    body = '{"benchmark": "demo", "config": ' + "[" * 40 + "]" * 40 + "}"
+    response = api.generic("POST", "/api/submissions/", body, content_type="application/json")
+    assert response.status_code == 400 and "more than 32 levels" in response.json()["detail"]
 
 
 def test_a_signed_webhook_nested_deeply_is_a_400(client: Client) -> None:
@@ -96,3 +100,15 @@ def test_a_javascript_link_from_a_payload_is_never_rendered(
     page = client.get("/issues/").content.decode()
     assert "javascript:" not in page
     assert json.dumps(payload["repository"]["full_name"])[1:-1] in page
+
+
+def test_payload_links_stay_on_the_configured_github(settings: Any) -> None:
+    from contrib.github.payloads import github_web_url
+
+    issue = "https://github.com/org/repo/issues/1"
+    assert github_web_url(issue) == issue
+    assert github_web_url("http://github.com/org/repo/issues/1") == ""
+    assert github_web_url("https://github.com.evil.example/org/repo") == ""
+    settings.GITHUB_OAUTH_URL = "https://ghe.example.org"
+    assert github_web_url("https://ghe.example.org/org/repo/issues/1") != ""
+    assert github_web_url(issue) == ""  # GitHub Enterprise's links only
