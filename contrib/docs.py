@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from markdown_it import MarkdownIt
 
 from contrib.contributors import contributor_get_or_create_for_user
+from contrib.errors import InvalidError
 from contrib.ledger import contribution_record
 from contrib.models import (
     Contribution,
@@ -82,8 +83,8 @@ ALLOWED_ATTRIBUTES = {
 MAX_BODY_CHARS = 200_000
 
 
-class DocError(ValueError):
-    """A docs change that cannot be saved, with the reason."""
+class DocError(InvalidError):
+    """A docs change that cannot be saved, with the reason (a 400 through the one mapping)."""
 
 
 def markdown_render(*, text: str) -> str:

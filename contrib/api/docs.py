@@ -21,7 +21,7 @@ from contrib.api.serializers import (
     DocPageSerializer,
     DocRevisionSerializer,
 )
-from contrib.docs import DocError, doc_diff, doc_revision_create
+from contrib.docs import doc_diff, doc_revision_create
 from contrib.models import (
     Contribution,
     DocPage,
@@ -47,10 +47,7 @@ class DocPageViewSet(viewsets.ReadOnlyModelViewSet[DocPage]):
     def create(self, request: Request) -> Response:
         body = DocEditSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            revision = doc_revision_create(user=request.user, **body.validated_data)  # type: ignore[arg-type]
-        except DocError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+        revision = doc_revision_create(user=request.user, **body.validated_data)  # type: ignore[arg-type]
         return Response(DocPageSerializer(revision.page).data, status=201)
 
     # No filter backends: they would order and search the pages by the revisions' fields.
