@@ -69,12 +69,9 @@ def sync_repository(self: Any, repository_id: int) -> str:
 @shared_task(name="contrib.sync_tracked_repositories", queue="default")
 def sync_tracked_repositories() -> int:
     """Periodic (beat): queue the incremental backfill of every tracked repository."""
-    from contrib.github.backfill import repositories_sync_tracked
+    from contrib.github.backfill import repositories_sync_queue
 
-    ids = repositories_sync_tracked()
-    for repository_id in ids:
-        sync_repository.delay(repository_id)
-    return len(ids)
+    return repositories_sync_queue()
 
 
 @shared_task(

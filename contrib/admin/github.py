@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from contrib.github.answers import github_answers_resend, repository_webhook_create
+from contrib.github.backfill import repositories_sync_queue
 from contrib.github.services import webhook_deliveries_reprocess
 from contrib.models import (
     BotCommand,
@@ -20,7 +21,6 @@ from contrib.models import (
     RepositorySync,
     WebhookDelivery,
 )
-from contrib.tasks import sync_repository
 from contrib.wall import readme_wall_propose
 
 
@@ -53,10 +53,8 @@ class RepositoryAdmin(admin.ModelAdmin[Repository]):
 
     @admin.action(description="Sync history from GitHub now (incremental)", permissions=["change"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Repository]) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
-        for repository_id in ids:
-            sync_repository.delay(repository_id)
-        self.message_user(request, f"{len(ids)} repository syncs queued.", messages.SUCCESS)
+        queued = repositories_sync_queue(repository_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{queued} repository syncs queued.", messages.SUCCESS)
 
 
 class _ItemAdmin(admin.ModelAdmin[Any]):

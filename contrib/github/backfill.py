@@ -302,6 +302,13 @@ def repository_sync(
     return sync
 
 
-def repositories_sync_tracked() -> list[int]:
-    """Ids of the tracked repositories, for the periodic incremental sync to queue one by one."""
-    return list(Repository.objects.filter(tracked=True).values_list("pk", flat=True))
+def repositories_sync_queue(*, repository_ids: list[int] | None = None) -> int:
+    """Queue the incremental sync of these repositories (every tracked one by default), one
+    task each: the beat's and the admin's "Sync now" alike. How many were queued."""
+    from contrib.tasks import sync_repository
+
+    if repository_ids is None:
+        repository_ids = list(Repository.objects.filter(tracked=True).values_list("pk", flat=True))
+    for repository_id in repository_ids:
+        sync_repository.delay(repository_id)
+    return len(repository_ids)
