@@ -10,6 +10,7 @@ from contrib.models import (
     ContributionSource,
     ContributionTally,
     Contributor,
+    GitHubAnswer,
     Identity,
     Issue,
     PullRequest,
@@ -76,3 +77,4 @@ SponsorshipFactory = _plain(Sponsorship)
 RepositorySyncFactory = _plain(RepositorySync)
 IdentityFactory = _plain(Identity)
 ContributionTallyFactory = _plain(ContributionTally)
+GitHubAnswerFactory = _plain(GitHubAnswer)

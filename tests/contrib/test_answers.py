@@ -15,7 +15,7 @@ from contrib.github.answers import (
     repository_webhook_create,
 )
 from contrib.models import GitHubAnswer, Repository
-from tests.factories import RepositoryFactory
+from tests.factories import GitHubAnswerFactory, RepositoryFactory
 from tests.github_server.server import FakeGitHub
 
 pytestmark = pytest.mark.django_db
@@ -266,7 +266,7 @@ def test_an_answer_being_sent_is_not_sent_again_at_the_same_time(
 
     from django.utils import timezone
 
-    answer = GitHubAnswer.objects.create(
+    answer = GitHubAnswerFactory(
         repository=repository, kind=GitHubAnswer.Kind.COMMENT, key="comment:acme/model#1",
         target="1", payload={"number": 1, "body": f"{PULL_REQUEST_MARKER}\nScored"},
         sending_since=timezone.now(),  # another worker is sending it

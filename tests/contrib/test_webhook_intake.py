@@ -291,17 +291,15 @@ def test_a_redelivery_of_a_delivery_still_pending_wakes_its_processing(
 ) -> None:
     """Stored but never processed (its wake-up lost: a broker restart, a first INSERT whose
     answer never reached GitHub): GitHub's redelivery is a duplicate, and processes it."""
-    from contrib.models import Repository
+    from tests.factories import RepositoryFactory, WebhookDeliveryFactory
 
     payload = load_payload("issues.opened")
-    Repository.objects.create(
+    RepositoryFactory(
         github_id=payload["repository"]["id"],
         full_name=payload["repository"]["full_name"],
         tracked=True,
     )
-    WebhookDelivery.objects.create(
-        delivery_id="woken", event="issues", action="opened", payload=payload
-    )
+    WebhookDeliveryFactory(delivery_id="woken", event="issues", action="opened", payload=payload)
     answer = post_delivery("issues", payload, delivery_id="woken")
     assert answer.status_code == 200 and answer.json()["status"] == "duplicate"
     assert WebhookDelivery.objects.get(delivery_id="woken").outcome == "processed"
