@@ -291,13 +291,15 @@ def test_a_failing_evaluation_handler_leaves_the_ledger_and_names_itself(
     model_repo: Repository, monkeypatch: pytest.MonkeyPatch, post_delivery: Any
 ) -> None:
     """Each handler of a delivery runs in its own savepoint. The failure is injected (a
-    benchmark lookup that raises): evaluation's handler fails, contrib's rows stay."""
+    benchmark lookup that writes a row, then raises): evaluation's handler fails and what it
+    wrote is undone, contrib's rows stay."""
     import copy
 
-    from contrib.models import Contribution, WebhookDelivery
+    from contrib.models import Contribution, Contributor, WebhookDelivery
     from tests.conftest import load_payload
 
     def unreadable(**_kwargs: Any) -> list[Benchmark]:
+        Contributor.objects.create(login="half-written")
         raise RuntimeError("benchmarks are unreadable")
 
     monkeypatch.setattr("evaluation.github.benchmarks_for_repository", unreadable)
@@ -314,6 +316,7 @@ def test_a_failing_evaluation_handler_leaves_the_ledger_and_names_itself(
         ("Codertocat", "code")
     ]
     assert PullRequest.objects.get(number=2).merged
+    assert not Contributor.objects.filter(login="half-written").exists()
 
 
 def test_the_folder_submit_describes_is_the_folder_intake_takes(
