@@ -9,7 +9,8 @@ from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 
-from evaluation.models import Benchmark, LeaderboardEntry, Submission
+from evaluation.models import Benchmark, Submission
+from evaluation.selectors import leaderboard_entries
 
 LEADERBOARD_FIELDS = (
     "rank",
@@ -45,11 +46,7 @@ SUBMISSION_FIELDS = (
 
 
 def leaderboard_rows(*, benchmark: Benchmark) -> list[dict[str, Any]]:
-    entries = (
-        LeaderboardEntry.objects.filter(benchmark=benchmark)
-        .select_related("contributor", "submission")
-        .order_by("rank", "mean_val_bpb", "pk")
-    )
+    entries = leaderboard_entries(benchmark=benchmark).select_related("contributor", "submission")
     return [
         {
             "rank": e.rank,

@@ -47,14 +47,21 @@ def _run_facts(runs: list[EvaluationRun]) -> dict[str, Any]:
     return {"params": params, "bytes_per_second": statistics.fmean(speeds) if speeds else None}
 
 
+def leaderboard_entries(*, benchmark: Benchmark) -> QuerySet[LeaderboardEntry]:
+    """The benchmark's ranked entries in the board's order: by rank, then (tied entries share a
+    rank) by score, best first. The one order of the page, the API and the exports."""
+    return LeaderboardEntry.objects.filter(benchmark=benchmark).order_by(
+        "rank", "mean_val_bpb" if _lower(benchmark) else "-mean_val_bpb", "pk"
+    )
+
+
 def leaderboard_get(*, benchmark: Benchmark) -> list[dict[str, Any]]:
     """The benchmark's ranked rows with params and bytes/s from their runs (three queries),
     and the baseline's own unranked row where its score places it."""
     entries = (
-        LeaderboardEntry.objects.filter(benchmark=benchmark)
+        leaderboard_entries(benchmark=benchmark)
         .select_related("contributor", "submission", "submission__repository")
         .prefetch_related(Prefetch("submission__runs"))
-        .order_by("rank", "mean_val_bpb" if _lower(benchmark) else "-mean_val_bpb", "pk")
     )
     rows = [{"entry": entry, **_run_facts(_shown(entry.submission))} for entry in entries]
     baseline = (

@@ -26,9 +26,9 @@ from evaluation.api.serializers import (
     SubmissionSerializer,
     leaderboard_api_rows,
 )
-from evaluation.models import Benchmark, LeaderboardEntry, Submission
+from evaluation.models import Benchmark, Submission
 from evaluation.policies import user_is_maintainer, user_quota_exempt
-from evaluation.selectors import queue_positions
+from evaluation.selectors import leaderboard_entries, queue_positions
 from evaluation.services import (
     benchmark_import_archive,
     submission_approve,
@@ -110,11 +110,7 @@ class BenchmarkViewSet(InputErrorsByField, viewsets.ReadOnlyModelViewSet[Benchma
     @action(detail=True, serializer_class=LeaderboardEntrySerializer, filter_backends=[])
     def leaderboard(self, request: Request, slug: str) -> Response:
         benchmark = self.get_object()  # a 404 for a benchmark there is not
-        entries = (
-            LeaderboardEntry.objects.filter(benchmark=benchmark)
-            .order_by("rank", "pk")
-            .values(*ENTRY_VALUES)
-        )
+        entries = leaderboard_entries(benchmark=benchmark).values(*ENTRY_VALUES)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(leaderboard_api_rows(page or []))
 

@@ -59,3 +59,16 @@ def test_the_submissions_list_exports_with_its_filters_and_no_formulas(
     assert len(everything) == 4 and {row["status"] for row in everything} == {"scored", "queued"}
     page = client.get("/submissions/?status=queued").content.decode()
     assert 'href="/submissions/export.csv?status=queued"' in page
+
+
+def test_the_page_the_api_and_the_exports_list_the_board_in_one_order(
+    benchmark: Benchmark,
+) -> None:
+    """One selector (`leaderboard_entries`) orders the board for all three, ties included."""
+    client = Client()
+    exported = [row["contributor"] for row in client.get("/leaderboard/exp/export.json").json()]
+    api = client.get("/api/benchmarks/exp/leaderboard/").json()
+    listed = [row["contributor"]["login"] for row in (api.get("results", api))]
+    page = client.get("/leaderboard/exp/").content.decode()
+    shown = sorted(exported, key=lambda login: page.index(f"/c/{login}/"))
+    assert exported == listed == shown == ["ann", "bob", "cyd"]
