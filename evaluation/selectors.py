@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from contrib.models import Contributor
 from evaluation.datastore import data_dir
@@ -222,3 +222,64 @@ def benchmark_spec(benchmark: Benchmark) -> BenchmarkSpec:
     if benchmark.definition:
         return spec_from_stored(benchmark.definition, data_dir())
     return SPECS[benchmark.engine_spec]
+
+
+def record_holder(benchmark: Benchmark, *, version: int, excluding: int) -> Submission | None:
+    """The submission a new record must beat: the latest record of this data version, else its
+    baseline once scored."""
+    holder = (
+        Submission.objects.filter(
+            benchmark=benchmark,
+            benchmark_version=version,
+            result_attempt__isnull=False,
+            is_record=True,
+        )
+        .exclude(pk=excluding)
+        .order_by(F("finished_at").desc(nulls_last=True), "-pk")  # the same on every database
+        .first()
+    )
+    if holder is None and benchmark.baseline_id and benchmark.baseline_id != excluding:
+        holder = Submission.objects.filter(
+            pk=benchmark.baseline_id, benchmark_version=version, result_attempt__isnull=False
+        ).first()
+    return holder
+
+
+def record_held_by(
+    *, benchmark: Benchmark, contributor: Contributor
+) -> tuple[Submission | None, bool]:
+    """The benchmark's standing record when ``contributor`` (or someone merged into them) holds
+    it, and whether they hold or ever held one of its records."""
+    theirs = Q(contributor=contributor) | Q(contributor__merged_into=contributor)
+    holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
+    if holder is not None and Submission.objects.filter(theirs, pk=holder.pk).exists():
+        return holder, True
+    return None, Submission.objects.filter(theirs, benchmark=benchmark, is_record=True).exists()
+
+
+def baseline_scores(benchmark: Benchmark, device: str) -> list[float]:
+    """The baseline's seed scores on this device class and the benchmark's current data (none
+    when it has not run there)."""
+    found = (benchmark.baseline_results or {}).get(device) if device else None
+    if not found or found.get("version") != benchmark.data_version:
+        return []
+    return [float(score) for score in found.get("scores", [])]
+
+
+def baseline_means(benchmark: Benchmark) -> dict[str, float]:
+    """Device class → the baseline's mean there, on the benchmark's current data."""
+    means = {}
+    for device in benchmark.baseline_results or {}:
+        scores = baseline_scores(benchmark, device)
+        if scores:
+            means[device] = sum(scores) / len(scores)
+    return means
+
+
+def baseline_devices(benchmark: Benchmark) -> list[tuple[str, float, str]]:
+    """(device class, the baseline's mean there, when it ran) for the leaderboard's note."""
+    found = benchmark.baseline_results or {}
+    return [
+        (device, mean, str(found[device].get("at") or "")[:10])
+        for device, mean in sorted(baseline_means(benchmark).items())
+    ]

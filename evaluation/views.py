@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import (
     Http404,
     HttpRequest,
@@ -46,6 +45,7 @@ from evaluation.policies import (
     user_quota_exempt,
 )
 from evaluation.selectors import (
+    baseline_devices,
     baseline_runs_for,
     benchmark_choices,
     benchmark_get,
@@ -57,6 +57,8 @@ from evaluation.selectors import (
     incomplete_get,
     leaderboard_get,
     queue_positions,
+    record_held_by,
+    record_holder,
     record_progression,
     records_latest,
     submission_get,
@@ -69,8 +71,6 @@ from evaluation.services import (
     submission_create_upload,
     submission_rerun,
 )
-from evaluation.services.baselines import baseline_devices
-from evaluation.services.records import record_holder
 from evaluation.uploads import MAX_UPLOAD_BYTES
 from ui.cards import PNG, card_missing, card_png
 from ui.charts import Line, legend, line_chart
@@ -367,11 +367,9 @@ def badge_record_holder(request: HttpRequest, login: str, slug: str) -> HttpResp
         contributor = contributor_get_public(login=login)
         if benchmark is None or contributor is None:
             return "crucible", "not found", GREY, 404
-        holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
-        theirs = Q(contributor=contributor) | Q(contributor__merged_into=contributor)
-        if holder is not None and Submission.objects.filter(theirs, pk=holder.pk).exists():
-            return f"{slug} record", f"holder · {holder.mean_val_bpb:.4f} bpb", ORANGE, 200
-        held = Submission.objects.filter(theirs, benchmark=benchmark, is_record=True).exists()
+        holding, held = record_held_by(benchmark=benchmark, contributor=contributor)
+        if holding is not None:
+            return f"{slug} record", f"holder · {holding.mean_val_bpb:.4f} bpb", ORANGE, 200
         return f"{slug} record", "held it before" if held else "not yet", BLUE, 200
 
     return badge_response(f"holder:{login}:{slug}", build)

@@ -2,7 +2,8 @@
 on, so that a submission's delta and record test compare it with the baseline as measured on
 the same kind of machine (bf16 on a GPU and fp32 on a CPU do not score the same bytes alike).
 The baseline is re-run on each class of the workers serving its queue when that class's result
-is older than `EVALUATION_BASELINE_REFRESH` (`records.baselines_refresh`)."""
+is older than `EVALUATION_BASELINE_REFRESH` (`records.baselines_refresh`). Its reads
+(`baseline_scores`, `baseline_means`, `baseline_devices`) are selectors."""
 
 from django.utils import timezone
 
@@ -31,31 +32,3 @@ def baseline_record(submission: Submission) -> None:
         "at": timezone.now().isoformat(),
     }
     Benchmark.objects.filter(pk=benchmark.pk).update(baseline_results=results)
-
-
-def baseline_scores(benchmark: Benchmark, device: str) -> list[float]:
-    """The baseline's seed scores on this device class and the benchmark's current data (none
-    when it has not run there)."""
-    found = (benchmark.baseline_results or {}).get(device) if device else None
-    if not found or found.get("version") != benchmark.data_version:
-        return []
-    return [float(score) for score in found.get("scores", [])]
-
-
-def baseline_means(benchmark: Benchmark) -> dict[str, float]:
-    """Device class → the baseline's mean there, on the benchmark's current data."""
-    means = {}
-    for device in benchmark.baseline_results or {}:
-        scores = baseline_scores(benchmark, device)
-        if scores:
-            means[device] = sum(scores) / len(scores)
-    return means
-
-
-def baseline_devices(benchmark: Benchmark) -> list[tuple[str, float, str]]:
-    """(device class, the baseline's mean there, when it ran) for the leaderboard's note."""
-    found = benchmark.baseline_results or {}
-    return [
-        (device, mean, str(found[device].get("at") or "")[:10])
-        for device, mean in sorted(baseline_means(benchmark).items())
-    ]

@@ -6,7 +6,7 @@ from typing import NamedTuple
 from django.db import transaction
 
 from evaluation.models import Benchmark, LeaderboardEntry, Submission
-from evaluation.services.baselines import baseline_means
+from evaluation.selectors import baseline_means
 
 Status = Submission.Status
 

@@ -11,13 +11,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from contrib.badges import award_grant, badges_ensure
 from evaluation.models import Benchmark, EvaluationRun, Submission
-from evaluation.services.baselines import baseline_scores
+from evaluation.selectors import baseline_scores, record_holder
 from evaluation.services.publish import submission_publish
 from evaluation.services.submissions import submission_rerun
 from evaluation.services.transitions import enqueue, submission_transition
@@ -67,27 +66,6 @@ def score_interval(scores: list[float]) -> tuple[float, float, float | None]:
     mean = statistics.fmean(scores)
     std = statistics.stdev(scores) if len(scores) > 1 else 0.0
     return mean, std, confidence_half_width(scores)
-
-
-def record_holder(benchmark: Benchmark, *, version: int, excluding: int) -> Submission | None:
-    """The submission a new record must beat: the latest record of this data version, else its
-    baseline once scored."""
-    holder = (
-        Submission.objects.filter(
-            benchmark=benchmark,
-            benchmark_version=version,
-            result_attempt__isnull=False,
-            is_record=True,
-        )
-        .exclude(pk=excluding)
-        .order_by(F("finished_at").desc(nulls_last=True), "-pk")  # the same on every database
-        .first()
-    )
-    if holder is None and benchmark.baseline_id and benchmark.baseline_id != excluding:
-        holder = Submission.objects.filter(
-            pk=benchmark.baseline_id, benchmark_version=version, result_attempt__isnull=False
-        ).first()
-    return holder
 
 
 def holder_scores(holder: Submission, *, device: str) -> tuple[list[float], str]:
