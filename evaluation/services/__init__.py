@@ -7,13 +7,16 @@ webhook handlers, commands) goes through these functions.
 - `runs`: a submission's files and seeds, finishing or failing it (or cutting it short),
   reaping lost runs;
 - `records`: whether a result is a new record (significance), and its interval;
-- `workers`: worker tokens; `jobs`: the worker API's calls (claim, runs, results);
+- `workers`: worker tokens; `jobs`: the worker API's calls (claim, runs, results); `results`:
+  what a worker may report for a seed, checked before it is stored;
 - `leaderboard`: the leaderboard rows;
 - `benchmarks`: benchmarks and their baselines.
 
-The names below are the app's service API; import them from here.
+The names below are the app's service API; import them from here. Its domain errors are in
+`evaluation.errors`.
 """
 
+from evaluation.errors import JobRefusedError, TransitionError
 from evaluation.services.benchmarks import (
     ImportOutcome,
     benchmark_get_or_create,
@@ -22,7 +25,6 @@ from evaluation.services.benchmarks import (
     benchmark_reveal_test,
 )
 from evaluation.services.jobs import (
-    JobRefusedError,
     job_claim,
     job_data,
     job_fail,
@@ -51,7 +53,7 @@ from evaluation.services.submissions import (
     submission_prioritise,
     submission_rerun,
 )
-from evaluation.services.transitions import TransitionError, enqueue, submission_transition
+from evaluation.services.transitions import enqueue, submission_transition
 from evaluation.services.workers import (
     worker_authenticate,
     worker_broker_acl,

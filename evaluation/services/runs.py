@@ -45,9 +45,6 @@ from evaluation.uploads import LIMITS as UPLOAD_LIMITS
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
-# Kept out of a run's public `metrics`: big ones stored apart, and what may reveal the hidden
-# split's score or quote private held-out text (README, "Benchmark folders").
-PRIVATE_RESULT_KEYS = ("loss_curve", "log_tail", "test_bits_per_byte", "private_error")
 
 
 class FetchError(Exception):

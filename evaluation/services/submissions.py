@@ -16,10 +16,11 @@ from contrib.models import Contributor, Repository
 from evaluation.archive import UnsafeArchive
 from evaluation.datastore import datastore_put
 from evaluation.engine.specs import config_errors
+from evaluation.errors import TransitionError
 from evaluation.models import Benchmark, EvaluationRun, Submission
 from evaluation.selectors import benchmark_spec
 from evaluation.services.publish import submission_publish
-from evaluation.services.transitions import TransitionError, enqueue, submission_transition
+from evaluation.services.transitions import enqueue, submission_transition
 from evaluation.uploads import upload_prepare
 
 Status = Submission.Status

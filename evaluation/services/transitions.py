@@ -6,16 +6,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from contrib.errors import InvalidError
 from evaluation.agent import EVALUATE_TASK
 from evaluation.agent.app import dispatcher
+from evaluation.errors import TransitionError
 from evaluation.models import Submission
 
 Status = Submission.Status
-
-
-class TransitionError(InvalidError):
-    """A status change that the submission's state machine does not allow."""
 
 
 def submission_transition(

@@ -13,13 +13,13 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from evaluation.api.serializers import LeaderboardEntrySerializer
+from evaluation.errors import TransitionError
 from evaluation.models import Benchmark, LeaderboardEntry, Submission, Worker
 from evaluation.services import leaderboard_recompute
 from evaluation.services.intake import _supersede
 from evaluation.services.records import baselines_refresh, record_verdict
 from evaluation.services.runs import runs_reap_stale
 from evaluation.services.submissions import submission_cancel
-from evaluation.services.transitions import TransitionError
 from tests.factories import (
     BenchmarkFactory,
     ContributorFactory,
