@@ -14,7 +14,7 @@ from celery import shared_task
 @shared_task(name="evaluation.reap_stale_runs", queue="default")
 def reap_stale_runs() -> dict[str, int]:
     """Periodic (beat): requeue or fail runs whose worker stopped sending heartbeats."""
-    from evaluation.services.runs import runs_reap_stale
+    from evaluation.services.reaper import runs_reap_stale
 
     return runs_reap_stale()
 

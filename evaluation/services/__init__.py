@@ -4,8 +4,8 @@ webhook handlers, commands) goes through these functions.
 - `transitions`: the submission state machine and queueing;
 - `submissions`: creating submissions, the quota, cancel / approve / re-run;
 - `publish`: the commit status and the pull-request comment;
-- `runs`: a submission's files and seeds, finishing or failing it (or cutting it short),
-  reaping lost runs;
+- `runs`: a submission's seeds, finishing or failing it (or cutting it short), requeueing it;
+  `files`: its files for the worker; `reaper`: runs and jobs a dead worker or broker left;
 - `records`: whether a result is a new record (significance), and its interval;
 - `workers`: worker tokens; `jobs`: the worker API's calls (claim, runs, results); `results`:
   what a worker may report for a seed, checked before it is stored;
@@ -24,6 +24,7 @@ from evaluation.services.benchmarks import (
     benchmark_import_archive,
     benchmark_reveal_test,
 )
+from evaluation.services.files import FetchError, submission_materialize
 from evaluation.services.jobs import (
     job_claim,
     job_data,
@@ -36,13 +37,8 @@ from evaluation.services.jobs import (
 )
 from evaluation.services.leaderboard import leaderboard_recompute
 from evaluation.services.publish import submission_publish, submission_summary, submission_url
-from evaluation.services.runs import (
-    FetchError,
-    runs_reap_stale,
-    submission_fail,
-    submission_finish,
-    submission_materialize,
-)
+from evaluation.services.reaper import runs_reap_stale
+from evaluation.services.runs import submission_fail, submission_finish
 from evaluation.services.submissions import (
     submission_approve,
     submission_cancel,

@@ -28,6 +28,7 @@ from evaluation.errors import JobRefusedError
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
 from evaluation.queues import queued_in_order
 from evaluation.selectors import benchmark_run_budget
+from evaluation.services.files import FetchError, submission_materialize
 from evaluation.services.results import (
     MAX_ERROR_CHARS,
     PRIVATE_RESULT_KEYS,
@@ -35,11 +36,9 @@ from evaluation.services.results import (
     result_check,
 )
 from evaluation.services.runs import (
-    FetchError,
     submission_cut_short,
     submission_fail,
     submission_finish,
-    submission_materialize,
     submission_retry_after_fault,
     submission_seeds,
 )

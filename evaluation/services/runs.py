@@ -1,23 +1,15 @@
-"""A submission's runs on the platform's side: its files for the worker, its seeds, finishing
-(score, rank, credit) or failing it, and requeueing runs whose worker died. The worker's calls
-that lead here are in `jobs`; the worker itself is `evaluation/agent/`."""
+"""A submission's runs on the platform's side: its seeds, finishing it (score, rank, credit),
+cutting it short or failing it, and putting it back on its queue. Its files for the worker are
+in `files`, the reaper of runs whose worker died in `reaper`; the worker's calls that lead here
+are in `jobs`; the worker itself is `evaluation/agent/`."""
 
-import json
 import statistics
-from datetime import datetime, timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from contrib.github.client import GitHubNotConfigured, archive_download, is_transient
 from contrib.ledger import contribution_record
 from contrib.models import ContributionKind, ContributionSource
-from evaluation.archive import Limits, UnsafeArchive, extract_folder
-from evaluation.datastore import data_dir
-from evaluation.engine.folders import BenchmarkFolderError, stored_path
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
 from evaluation.selectors import benchmark_run_budget, benchmark_spec
 from evaluation.services.baselines import baseline_record
@@ -34,89 +26,12 @@ from evaluation.services.records import (
     seed_scores,
     standing_restore,
 )
-from evaluation.services.submissions import is_standing_top_up, submission_cancel
+from evaluation.services.submissions import is_standing_top_up
 from evaluation.services.transitions import enqueue, submission_transition
-from evaluation.services.workers import (
-    device_class,
-    live_device_classes,
-    worker_reference_rate,
-)
-from evaluation.uploads import LIMITS as UPLOAD_LIMITS
+from evaluation.services.workers import device_class, worker_reference_rate
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
-
-
-class FetchError(Exception):
-    """The submission's files could not be fetched or were refused; the message says why.
-    `platform_fault`: GitHub or the network failed, not the contributor."""
-
-    def __init__(self, message: str, *, platform_fault: bool = False) -> None:
-        super().__init__(message)
-        self.platform_fault = platform_fault
-
-
-def submission_materialize(*, submission: Submission, folder: Path) -> None:
-    """Write the submission's files into `folder`.
-
-    A config is written as `config.json` for the platform's own reference model. A pull
-    request or commit is fetched at its exact SHA as GitHub's tarball and only its submission
-    folder is extracted, safely (see `evaluation.archive`). Either way the engine decides by
-    content whether it is the reference code; anything else runs only in its sandbox.
-    """
-    if submission.source == Submission.Source.CONFIG:
-        (folder / "config.json").write_text(json.dumps(submission.config))
-        return
-    if submission.source == Submission.Source.UPLOAD:  # checked when uploaded, kept in the store
-        try:
-            stored = stored_path(data_dir(), submission.archive_sha256).read_bytes()
-            extract_folder(stored, folder="", dest=folder, limits=UPLOAD_LIMITS)
-        except (OSError, UnsafeArchive, BenchmarkFolderError) as exc:
-            raise FetchError(f"the uploaded folder is lost: {exc}", platform_fault=True) from exc
-        return
-    if submission.repository is None or not submission.head_sha or not submission.folder:
-        raise FetchError("the submission names no repository, commit or folder")
-    data = _archive_fetch(submission=submission)
-    try:
-        extract_folder(
-            data,
-            folder=submission.folder,
-            dest=folder,
-            limits=Limits(
-                max_bytes=settings.EVALUATION_SUBMISSION_MAX_BYTES,
-                max_files=settings.EVALUATION_SUBMISSION_MAX_FILES,
-            ),
-        )
-    except UnsafeArchive as exc:
-        raise FetchError(f"the archive of {submission.head_sha[:7]} was refused: {exc}") from exc
-    if not any(path.is_file() for path in folder.rglob("*")):
-        raise FetchError(f"{submission.folder}/ has no files at {submission.head_sha[:7]}")
-
-
-def _archive_fetch(*, submission: Submission) -> bytes:
-    from github import GithubException
-
-    assert submission.repository is not None
-    name = f"{submission.repository.full_name}@{submission.head_sha[:7]}"
-    try:
-        data = archive_download(repository=submission.repository, ref=submission.head_sha)
-    except GithubException as exc:
-        raise FetchError(
-            f"GitHub refused the archive of {name} ({exc.status})",
-            platform_fault=is_transient(exc),
-        ) from exc
-    except GitHubNotConfigured as exc:
-        raise FetchError(str(exc), platform_fault=True) from exc
-    except Exception as exc:
-        if not is_transient(exc):
-            raise
-        raise FetchError(f"could not download {name}: {exc}", platform_fault=True) from exc
-    if len(data) > settings.EVALUATION_ARCHIVE_MAX_BYTES:
-        raise FetchError(
-            f"the archive of {name} is larger than "
-            f"{settings.EVALUATION_ARCHIVE_MAX_BYTES:,} bytes (EVALUATION_ARCHIVE_MAX_BYTES)"
-        )
-    return data
 
 
 def run_seeds(benchmark: Benchmark, count: int | None = None) -> list[int]:
@@ -168,7 +83,7 @@ def submission_retry_after_fault(submission: Submission, run: EvaluationRun, err
         EvaluationRun.objects.filter(pk=run.pk).update(
             status=RunStatus.QUEUED, error=f"{error[:2000]}\n(the platform's fault: requeued)"
         )
-        _requeue(fresh, error="")
+        submission_requeue(fresh, error="")
 
 
 def submission_finish(*, submission_id: int) -> str:
@@ -268,7 +183,7 @@ def submission_cut_short(*, submission: Submission, run: EvaluationRun, worker: 
                 error=f"{how_far} on worker {worker.name}, slower than this benchmark needs; "
                 "requeued for another worker",
             )
-            _requeue(fresh, error="")
+            submission_requeue(fresh, error="")
             return
         if is_standing_top_up(fresh):  # extra seeds of a result that stands: it stays as it was
             standing_restore(fresh, how_far)
@@ -315,123 +230,7 @@ def _evaluation_credit_key(submission: Submission) -> str:
     return f"evaluation:{benchmark.slug}:{submission.contributor.pk}:{year}-W{week:02d}"
 
 
-def runs_reap_stale(*, stale_after: timedelta | None = None) -> dict[str, int]:
-    """Find running submissions whose worker stopped beating: requeue once, then fail them
-    with "worker lost". Nothing stays `running` forever, and nothing `queued` without a job on
-    its queue (`_redispatch_waiting`)."""
-    stale_after = stale_after or timedelta(seconds=settings.EVALUATION_HEARTBEAT_TIMEOUT)
-    cutoff = timezone.now() - stale_after
-    # A worker that keeps beating may still hold a run no longer than a run may take.
-    overdue = cutoff - timedelta(seconds=settings.EVALUATION_RUN_TIMEOUT)
-    counts = {"requeued": 0, "failed": 0, "redispatched": 0, "decided": 0}
-    stale = EvaluationRun.objects.filter(status=RunStatus.RUNNING).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(started_at__lt=overdue)
-    )
-    for run in stale.select_related("submission"):
-        with transaction.atomic():
-            submission = Submission.objects.select_for_update().get(pk=run.submission_id)
-            locked = EvaluationRun.objects.select_for_update().get(pk=run.pk)
-            if locked.status != RunStatus.RUNNING or submission.status != Status.RUNNING:
-                continue
-            host = locked.worker_host or "an unknown host"
-            if locked.attempts < 2:
-                _requeue(submission, error=f"worker lost on {host}; requeued")
-                counts["requeued"] += 1
-            else:
-                submission_fail(
-                    submission, f"worker lost twice (last on {host})", platform_fault=True
-                )
-                counts["failed"] += 1
-    _reap_lost_claims(cutoff=cutoff, counts=counts)
-    counts["redispatched"] = _redispatch_waiting()
-    _give_up_unserved()
-    counts["decided"] = _decide_waiting()
-    return counts
-
-
-def _give_up_unserved() -> None:
-    """Jobs for one class of worker (`only_on`: a record test's extra seeds, a baseline's
-    attempt on a class) waiting longer than `EVALUATION_REDISPATCH_AFTER` while no live worker
-    has that class: extra seeds give the result back as it was, an attempt is cancelled (the
-    result it would replace stays). A record test never waits for ever on a machine that left."""
-    before = timezone.now() - timedelta(seconds=settings.EVALUATION_REDISPATCH_AFTER)
-    waiting = Submission.objects.filter(status=Status.QUEUED, queued_at__lt=before).exclude(
-        only_on=""
-    )
-    for candidate in waiting.select_related("benchmark"):
-        if candidate.only_on in live_device_classes(benchmark=candidate.benchmark):
-            continue
-        reason = f"no {candidate.only_on} worker took it"
-        with transaction.atomic():
-            submission = Submission.objects.select_for_update().get(pk=candidate.pk)
-            if submission.status != Status.QUEUED:
-                continue
-            if is_standing_top_up(submission):
-                standing_restore(submission, reason)
-            else:
-                submission_cancel(submission=submission, reason=reason)
-
-
-def _decide_waiting() -> int:
-    """Possible records still waiting for a record holder that is at rest (its extra seeds
-    ended some way the holder's finish did not see): decided with the seeds there are."""
-    benchmarks = Benchmark.objects.filter(
-        pk__in=Submission.objects.filter(status=Status.SCORED, record_pending=True).values(
-            "benchmark_id"
-        )
-    )
-    decided = 0
-    for benchmark in benchmarks:
-        with transaction.atomic():
-            decided += records_decide_pending(benchmark=benchmark, grow_holder=False)
-    return decided
-
-
-def _redispatch_waiting() -> int:
-    """Send again the job of each submission queued (and last sent) longer ago than
-    `EVALUATION_REDISPATCH_AFTER`: a message the broker lost strands nothing. A spare message
-    is harmless: a claim takes the queue's next submission, or nothing when none waits."""
-    before = timezone.now() - timedelta(seconds=settings.EVALUATION_REDISPATCH_AFTER)
-    waiting = Submission.objects.filter(status=Status.QUEUED).filter(
-        Q(dispatched_at__lt=before) | Q(dispatched_at__isnull=True, queued_at__lt=before)
-    )
-    sent = 0
-    for submission in waiting.select_related("benchmark"):
-        with transaction.atomic():
-            enqueue(submission)
-        sent += 1
-    return sent
-
-
-def _reap_lost_claims(*, cutoff: datetime, counts: dict[str, int]) -> None:
-    """Running submissions with no running seed whose worker took them before ``cutoff`` and
-    reported nothing since (it died between two calls): requeued, failed after three claims."""
-    claimed = Submission.objects.filter(status=Status.RUNNING, claimed_at__lt=cutoff).exclude(
-        runs__status=RunStatus.RUNNING
-    )
-    for candidate in claimed:
-        with transaction.atomic():
-            submission = Submission.objects.select_for_update().get(pk=candidate.pk)
-            runs = submission.runs.all()
-            recent = runs.filter(finished_at__gte=cutoff).exists()
-            if (
-                submission.status != Status.RUNNING
-                or runs.filter(status=RunStatus.RUNNING).exists()
-                or recent
-                or submission.claimed_at is None
-                or submission.claimed_at >= cutoff
-            ):
-                continue
-            if submission.claims < 3:
-                _requeue(submission, error="")
-                counts["requeued"] += 1
-            else:
-                reason = f"lost by its worker {submission.claims} times before a seed finished"
-                submission_fail(submission, reason, platform_fault=True)
-                counts["failed"] += 1
-
-
-def _requeue(submission: Submission, *, error: str) -> None:
+def submission_requeue(submission: Submission, *, error: str) -> None:
     """Back on the queue for another worker: every seed it was running goes back too, so the
     worker that held them holds nothing now."""
     submission.runs.filter(status=RunStatus.RUNNING).update(status=RunStatus.QUEUED, error=error)

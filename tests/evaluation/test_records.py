@@ -17,8 +17,8 @@ from evaluation.errors import TransitionError
 from evaluation.models import Benchmark, LeaderboardEntry, Submission, Worker
 from evaluation.services import leaderboard_recompute
 from evaluation.services.intake import _supersede
+from evaluation.services.reaper import runs_reap_stale
 from evaluation.services.records import baselines_refresh, record_verdict
-from evaluation.services.runs import runs_reap_stale
 from evaluation.services.submissions import submission_cancel
 from tests.factories import (
     BenchmarkFactory,
