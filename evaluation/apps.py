@@ -21,7 +21,7 @@ class EvaluationConfig(AppConfig):
         register_command("cancel", command_cancel, applies=comment_on_model_repository)
 
         # Evaluation's sections on contrib's dashboard and profile pages.
-        from evaluation.views import contributing_panel, dashboard_panel, profile_panel
+        from evaluation.views.panels import contributing_panel, dashboard_panel, profile_panel
         from ui.panels import Panel, panel_register
 
         panel_register(

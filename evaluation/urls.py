@@ -1,38 +1,38 @@
 from django.urls import path, re_path
 
-from evaluation import views
 from evaluation.feeds import FinishedSubmissions
+from evaluation.views import leaderboards, pictures, submissions
 
 urlpatterns = [
-    path("leaderboard/<slug:slug>/", views.leaderboard, name="leaderboard"),
+    path("leaderboard/<slug:slug>/", leaderboards.leaderboard, name="leaderboard"),
     re_path(
         r"^leaderboard/(?P<slug>[-\w]+)/export\.(?P<kind>csv|json)$",
-        views.leaderboard_export,
+        leaderboards.leaderboard_export,
         name="leaderboard-export",
     ),
     re_path(
         r"^submissions/export\.(?P<kind>csv|json)$",
-        views.submissions_export,
+        submissions.submissions_export,
         name="submissions-export",
     ),
-    path("submissions/", views.submissions, name="submissions"),
-    path("submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path("submissions/", submissions.submissions, name="submissions"),
+    path("submissions/<int:pk>/", submissions.submission_detail, name="submission"),
     path(
         "submissions/<int:pk>/<str:action>/",
-        views.submission_action,
+        submissions.submission_action,
         name="submission-action",
     ),
-    path("submit/", views.submit, name="submit"),
-    path("badges/record/<slug:slug>.svg", views.badge_record, name="badge-record"),
-    path("cards/record/<slug:slug>.png", views.card_record, name="card-record"),
+    path("submit/", submissions.submit, name="submit"),
+    path("badges/record/<slug:slug>.svg", pictures.badge_record, name="badge-record"),
+    path("cards/record/<slug:slug>.png", pictures.card_record, name="card-record"),
     path(
         "badges/c/<str:login>/record/<slug:slug>.svg",
-        views.badge_record_holder,
+        pictures.badge_record_holder,
         name="badge-record-holder",
     ),
     path(
         "benchmarks/<slug:slug>/reference.tar.gz",
-        views.benchmark_reference,
+        submissions.benchmark_reference,
         name="benchmark-reference",
     ),
     path("feeds/<str:key>/submissions.atom", FinishedSubmissions(), name="submission-feed"),

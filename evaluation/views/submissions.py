@@ -1,8 +1,6 @@
-"""Pages of the evaluation app: thin views over evaluation's selectors and services, and the
-panels evaluation adds to contrib's dashboard and profile."""
+"""Submissions: the list and its export, a submission's page and its buttons, the submit page
+and the reference folder to start from."""
 
-from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,23 +15,17 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contrib.contributors import (
-    contributor_canonical,
     contributor_get_or_create_for_user,
-    contributor_get_public,
 )
 from contrib.errors import DomainError
-from contrib.models import Contributor
 from evaluation.contributing import contribution_guide, reference_archive
 from evaluation.engine.specs import SPECS
 from evaluation.exports import (
-    LEADERBOARD_FIELDS,
     SUBMISSION_FIELDS,
     export_response,
-    leaderboard_rows,
     submission_rows,
 )
 from evaluation.feeds import feed_url
@@ -45,22 +37,12 @@ from evaluation.policies import (
     user_quota_exempt,
 )
 from evaluation.selectors import (
-    baseline_devices,
     baseline_runs_for,
     benchmark_choices,
     benchmark_get,
-    benchmark_run_budget,
     benchmark_spec,
     benchmarks_open,
-    contributor_submissions,
-    evaluations_in_flight,
-    incomplete_get,
-    leaderboard_get,
     queue_positions,
-    record_held_by,
-    record_holder,
-    record_progression,
-    records_latest,
     submission_get,
     submissions_filtered,
 )
@@ -72,65 +54,9 @@ from evaluation.services import (
     submission_rerun,
 )
 from evaluation.uploads import MAX_UPLOAD_BYTES
-from ui.cards import PNG, card_missing, card_png
 from ui.charts import Line, legend, line_chart
-from ui.shields import BLUE, GREY, ORANGE, badge_response, cached_response
 
 Status = Submission.Status
-
-
-def _progression_chart(records: list[Submission]) -> Any:
-    points = [
-        (r.finished_at.timestamp(), r.mean_val_bpb)
-        for r in records
-        if r.finished_at is not None and r.mean_val_bpb is not None
-    ]
-    if not points:
-        return None
-    now = timezone.now().timestamp()
-    if now > points[-1][0]:
-        points.append((now, points[-1][1]))  # the record stands until today
-    ticks = [(x, f"{datetime.fromtimestamp(x):%Y-%m-%d}") for x, _ in (points[0], points[-1])]
-    return line_chart(
-        lines=[Line("best validation bits per byte", points, step=True)],
-        title=f"Record progression: from {points[0][1]:.4f} to {points[-1][1]:.4f} bits per byte",
-        x_label="date",
-        y_label="val bpb",
-        x_ticks=ticks,
-    )
-
-
-def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
-    """A benchmark's ranking and how its record moved over time."""
-    benchmark = benchmark_get(slug=slug)
-    if benchmark is None:
-        raise Http404("no such benchmark")
-    records = record_progression(benchmark=benchmark)
-    rows = leaderboard_get(benchmark=benchmark)
-    # The hidden test split: maintainers always, everyone once a maintainer reveals it.
-    ranked = [row for row in rows if "entry" in row]  # not the baseline's row
-    tested = sorted(
-        (row["entry"].submission.mean_test_bpb, row["entry"].submission.pk)
-        for row in ranked
-        if row["entry"].submission.mean_test_bpb is not None
-    )
-    show_test = bool(tested) and (benchmark.test_revealed or request.user.is_staff)
-    if show_test:
-        test_ranks = {pk: rank for rank, (_score, pk) in enumerate(tested, start=1)}
-        for row in ranked:
-            row["test_rank"] = test_ranks.get(row["entry"].submission.pk)
-    context = {
-        "benchmark": benchmark,
-        "rows": rows,
-        "show_test": show_test,
-        "records": records,
-        "incomplete": incomplete_get(benchmark=benchmark),
-        "cap": benchmark_run_budget(benchmark)[1],
-        "baseline_devices": baseline_devices(benchmark),
-        "chart": _progression_chart(records),
-        "benchmarks": benchmark_choices(),
-    }
-    return render(request, "evaluation/leaderboard.html", context)
 
 
 def _curve(run: EvaluationRun) -> list[tuple[float, float]]:
@@ -173,17 +99,6 @@ def submissions_export(request: HttpRequest, kind: str) -> HttpResponse | Stream
     found = list(submissions_filtered(**wanted)[:EXPORT_LIMIT])
     rows = submission_rows(found, queue_positions(found))
     return export_response(rows, SUBMISSION_FIELDS, name="submissions", kind=kind)
-
-
-def leaderboard_export(
-    request: HttpRequest, slug: str, kind: str
-) -> HttpResponse | StreamingHttpResponse:
-    """A benchmark's leaderboard as CSV or JSON."""
-    benchmark = benchmark_get(slug=slug)
-    if benchmark is None:
-        raise Http404("no such benchmark")
-    rows = leaderboard_rows(benchmark=benchmark)
-    return export_response(rows, LEADERBOARD_FIELDS, name=f"leaderboard-{slug}", kind=kind)
 
 
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -339,93 +254,3 @@ def benchmark_reference(request: HttpRequest, slug: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{slug}-reference.tar.gz"'
     response["Cache-Control"] = "public, max-age=3600"
     return response
-
-
-def badge_record(request: HttpRequest, slug: str) -> HttpResponse:
-    """`/badges/record/<slug>.svg`: the benchmark's current record, for the model's README."""
-
-    def build() -> tuple[str, str, str, int]:
-        benchmark = benchmark_get(slug=slug)
-        if benchmark is None:
-            return "crucible", "no such benchmark", GREY, 404
-        holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
-        if holder is None or holder.mean_val_bpb is None:
-            return f"{slug} record", "none yet", GREY, 200
-        who = "the baseline"
-        if holder.contributor is not None:
-            who = contributor_canonical(holder.contributor).login  # a merged one: who it became
-        return f"{slug} record", f"{holder.mean_val_bpb:.4f} bpb by {who}", ORANGE, 200
-
-    return badge_response(f"record:{slug}", build)
-
-
-def badge_record_holder(request: HttpRequest, login: str, slug: str) -> HttpResponse:
-    """`/badges/c/<login>/record/<slug>.svg`: whether a person holds (or held) the record."""
-
-    def build() -> tuple[str, str, str, int]:
-        benchmark = benchmark_get(slug=slug)
-        contributor = contributor_get_public(login=login)
-        if benchmark is None or contributor is None:
-            return "crucible", "not found", GREY, 404
-        holding, held = record_held_by(benchmark=benchmark, contributor=contributor)
-        if holding is not None:
-            return f"{slug} record", f"holder · {holding.mean_val_bpb:.4f} bpb", ORANGE, 200
-        return f"{slug} record", "held it before" if held else "not yet", BLUE, 200
-
-    return badge_response(f"holder:{login}:{slug}", build)
-
-
-def card_record(request: HttpRequest, slug: str) -> HttpResponse:
-    """`/cards/record/<slug>.png`: the picture a shared link to a leaderboard shows: its
-    current record and the next entries."""
-
-    def build() -> tuple[bytes, int]:
-        benchmark = benchmark_get(slug=slug)
-        if benchmark is None:
-            return card_missing(), 404
-        holder = record_holder(benchmark, version=benchmark.data_version, excluding=0)
-        figure = f"{holder.mean_val_bpb:.4f} bpb" if holder and holder.mean_val_bpb else "—"
-        who = "the baseline"
-        if holder is not None and holder.contributor is not None:
-            who = holder.contributor.login
-        margin = ""
-        if holder is not None and holder.record_p_value is not None:
-            margin = f", p = {holder.record_p_value:.2g}"
-        top = [
-            f"{row['entry'].rank}. {row['entry'].contributor.login} {row['entry'].mean_val_bpb:.4f}"
-            for row in leaderboard_get(benchmark=benchmark)
-            if "entry" in row
-        ][:3]
-        return (
-            card_png(
-                kicker=f"Record · {benchmark.name or benchmark.slug}",
-                title=f"held by {who}{margin}",
-                figure=figure,
-                lines=top,
-            ),
-            200,
-        )
-
-    return cached_response(f"card:record:{slug}", build, content_type=PNG)
-
-
-# --- panels on contrib's pages ----------------------------------------------------------------
-
-
-def dashboard_panel() -> dict[str, Any]:
-    return {
-        "in_flight": evaluations_in_flight(),
-        "records": list(records_latest()),
-        "benchmarks": list(benchmarks_open()),
-    }
-
-
-def profile_panel(*, contributor: Contributor) -> dict[str, Any]:
-    return contributor_submissions(contributor=contributor)
-
-
-def contributing_panel(*, doc: Any) -> dict[str, Any]:
-    """On the Contributing doc: how to submit to each open benchmark, from the benchmark."""
-    if getattr(doc, "slug", "") != "contributing":
-        return {}
-    return {"guides": [contribution_guide(b) for b in benchmarks_open()]}
