@@ -2,7 +2,7 @@
 action, and the message tells a person (or a worker) why. The API's one exception handler
 (`contrib.api.errors`) and the pages' one middleware (`contrib.middleware`) answer them with
 their status; no view maps them itself. A refusal of a request's *input*, naming the field at
-fault, is Django's `ValidationError` instead (`evaluation.api.errors`)."""
+fault, is Django's `ValidationError` instead, answered by field by the same handler."""
 
 from contrib.errors import InvalidError
 

@@ -17,7 +17,6 @@ from rest_framework.response import Response
 
 from contrib.api.permissions import PublicReadOnly
 from contrib.contributors import contributor_get_or_create_for_user
-from evaluation.api.errors import InputErrorsByField
 from evaluation.api.permissions import IsMaintainer, MaySubmissionAction
 from evaluation.api.serializers import (
     ENTRY_VALUES,
@@ -64,7 +63,7 @@ class BenchmarkImportSerializer(serializers.Serializer[Any]):
         return fields
 
 
-class BenchmarkViewSet(InputErrorsByField, viewsets.ReadOnlyModelViewSet[Benchmark]):
+class BenchmarkViewSet(viewsets.ReadOnlyModelViewSet[Benchmark]):
     """Benchmarks and their precomputed leaderboards (`/api/benchmarks/<slug>/leaderboard/`);
     maintainers import benchmark folders (`/api/benchmarks/import/`)."""
 
@@ -115,9 +114,7 @@ class BenchmarkViewSet(InputErrorsByField, viewsets.ReadOnlyModelViewSet[Benchma
         return self.get_paginated_response(leaderboard_api_rows(page or []))
 
 
-class SubmissionViewSet(
-    InputErrorsByField, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Submission]
-):
+class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Submission]):
     """Submissions with their runs. POST a config: `{"benchmark": slug, "config": {...}}`."""
 
     serializer_class = SubmissionSerializer
