@@ -55,6 +55,7 @@ from evaluation.services import (
 )
 from evaluation.uploads import MAX_UPLOAD_BYTES
 from ui.charts import Line, legend, line_chart
+from ui.params import page_choice, page_integer, page_text
 
 Status = Submission.Status
 
@@ -70,10 +71,9 @@ def _curve(run: EvaluationRun) -> list[tuple[float, float]]:
 def submissions(request: HttpRequest) -> HttpResponse:
     """Every submission, filtered by benchmark, status and author, with each queued one's place
     in its queue and estimated start."""
-    wanted = {key: request.GET.get(key, "").strip()[:100] for key in FILTERS}
-    if wanted["status"] not in Submission.Status.values:
-        wanted["status"] = ""
-    page = Paginator(submissions_filtered(**wanted), 50).get_page(request.GET.get("page"))
+    wanted = _filters(request)
+    number = page_integer(request.GET, "page") or 1
+    page = Paginator(submissions_filtered(**wanted), 50).get_page(number)  # past the end: last
     places = queue_positions(page.object_list)
     context = {
         "page": page,
@@ -91,11 +91,20 @@ FILTERS = ("benchmark", "status", "contributor")
 EXPORT_LIMIT = 100_000
 
 
+def _filters(request: HttpRequest) -> dict[str, str]:
+    """The list's filters; a wrong one is a 400 that names it (empty: not filtered)."""
+    return {
+        "benchmark": page_text(request.GET, "benchmark"),
+        "status": page_choice(
+            request.GET, "status", default="", choices=list(Submission.Status.values)
+        ),
+        "contributor": page_text(request.GET, "contributor"),
+    }
+
+
 def submissions_export(request: HttpRequest, kind: str) -> HttpResponse | StreamingHttpResponse:
     """The submissions list, with the page's filters, as CSV or JSON."""
-    wanted = {key: request.GET.get(key, "").strip()[:100] for key in FILTERS}
-    if wanted["status"] not in Submission.Status.values:
-        wanted["status"] = ""
+    wanted = _filters(request)
     found = list(submissions_filtered(**wanted)[:EXPORT_LIMIT])
     rows = submission_rows(found, queue_positions(found))
     return export_response(rows, SUBMISSION_FIELDS, name="submissions", kind=kind)

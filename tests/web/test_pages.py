@@ -105,9 +105,19 @@ def test_honour_roll_past_period_is_frozen(
     assert 'class="badge"' in get(client, "/honors/") and 'class="badge"' not in page
 
 
-def test_honour_roll_ignores_bad_parameters(client: Client, community: Community):
-    page = get(client, "/honors/?period=decade&category=nope&at=garbage")
-    assert "Live" in page
+def test_wrong_parameters_are_refused_by_name(client: Client, community: Community):
+    for path, name in (
+        ("/honors/?period=decade", "period"),
+        ("/honors/?category=nope", "category"),
+        ("/honors/?at=garbage", "at"),
+        ("/submissions/?status=winning", "status"),
+        ("/submissions/?page=-1", "page"),
+        ("/submissions/export.csv?status=winning", "status"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 400 and f"“{name}”" in response.content.decode(), path
+    assert "Live" in get(client, "/honors/?period=&category=&at=")
+    assert get(client, "/submissions/?page=999&status=&benchmark=")  # past the end: the last
 
 
 def test_profile(
