@@ -2,16 +2,18 @@
 
 Layers, outermost first:
 
-1. ``bwrap`` (Debian's ``bubblewrap``) gives new PID, network, IPC, UTS and cgroup namespaces and
-   a new mount namespace built from scratch: the host's ``/usr`` (and the ``/lib*`` links), the
-   Python installation holding torch, read-only; the job folder read-only at ``/job``;
-   ``/dev``, ``/proc`` of the new PID namespace; a size-capped tmpfs at ``/tmp`` as the only
-   writable place (the work directory). Nothing else exists in there: not the platform's source,
-   not the corpus, not ``/root``, ``/home`` or ``/etc`` beyond the dynamic loader's cache, a
-   two-line passwd and an ``/etc/hosts`` naming the loopback. The network namespace holds only
-   a loopback device, so no connection can leave. ``--die-with-parent`` and the PID namespace
-   mean that killing ``bwrap`` kills every process the submission started; ``--new-session``
-   stops terminal injection.
+1. ``bwrap`` (Debian's ``bubblewrap``) gives every pass new PID, network (abstract Unix sockets
+   live there), IPC (SysV, POSIX message queues), UTS and cgroup namespaces and fresh tmpfs
+   mounts at ``/tmp`` and ``/dev`` (``/dev/shm``): nothing of the kernel's is shared between
+   passes. The mount namespace is built from scratch: the host's ``/usr`` (and the ``/lib*``
+   links), the Python installation holding torch, read-only; the job folder read-only at
+   ``/job``; ``/dev``, ``/proc`` of the new PID namespace; a size-capped tmpfs at ``/tmp`` as
+   the only writable place (the work directory). Nothing else exists in there: not the
+   platform's source, not the corpus, not ``/root``, ``/home`` or ``/etc`` beyond the dynamic
+   loader's cache, a two-line passwd and an ``/etc/hosts`` naming the loopback. The network
+   namespace holds only a loopback device, so no connection can leave. ``--die-with-parent``
+   and the PID namespace mean that killing ``bwrap`` kills every process the submission
+   started; ``--new-session`` stops terminal injection.
 2. Privileges, one user per pass. Started as root (as on the GPU workers), ``bwrap`` drops
    every capability but the three needed to switch user, and a two-line launcher inside switches
    to a **fresh unprivileged uid drawn for this pass alone** (see :func:`fresh_uid`) before the
@@ -37,10 +39,6 @@ is the platform's own reference code, verified file by file by sha256 (a config-
 or ``unsafe_no_sandbox=True`` (CLI ``--unsafe-no-sandbox``, for a developer's own code): then
 only layers 4 and 5 apply, in a private temporary work directory, a warning is printed, and
 the result's ``sandbox`` field says so. The sandbox is never skipped silently.
-
-Per pass, nothing of the kernel's is shared either: new IPC (SysV, POSIX message queues),
-network (abstract Unix sockets live there), PID, UTS and mount namespaces, and fresh tmpfs
-mounts at ``/tmp`` and ``/dev`` (``/dev/shm``) for every process tree.
 """
 
 from __future__ import annotations
