@@ -6,6 +6,7 @@ are in `jobs`; the worker itself is `evaluation/agent/`."""
 import statistics
 
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from contrib.ledger import contribution_record
@@ -212,21 +213,34 @@ def submission_cut_short(*, submission: Submission, run: EvaluationRun, worker: 
 
 def _evaluation_credit_key(submission: Submission) -> str:
     """The ledger key of a scored submission's `evaluation` contribution (scored: every seed
-    complete): its own when it beats the baseline; otherwise one per contributor, benchmark and
-    ISO week, so that a stream of configs is no steady income (README, "What earns points")."""
+    complete): its own when it beats the baseline and its author's own best earlier score on
+    the benchmark; otherwise one per contributor, benchmark and ISO week, so that neither a
+    stream of configs nor the same good config sent again is a steady income (README, "What
+    earns points")."""
     benchmark = submission.benchmark
     baseline = benchmark.baseline
+    assert submission.contributor is not None
+    own_best = (
+        Submission.objects.filter(
+            benchmark=benchmark,
+            contributor=submission.contributor,
+            status=Status.SCORED,
+            mean_val_bpb__isnull=False,
+        )
+        .exclude(pk=submission.pk)
+        .aggregate(best=Min("mean_val_bpb"))["best"]
+    )
     beats = (
         baseline is not None
         and baseline.pk != submission.pk
         and baseline.mean_val_bpb is not None
         and submission.mean_val_bpb is not None
         and submission.mean_val_bpb < baseline.mean_val_bpb
+        and (own_best is None or submission.mean_val_bpb < own_best)
     )
     if beats:
         return f"evaluation:{submission.pk}"
     year, week, _day = (submission.finished_at or timezone.now()).isocalendar()
-    assert submission.contributor is not None
     return f"evaluation:{benchmark.slug}:{submission.contributor.pk}:{year}-W{week:02d}"
 
 

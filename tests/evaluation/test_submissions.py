@@ -169,8 +169,8 @@ def test_evaluation_points_need_a_complete_run_that_beats_the_baseline(
     benchmark: Benchmark,
 ) -> None:
     """Five configs a day earned five contributions whatever they scored; now a complete run
-    that beats the baseline earns its own, anything else one per benchmark and week (a run cut
-    short earns nothing: test_complete_runs.py)."""
+    that beats the baseline and its author's own best earns its own, anything else one per
+    benchmark and week (a run cut short earns nothing: test_complete_runs.py)."""
     from contrib.models import Contribution
     from evaluation.services import submission_finish
 
@@ -197,6 +197,13 @@ def test_evaluation_points_need_a_complete_run_that_beats_the_baseline(
     scored(2.9)
     scored(2.8)
     assert Contribution.objects.filter(kind="evaluation", contributor=mona).count() == 3
+    # The same good config again (or a worse one) beats the baseline but not her own best: it
+    # counts with the week's others, not on its own.
+    scored(2.8)
+    scored(2.85)
+    assert Contribution.objects.filter(kind="evaluation", contributor=mona).count() == 3
+    scored(2.7)  # better than before: progress, its own point
+    assert Contribution.objects.filter(kind="evaluation", contributor=mona).count() == 4
 
 
 def test_the_admin_makes_no_submission_of_its_own() -> None:
