@@ -99,13 +99,17 @@ def _login_give_up(*, login: str, keep_github_id: int | None) -> None:
     A login is one GitHub account's at a time (the database holds it unique among them):
     a record still holding it from before its owner renamed takes `name.gh<id>` until GitHub
     names that account again; a local account's contributor never holds a GitHub name (anyone
-    can sign up with any name) and steps aside to a local handle. Call inside a transaction.
+    can sign up with any name) and steps aside to a local handle. Without `keep_github_id` (a
+    login seen in commits only) no GitHub account's record is touched. Call inside a
+    transaction.
     """
     holders = Contributor.objects.select_for_update().filter(login__iexact=login)
-    for stale in holders.filter(github_id__isnull=False, merged_into__isnull=True).exclude(
-        github_id=keep_github_id
-    ):
-        Contributor.objects.filter(pk=stale.pk).update(login=f"{stale.login}.gh{stale.github_id}")
+    stale_github = holders.filter(github_id__isnull=False, merged_into__isnull=True)
+    for stale in stale_github.exclude(github_id=keep_github_id) if keep_github_id else ():
+        suffix = f".gh{stale.github_id}"  # unique: no GitHub login holds a dot
+        Contributor.objects.filter(pk=stale.pk).update(
+            login=stale.login[: 100 - len(suffix)] + suffix
+        )
     for local in holders.filter(github_id__isnull=True, user__isnull=False):
         Contributor.objects.filter(pk=local.pk).update(login=_local_handle(login))
 
@@ -156,19 +160,27 @@ def contributor_resolve_commit_author(
 ) -> Contributor:
     """The contributor behind a commit author, so one person's emails count once.
 
-    Order: GitHub's noreply address (it carries the id); the GitHub username if the payload has
-    one; a known email identity; otherwise a new contributor known by email only.
+    Order: the GitHub username if the payload has one (GitHub matched the address to an
+    account), with the id of GitHub's noreply address; a known account by a noreply id; a known
+    email identity; otherwise a new contributor known by email only. Anyone may write any
+    address into a commit, so an address alone never names, renames or claims a GitHub login.
     """
     email = (email or "").strip().lower()
     noreply = NOREPLY_EMAIL.match(email)
-    if noreply and noreply["id"]:
+    github_id = int(noreply["id"]) if noreply and noreply["id"] else None
+    known = (
+        Contributor.objects.filter(github_id=github_id).first()
+        if github_id and not username
+        else None
+    )
+    if username and github_id:
         contributor = contributor_get_or_create_from_github(
-            user={"id": int(noreply["id"]), "login": username or noreply["login"]}
+            user={"id": github_id, "login": username}
         )
-    elif username or noreply:
-        contributor = contributor_get_or_create_from_login(
-            login=username or (noreply["login"] if noreply else "")
-        )
+    elif username:
+        contributor = contributor_get_or_create_from_login(login=username)
+    elif known is not None:
+        return contributor_canonical(known)
     elif email:
         identity = Identity.objects.filter(source=Identity.Source.GIT, email=email).first()
         if identity is not None:
@@ -176,7 +188,7 @@ def contributor_resolve_commit_author(
         contributor = Contributor.objects.create(name=name[:200])
     else:
         return contributor_get_or_create_from_github(user=None)
-    if email and not noreply:
+    if email and not (noreply and username):
         contributor = contributor_canonical(
             identity_record(
                 contributor=contributor, source=Identity.Source.GIT, email=email

@@ -24,8 +24,9 @@ def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
             "-updated_at", "-pk"
         )
         for stale in list(holders)[1:]:
+            suffix = f".gh{stale.github_id}"
             contributor_model.objects.filter(pk=stale.pk).update(
-                login=f"{stale.login}.gh{stale.github_id}"
+                login=stale.login[: 100 - len(suffix)] + suffix
             )
 
 

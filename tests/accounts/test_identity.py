@@ -136,3 +136,29 @@ def test_the_migration_repairs_logins_two_github_accounts_share() -> None:
     finally:  # the latest schema again, for the tests that follow on this database
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_a_forged_noreply_address_never_names_or_renames_an_account() -> None:
+    from contrib.contributors import contributor_resolve_commit_author
+
+    victim = contributor_get_or_create_from_github(user={"id": 5, "login": "victim"})
+    # Anyone can write any address into a commit; GitHub matched it to no account (no username).
+    forged = contributor_resolve_commit_author(
+        name="Mallory", email="999+victim@users.noreply.github.com"
+    )
+    victim.refresh_from_db()
+    assert forged.pk != victim.pk and victim.login == "victim"
+    assert forged.github_id is None and forged.login == ""
+    assert Client().get("/c/victim/").context["contributor"].pk == victim.pk
+    # The victim's own id in the address finds them, and changes nothing.
+    assert contributor_resolve_commit_author(email="5+victim@users.noreply.github.com") == victim
+    # An old-style address without an id names no login either.
+    other = contributor_resolve_commit_author(email="victim@users.noreply.github.com")
+    assert other.pk != victim.pk and other.login == ""
+    # With GitHub's own username for the address, it is that account.
+    assert (
+        contributor_resolve_commit_author(
+            email="5+victim@users.noreply.github.com", username="victim"
+        )
+        == victim
+    )
