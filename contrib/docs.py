@@ -24,6 +24,7 @@ from contrib.models import (
     Contribution,
     ContributionKind,
     ContributionSource,
+    Contributor,
     DocPage,
     DocRevision,
 )
@@ -106,28 +107,34 @@ OTHERS_PAGES_PER_HOUR = 10
 DOC_POINTS_PER_DAY = 3
 # Changed lines are compared character by character up to this size (a longer block counts
 # whole lines: the comparison is quadratic in the block's length).
-_CHAR_DIFF_LIMIT = 4_000
+_CHAR_DIFF_LIMIT = 2_000
 
 
 def changed_chars(old: str, new: str) -> int:
-    """Characters a revision adds or removes. Lines are matched first; within each block of
-    changed lines, characters (so one letter changed on a long line is one or two characters,
-    not the line), unless the block is too long to compare that way."""
+    """Characters other than white space that a revision adds or removes. Lines are matched
+    first (lines repeated all over a page are junk there, which keeps this near-linear);
+    within each block of changed lines, characters (so one letter changed on a long line is
+    one or two characters, not the line), unless the block is too long to compare that way."""
     old_lines, new_lines = old.splitlines(), new.splitlines()
-    lines = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     total = 0
-    for tag, i1, i2, j1, j2 in lines.get_opcodes():
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_lines, new_lines).get_opcodes():
         if tag == "equal":
             continue
         removed, added = "\n".join(old_lines[i1:i2]), "\n".join(new_lines[j1:j2])
         if tag != "replace" or len(removed) + len(added) > _CHAR_DIFF_LIMIT:
-            total += len(removed) + len(added)
+            total += _visible(removed) + _visible(added)
             continue
         chars = difflib.SequenceMatcher(None, removed, added, autojunk=False)
         total += sum(
-            (b1 - a1) + (b2 - a2) for op, a1, b1, a2, b2 in chars.get_opcodes() if op != "equal"
+            _visible(removed[a1:b1]) + _visible(added[a2:b2])
+            for op, a1, b1, a2, b2 in chars.get_opcodes()
+            if op != "equal"
         )
     return total
+
+
+def _visible(text: str) -> int:
+    return sum(1 for char in text if not char.isspace())
 
 
 def doc_revision_create(
@@ -178,6 +185,8 @@ def doc_revision_create(
                 page.title = title
                 page.save(update_fields=["title", "updated_at"])
                 contributor = contributor_get_or_create_for_user(user=user) if credited else None
+                if contributor is not None:  # one save at a time counts against the day's cap
+                    Contributor.objects.select_for_update().filter(pk=contributor.pk).first()
                 today = timezone.now().date().isoformat()
                 if contributor is not None and _doc_points_today(contributor.pk, today) < (
                     DOC_POINTS_PER_DAY

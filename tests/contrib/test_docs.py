@@ -142,7 +142,10 @@ def test_a_letter_changed_on_a_long_line_or_a_stream_of_new_pages_earns_little()
 
     long_line = "The optimiser warms up for a hundred steps, then decays the rate. " * 4
     assert changed_chars(long_line, long_line.replace("hundred", "hundret", 1)) == 2
-    assert changed_chars("a\nb\n", "a\nb\nA new paragraph on seeds.\n") == 25
+    assert changed_chars("a\nb\n", "a\nb\nA new paragraph on seeds.\n") == 21
+    assert changed_chars("a\n", "a\n" + "\n" * 40 + "   \n") == 0  # white space only
+    repeated = "same line\n" * 100_000  # a page built to make the comparison quadratic
+    assert changed_chars(repeated, repeated + "x\n") == 1
 
     mona = User.objects.create_user("mona", password="pw-123456789")
     doc_revision_create(user=mona, title="Tuning", body=long_line)
