@@ -33,6 +33,7 @@ from contrib.docs import (
 from contrib.forms import DocEditForm
 from contrib.health import community_health
 from contrib.honor_rolls import (
+    YEARS,
     Category,
     Period,
     honor_roll_compute,
@@ -149,13 +150,17 @@ def honor_roll(request: HttpRequest) -> HttpResponse:
         for row in roll["entries"]
     ]
     previous = nxt = None
-    if period != Period.ALL:
+    first_day = datetime(YEARS[0], 1, 1, tzinfo=UTC)  # the earliest time `at` may name
+    if period != Period.ALL and window.starts_at > first_day:
         previous = period_window(period=period, at=window.starts_at - timedelta(seconds=1))
         if window.ends_at <= timezone.now():
             nxt = period_window(period=period, at=window.ends_at)
 
+    def day(moment: datetime) -> str:
+        return f"{max(moment, first_day):%Y-%m-%d}"  # a week may start in 1969
+
     def link(**changes: str) -> str:
-        query = {"period": period, "category": category, "at": f"{window.starts_at:%Y-%m-%d}"}
+        query = {"period": period, "category": category, "at": day(window.starts_at)}
         query.update(changes)
         return reverse("honors") + "?" + "&".join(f"{k}={v}" for k, v in query.items() if v)
 
@@ -164,9 +169,8 @@ def honor_roll(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "periods": [(value, label, link(period=value)) for value, label in Period.choices],
         "categories": [(value, label, link(category=value)) for value, label in Category.choices],
-        "previous": previous
-        and {"label": previous.label, "url": link(at=f"{previous.starts_at:%Y-%m-%d}")},
-        "next": nxt and {"label": nxt.label, "url": link(at=f"{nxt.starts_at:%Y-%m-%d}")},
+        "previous": previous and {"label": previous.label, "url": link(at=day(previous.starts_at))},
+        "next": nxt and {"label": nxt.label, "url": link(at=day(nxt.starts_at))},
     }
     return render(request, "contrib/honors.html", context)
 

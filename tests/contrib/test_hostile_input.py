@@ -112,3 +112,18 @@ def test_payload_links_stay_on_the_configured_github(settings: Any) -> None:
     settings.GITHUB_OAUTH_URL = "https://ghe.example.org"
     assert github_web_url("https://ghe.example.org/org/repo/issues/1") != ""
     assert github_web_url(issue) == ""  # GitHub Enterprise's links only
+
+
+def test_every_link_the_honour_roll_gives_is_a_page(client: Client) -> None:
+    """At the edge of the years it reads, the roll's own links (periods, categories, previous)
+    stay within them: none is refused."""
+    import html
+    import re
+
+    for query in ("period=year&at=1970", "period=week&at=1970-01-01", "period=month&at=1970-01"):
+        page = client.get(f"/honors/?{query}")
+        assert page.status_code == 200, query
+        links = set(re.findall(r'href="(/honors/\?[^"]*)"', page.content.decode()))
+        assert links, query
+        for link in links:
+            assert client.get(html.unescape(link)).status_code == 200, (query, link)
