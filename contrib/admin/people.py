@@ -3,6 +3,7 @@
 import uuid
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -30,8 +31,28 @@ class IdentityInline(admin.TabularInline[Identity, Contributor]):
     readonly_fields = ["created_at"]
 
 
+class ContributorForm(forms.ModelForm[Contributor]):
+    def clean(self) -> dict[str, Any]:
+        """The database holds a login unique among GitHub accounts; the form says so first (the
+        constraint's own check skips `merged_into`, a read-only field here)."""
+        data = super().clean() or {}
+        login, github_id = data.get("login") or "", data.get("github_id")
+        if login and github_id and self.instance.merged_into_id is None:
+            taken = (
+                Contributor.objects.filter(
+                    login__iexact=login, github_id__isnull=False, merged_into__isnull=True
+                )
+                .exclude(pk=self.instance.pk)
+                .first()
+            )
+            if taken is not None:
+                self.add_error("login", f"GitHub account {taken.github_id} holds this login.")
+        return data
+
+
 @admin.register(Contributor)
 class ContributorAdmin(admin.ModelAdmin[Contributor]):
+    form = ContributorForm
     list_display = ["login", "name", "github_id", "is_bot", "merged_into", "created_at"]
     # "GitHub id: empty" lists the pending identities (people known by a commit email only),
     # to merge into their account with the merge action.

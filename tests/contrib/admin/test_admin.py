@@ -88,3 +88,21 @@ def test_a_delivery_shows_its_payload_as_json_escaped(admin_client: Client) -> N
     assert page.status_code == 200
     assert b"&quot;title&quot;: &quot;&lt;script&gt;x&lt;/script&gt;&quot;" in page.content
     assert b'name="payload"' not in page.content  # a delivery is never edited
+
+
+def test_a_login_another_github_account_holds_is_refused_by_the_form(admin_client: Client) -> None:
+    ContributorFactory(login="taken", github_id=71)
+    mine = ContributorFactory(login="mine", github_id=72)
+    response = admin_client.post(
+        f"/admin/contrib/contributor/{mine.pk}/change/",
+        {
+            "login": "TAKEN",
+            "github_id": "72",
+            "identities-TOTAL_FORMS": "0",
+            "identities-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200  # the form again, not a server error
+    assert "GitHub account 71 holds this login." in response.content.decode()
+    mine.refresh_from_db()
+    assert mine.login == "mine"
