@@ -10,7 +10,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from contrib.ledger import contribution_record
-from contrib.models import ContributionKind, ContributionSource
+from contrib.models import Contribution, ContributionKind, ContributionSource, Contributor
 from evaluation.models import Benchmark, EvaluationRun, Submission, Worker
 from evaluation.selectors import benchmark_run_budget, benchmark_spec
 from evaluation.services.baselines import baseline_record
@@ -220,6 +220,13 @@ def _evaluation_credit_key(submission: Submission) -> str:
     benchmark = submission.benchmark
     baseline = benchmark.baseline
     assert submission.contributor is not None
+    own_key = f"evaluation:{submission.pk}"
+    if Contribution.objects.filter(
+        source=ContributionSource.PLATFORM, external_id=own_key
+    ).exists():
+        return own_key  # credited before (a re-run): the same row, never a second
+    # One result of this author at a time: the best is read after the last one's commit.
+    Contributor.objects.select_for_update().filter(pk=submission.contributor.pk).first()
     own_best = (
         Submission.objects.filter(
             benchmark=benchmark,
@@ -239,7 +246,7 @@ def _evaluation_credit_key(submission: Submission) -> str:
         and (own_best is None or submission.mean_val_bpb < own_best)
     )
     if beats:
-        return f"evaluation:{submission.pk}"
+        return own_key
     year, week, _day = (submission.finished_at or timezone.now()).isocalendar()
     return f"evaluation:{benchmark.slug}:{submission.contributor.pk}:{year}-W{week:02d}"
 
