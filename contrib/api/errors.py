@@ -8,9 +8,11 @@ when it names none)."""
 
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from contrib.errors import DomainError
@@ -21,6 +23,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DomainError):
         return Response({"detail": exc.message}, status=exc.status)
     if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        if hasattr(exc, "error_dict"):
+            detail = {
+                api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: errors
+                for field, errors in exc.message_dict.items()
+            }
+        else:
+            detail = {"detail": exc.messages}
         exc = ValidationError(detail)
     return drf_exception_handler(exc, context)
