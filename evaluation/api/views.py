@@ -16,7 +16,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contrib.api.permissions import PublicReadOnly
-from contrib.contributors import contributor_get_or_create_for_user
 from evaluation.api.permissions import IsMaintainer, MaySubmissionAction
 from evaluation.api.serializers import (
     ENTRY_VALUES,
@@ -26,7 +25,6 @@ from evaluation.api.serializers import (
     leaderboard_api_rows,
 )
 from evaluation.models import Benchmark, Submission
-from evaluation.policies import user_is_maintainer, user_quota_exempt
 from evaluation.selectors import leaderboard_entries, queue_positions
 from evaluation.services import (
     benchmark_import_archive,
@@ -35,6 +33,7 @@ from evaluation.services import (
     submission_create_config,
     submission_create_upload,
     submission_rerun,
+    submitter_terms,
 )
 from evaluation.uploads import MAX_UPLOAD_BYTES
 
@@ -165,10 +164,9 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
         serializer.is_valid(raise_exception=True)
         submission = submission_create_config(
             benchmark=serializer.validated_data["benchmark"],
-            contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
             config=serializer.validated_data["config"],
             title=serializer.validated_data.get("title", ""),
-            check_quota=not user_quota_exempt(request.user),
+            **submitter_terms(request.user, code=False),  # type: ignore[arg-type]
         )
         return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
 
@@ -180,11 +178,9 @@ class SubmissionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[S
             raise ValidationError({"benchmark": ["No such benchmark."]})
         submission = submission_create_upload(
             benchmark=benchmark,
-            contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
             archive=given.validated_data["archive"].read(MAX_UPLOAD_BYTES + 1),
             title=given.validated_data["title"],
-            trusted=user_is_maintainer(request.user),
-            check_quota=not user_quota_exempt(request.user),
+            **submitter_terms(request.user, code=True),  # type: ignore[arg-type]
         )
         return Response(self.get_serializer(submission).data, status=status.HTTP_201_CREATED)
 

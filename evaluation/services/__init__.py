@@ -48,6 +48,7 @@ from evaluation.services.submissions import (
     submission_hold,
     submission_prioritise,
     submission_rerun,
+    submitter_terms,
 )
 from evaluation.services.transitions import enqueue, submission_transition
 from evaluation.services.workers import (
@@ -95,6 +96,7 @@ __all__ = [
     "submission_summary",
     "submission_transition",
     "submission_url",
+    "submitter_terms",
     "worker_authenticate",
     "worker_broker_acl",
     "worker_calibrate",

@@ -12,12 +12,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from contrib.contributors import contributor_get_or_create_for_user
 from contrib.models import Contributor, Repository
 from evaluation.archive import UnsafeArchive
 from evaluation.datastore import datastore_put
 from evaluation.engine.specs import config_errors
 from evaluation.errors import TransitionError
 from evaluation.models import Benchmark, EvaluationRun, Submission
+from evaluation.policies import user_is_maintainer, user_quota_exempt
 from evaluation.selectors import benchmark_spec
 from evaluation.services.publish import submission_publish
 from evaluation.services.transitions import enqueue, submission_transition
@@ -25,6 +27,19 @@ from evaluation.uploads import upload_prepare
 
 Status = Submission.Status
 RunStatus = EvaluationRun.Status
+
+
+def submitter_terms(user: User, *, code: bool) -> dict[str, Any]:
+    """Who submits from a signed-in account, as the creating services below take it (the pages
+    and the API alike): their contributor, whether the daily quota applies and, for code,
+    whether it runs without a maintainer's approval."""
+    terms: dict[str, Any] = {
+        "contributor": contributor_get_or_create_for_user(user=user),
+        "check_quota": not user_quota_exempt(user),
+    }
+    if code:
+        terms["trusted"] = user_is_maintainer(user)
+    return terms
 
 
 def submission_create_config(

@@ -17,9 +17,6 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from contrib.contributors import (
-    contributor_get_or_create_for_user,
-)
 from contrib.errors import DomainError
 from evaluation.contributing import contribution_guide, reference_archive
 from evaluation.engine.specs import SPECS
@@ -33,8 +30,6 @@ from evaluation.forms import ConfigSubmissionForm, UploadSubmissionForm
 from evaluation.models import EvaluationRun, Submission
 from evaluation.policies import (
     submission_actions_for_user,
-    user_is_maintainer,
-    user_quota_exempt,
 )
 from evaluation.selectors import (
     baseline_runs_for,
@@ -52,6 +47,7 @@ from evaluation.services import (
     submission_create_config,
     submission_create_upload,
     submission_rerun,
+    submitter_terms,
 )
 from evaluation.uploads import MAX_UPLOAD_BYTES
 from ui.charts import Line, legend, line_chart
@@ -218,11 +214,9 @@ def submit(request: HttpRequest) -> HttpResponse:
             try:
                 submission = submission_create_upload(
                     benchmark=benchmark,
-                    contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
                     archive=upload.cleaned_data["archive"].read(MAX_UPLOAD_BYTES + 1),
                     title=upload.cleaned_data["title"],
-                    trusted=user_is_maintainer(request.user),
-                    check_quota=not user_quota_exempt(request.user),
+                    **submitter_terms(request.user, code=True),  # type: ignore[arg-type]
                 )
             except ValidationError as exc:
                 upload.add_service_errors(exc)
@@ -232,10 +226,9 @@ def submit(request: HttpRequest) -> HttpResponse:
             try:
                 submission = submission_create_config(
                     benchmark=benchmark,
-                    contributor=contributor_get_or_create_for_user(user=request.user),  # type: ignore[arg-type]
                     config=form.config(),
                     title=form.cleaned_data["title"],
-                    check_quota=not user_quota_exempt(request.user),
+                    **submitter_terms(request.user, code=False),  # type: ignore[arg-type]
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
