@@ -49,6 +49,9 @@ def contributor_get_or_create_from_github(*, user: GitHubUser | None) -> Contrib
         "avatar_url": str(user.get("avatar_url") or ""),
         "is_bot": _is_bot(login=login, user_type=user.get("type")),
     }
+    known = Contributor.objects.filter(github_id=github_id).first()
+    if known is not None and known.login.lower() == login.lower():
+        return _contributor_refresh(known, fields)  # the usual event: one read, no lock
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -58,24 +61,30 @@ def contributor_get_or_create_from_github(*, user: GitHubUser | None) -> Contrib
     raise IntegrityError(f"could not create contributor for GitHub id {github_id}")
 
 
+def _contributor_refresh(contributor: Contributor, fields: dict[str, Any]) -> Contributor:
+    """What GitHub now says of a known account (a new login, avatar; once a bot, a bot)."""
+    changed = {
+        key: value
+        for key, value in fields.items()
+        if value and getattr(contributor, key) != value and key != "is_bot"
+    }
+    if fields["is_bot"] and not contributor.is_bot:
+        changed["is_bot"] = True
+    if changed:
+        Contributor.objects.filter(pk=contributor.pk).update(**changed)
+        for key, value in changed.items():
+            setattr(contributor, key, value)
+    return contributor_canonical(contributor)
+
+
 def _contributor_from_github(*, github_id: int, fields: dict[str, Any]) -> Contributor:
+    """A new account, or a login new to a known one: the login is freed first."""
     login = fields["login"]
     if login:
-        _login_give_up(login=login, keep_github_id=github_id)
+        _login_give_up(login=login, github_id=github_id)
     contributor = Contributor.objects.filter(github_id=github_id).first()
     if contributor is not None:
-        changed = {
-            key: value
-            for key, value in fields.items()
-            if value and getattr(contributor, key) != value and key != "is_bot"
-        }
-        if fields["is_bot"] and not contributor.is_bot:
-            changed["is_bot"] = True
-        if changed:
-            Contributor.objects.filter(pk=contributor.pk).update(**changed)
-            for key, value in changed.items():
-                setattr(contributor, key, value)
-        return contributor_canonical(contributor)
+        return _contributor_refresh(contributor, fields)
     # A login seen only in commits is this person's (GitHub named its author so).
     unclaimed = (
         Contributor.objects.select_for_update()
@@ -93,24 +102,31 @@ def _contributor_from_github(*, github_id: int, fields: dict[str, Any]) -> Contr
     return Contributor.objects.create(github_id=github_id, **fields)
 
 
-def _login_give_up(*, login: str, keep_github_id: int | None) -> None:
+def _login_give_up(*, login: str, github_id: int) -> None:
     """Make `login` free for the GitHub account GitHub now gives it to.
 
-    A login is one GitHub account's at a time (the database holds it unique among them):
-    a record still holding it from before its owner renamed takes `name.gh<id>` until GitHub
-    names that account again; a local account's contributor never holds a GitHub name (anyone
-    can sign up with any name) and steps aside to a local handle. Without `keep_github_id` (a
-    login seen in commits only) no GitHub account's record is touched. Call inside a
+    A login is one GitHub account's at a time (the database holds it unique among them): a
+    record still holding it from before its owner renamed takes `name.gh<id>` until GitHub
+    names that account again; a local account's contributor steps aside. Call inside a
     transaction.
     """
-    holders = Contributor.objects.select_for_update().filter(login__iexact=login)
-    stale_github = holders.filter(github_id__isnull=False, merged_into__isnull=True)
-    for stale in stale_github.exclude(github_id=keep_github_id) if keep_github_id else ():
-        suffix = f".gh{stale.github_id}"  # unique: no GitHub login holds a dot
-        Contributor.objects.filter(pk=stale.pk).update(
-            login=stale.login[: 100 - len(suffix)] + suffix
+    stale = Contributor.objects.select_for_update().filter(
+        login__iexact=login, github_id__isnull=False, merged_into__isnull=True
+    )
+    for holder in stale.exclude(github_id=github_id):
+        suffix = f".gh{holder.github_id}"  # unique: no GitHub login holds a dot
+        Contributor.objects.filter(pk=holder.pk).update(
+            login=holder.login[: 100 - len(suffix)] + suffix
         )
-    for local in holders.filter(github_id__isnull=True, user__isnull=False):
+    _locals_step_aside(login=login)
+
+
+def _locals_step_aside(*, login: str) -> None:
+    """A local account's contributor never holds a GitHub name (anyone can sign up with any
+    name): it takes a local handle. Call inside a transaction."""
+    for local in Contributor.objects.select_for_update().filter(
+        login__iexact=login, github_id__isnull=True, user__isnull=False
+    ):
         Contributor.objects.filter(pk=local.pk).update(login=_local_handle(login))
 
 
@@ -128,7 +144,7 @@ def contributor_get_or_create_from_login(*, login: str) -> Contributor:
     with transaction.atomic():
         contributor = githubs.select_for_update().first()
         if contributor is None:
-            _login_give_up(login=login, keep_github_id=None)
+            _locals_step_aside(login=login)
             contributor = Contributor.objects.create(
                 login=login, is_bot=_is_bot(login=login, user_type=None)
             )
